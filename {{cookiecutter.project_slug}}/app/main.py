@@ -1,0 +1,42 @@
+"""The web service: names the replica that answered, and answers the load balancer's health checks."""
+
+import asyncio
+import json
+import os
+import socket
+import urllib.request
+
+from fastapi import FastAPI
+
+MAX_DELAY_MS = 5000
+
+
+def replica_id() -> str:
+    """The ECS task id when running on ECS (from the task metadata endpoint), else the hostname."""
+    metadata_uri = os.environ.get("ECS_CONTAINER_METADATA_URI_V4")
+    if metadata_uri:
+        try:
+            with urllib.request.urlopen(f"{metadata_uri}/task", timeout=2) as response:
+                return str(json.load(response)["TaskARN"]).rsplit("/", 1)[-1]
+        except (OSError, ValueError, KeyError):
+            pass
+    return socket.gethostname()
+
+
+SERVICE_NAME = os.environ.get("SERVICE_NAME", "app")
+REPLICA = replica_id()
+app = FastAPI(title=SERVICE_NAME)
+
+
+@app.get("/")
+async def index(delay_ms: int = 0) -> dict[str, str]:
+    """Which replica answered. `delay_ms` (at most 5 s) simulates slow work, to watch draining during a deploy."""
+    await asyncio.sleep(min(max(delay_ms, 0), MAX_DELAY_MS) / 1000)
+    return {"service": SERVICE_NAME, "replica": REPLICA}
+
+
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+app.add_api_route(os.environ.get("HEALTH_CHECK_PATH", "/health"), health, methods=["GET"])

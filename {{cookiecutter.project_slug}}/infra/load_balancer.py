@@ -1,0 +1,111 @@
+"""The public Application Load Balancer: its security group, the target group of the tasks and the listeners."""
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.validation import Settings
+
+# AWS's recommended policy (TLS 1.3 and 1.2, post-quantum key exchange), set explicitly: the API default is from 2016.
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
+WORLD_IPV4, WORLD_IPV6 = "0.0.0.0/0", "::/0"
+
+
+class LoadBalancer(pulumi.ComponentResource):
+    """An internet-facing ALB forwarding to a target group of Fargate task IPs, with HTTPS when enabled."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        *,
+        vpc_id: pulumi.Input[str],
+        subnet_ids: list[pulumi.Input[str]],
+        certificate_arn: pulumi.Input[str] | None,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("fargate:loadbalancer:LoadBalancer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-alb", vpc_id=vpc_id, description="Public ALB: HTTP and HTTPS from anywhere", opts=child
+        )
+        for port in (80, 443):
+            for cidr in (WORLD_IPV4, WORLD_IPV6):
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-alb-{port}-{'v6' if ':' in cidr else 'v4'}",
+                    security_group_id=self.security_group.id,
+                    ip_protocol="tcp",
+                    from_port=port,
+                    to_port=port,
+                    cidr_ipv4=None if ":" in cidr else cidr,
+                    cidr_ipv6=cidr if ":" in cidr else None,
+                    opts=child,
+                )
+        self.alb = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            load_balancer_type="application",
+            internal=False,
+            security_groups=[self.security_group.id],
+            subnets=subnet_ids,
+            drop_invalid_header_fields=True,
+            opts=child,
+        )
+        self.target_group = aws.lb.TargetGroup(
+            f"{name}-tg",
+            vpc_id=vpc_id,
+            target_type="ip",
+            port=settings.container_port,
+            protocol="HTTP",
+            deregistration_delay=settings.deregistration_delay_seconds,
+            health_check={
+                "path": settings.health_check_path,
+                "protocol": "HTTP",
+                "matcher": "200-399",
+                "interval": settings.health_check_interval_seconds,
+                "timeout": settings.health_check_timeout_seconds,
+                "healthy_threshold": settings.healthy_threshold,
+                "unhealthy_threshold": settings.unhealthy_threshold,
+            },
+            stickiness={
+                "type": "lb_cookie",
+                "enabled": settings.enable_sticky_sessions,
+                "cookie_duration": settings.sticky_duration_seconds,
+            },
+            opts=child,
+        )
+        forward: list[aws.lb.ListenerDefaultActionArgsDict] = [
+            {"type": "forward", "target_group_arn": self.target_group.arn}
+        ]
+        if certificate_arn is None:
+            self.http_listener = aws.lb.Listener(
+                f"{name}-http",
+                load_balancer_arn=self.alb.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=forward,
+                opts=child,
+            )
+            self.https_listener: aws.lb.Listener | None = None
+        else:
+            self.http_listener = aws.lb.Listener(
+                f"{name}-http",
+                load_balancer_arn=self.alb.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[
+                    {"type": "redirect", "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}
+                ],
+                opts=child,
+            )
+            self.https_listener = aws.lb.Listener(
+                f"{name}-https",
+                load_balancer_arn=self.alb.arn,
+                port=443,
+                protocol="HTTPS",
+                ssl_policy=TLS_POLICY,
+                certificate_arn=certificate_arn,
+                default_actions=forward,
+                opts=child,
+            )
+        # The listener that forwards to the target group: ECS refuses a target group no listener uses.
+        self.serving_listener = self.https_listener or self.http_listener
+        self.register_outputs({"dns_name": self.alb.dns_name})

@@ -1,0 +1,103 @@
+"""The VPC: public subnets for the load balancer and, unless networking=public-subnets, private ones for the tasks."""
+
+import ipaddress
+
+import pulumi
+import pulumi_aws as aws
+
+VPC_CIDR = ipaddress.ip_network("10.0.0.0/16")
+# Sixteen /20 blocks (4,096 addresses each): public subnets take the first, private ones start at the ninth.
+SUBNET_BLOCKS = list(VPC_CIDR.subnets(new_prefix=20))
+FIRST_PRIVATE_BLOCK = 8
+
+
+def available_zones(count: int) -> list[str]:
+    """The first `count` Availability Zones of the region (local and wavelength zones left out)."""
+    zones = aws.get_availability_zones(
+        state="available", filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}]
+    ).names
+    if len(zones) < count:
+        raise pulumi.RunError(f"az_count={count} but this region offers {len(zones)} zones: lower az_count")
+    return sorted(zones)[:count]
+
+
+class Network(pulumi.ComponentResource):
+    """A VPC over `zones`, with NAT gateways per `networking` mode."""
+
+    def __init__(self, name: str, zones: list[str], networking: str, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("fargate:network:Network", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=str(VPC_CIDR),
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            tags={"Name": f"{name}-vpc"},
+            opts=child,
+        )
+        gateway = aws.ec2.InternetGateway(f"{name}-igw", vpc_id=self.vpc.id, opts=child)
+        public_routes = aws.ec2.RouteTable(
+            f"{name}-public",
+            vpc_id=self.vpc.id,
+            routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": gateway.id}],
+            opts=child,
+        )
+        self.public_subnets: list[aws.ec2.Subnet] = []
+        self.private_subnets: list[aws.ec2.Subnet] = []
+        self.nat_gateways: list[aws.ec2.NatGateway] = []
+        for index, zone in enumerate(zones):
+            subnet = aws.ec2.Subnet(
+                f"{name}-public-{index}",
+                vpc_id=self.vpc.id,
+                cidr_block=str(SUBNET_BLOCKS[index]),
+                availability_zone=zone,
+                # Tasks in public-subnets mode get their public IP from the service, not from the subnet.
+                map_public_ip_on_launch=False,
+                tags={"Name": f"{name}-public-{zone}", "tier": "public"},
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{index}", subnet_id=subnet.id, route_table_id=public_routes.id, opts=child
+            )
+            self.public_subnets.append(subnet)
+
+        if networking == "public-subnets":
+            self.task_subnets = self.public_subnets
+        else:
+            nat_count = len(zones) if networking == "private-nat-per-az" else 1
+            for index in range(nat_count):
+                address = aws.ec2.Eip(f"{name}-nat-{index}", domain="vpc", opts=child)
+                self.nat_gateways.append(
+                    aws.ec2.NatGateway(
+                        f"{name}-nat-{index}",
+                        allocation_id=address.id,
+                        subnet_id=self.public_subnets[index].id,
+                        tags={"Name": f"{name}-nat-{zones[index]}"},
+                        opts=pulumi.ResourceOptions(parent=self, depends_on=[gateway]),
+                    )
+                )
+            for index, zone in enumerate(zones):
+                subnet = aws.ec2.Subnet(
+                    f"{name}-private-{index}",
+                    vpc_id=self.vpc.id,
+                    cidr_block=str(SUBNET_BLOCKS[FIRST_PRIVATE_BLOCK + index]),
+                    availability_zone=zone,
+                    tags={"Name": f"{name}-private-{zone}", "tier": "private"},
+                    opts=child,
+                )
+                # Each zone leaves through its own NAT gateway when it has one, so a zone outage stays contained.
+                nat = self.nat_gateways[index % nat_count]
+                routes = aws.ec2.RouteTable(
+                    f"{name}-private-{index}",
+                    vpc_id=self.vpc.id,
+                    routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
+                    opts=child,
+                )
+                aws.ec2.RouteTableAssociation(
+                    f"{name}-private-{index}", subnet_id=subnet.id, route_table_id=routes.id, opts=child
+                )
+                self.private_subnets.append(subnet)
+            self.task_subnets = self.private_subnets
+
+        self.assign_public_ip = networking == "public-subnets"
+        self.register_outputs({"vpc_id": self.vpc.id})

@@ -1,0 +1,172 @@
+"""The Fargate service: cluster, logs, IAM roles, task definition, task security group and the ECS service."""
+
+import json
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.validation import Settings
+
+CONTAINER_NAME = "app"
+# The image's non-root user (see app/Dockerfile); set here too so ECS enforces it.
+CONTAINER_USER = "10001:10001"
+EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+ECS_TASKS_TRUST = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+
+def container_definitions(
+    service_name: str, settings: Settings, image_ref: pulumi.Input[str], log_group: pulumi.Input[str]
+) -> pulumi.Output[str]:
+    """The task's single container, as the JSON document ECS expects."""
+    port = settings.container_port
+    environment = {
+        "SERVICE_NAME": service_name,
+        "PORT": str(port),
+        "HEALTH_CHECK_PATH": settings.health_check_path,
+        "GRACEFUL_SHUTDOWN_SECONDS": str(settings.graceful_shutdown_seconds),
+    }
+    return pulumi.Output.json_dumps(
+        [
+            {
+                "name": CONTAINER_NAME,
+                "image": image_ref,
+                "essential": True,
+                "user": CONTAINER_USER,
+                "readonlyRootFilesystem": True,
+                "portMappings": [{"containerPort": port, "hostPort": port, "protocol": "tcp"}],
+                "environment": [{"name": key, "value": value} for key, value in environment.items()],
+                "stopTimeout": settings.stop_timeout_seconds,
+                "logConfiguration": {
+                    "logDriver": "awslogs",
+                    "options": {
+                        "awslogs-group": log_group,
+                        "awslogs-region": settings.aws_region,
+                        "awslogs-stream-prefix": CONTAINER_NAME,
+                    },
+                },
+            }
+        ]
+    )
+
+
+class FargateService(pulumi.ComponentResource):
+    """`settings.replicas` tasks of `image_ref` behind `target_group`, rolled out with automatic rollback."""
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        *,
+        image_ref: pulumi.Input[str],
+        vpc_id: pulumi.Input[str],
+        subnet_ids: list[pulumi.Input[str]],
+        assign_public_ip: bool,
+        alb_security_group: aws.ec2.SecurityGroup,
+        target_group: aws.lb.TargetGroup,
+        listener: aws.lb.Listener,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("fargate:service:FargateService", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.cluster = aws.ecs.Cluster(
+            f"{name}-cluster", settings=[{"name": "containerInsights", "value": "enabled"}], opts=child
+        )
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", retention_in_days=settings.log_retention_days, opts=child
+        )
+        # Execution role: what ECS itself needs to start the task (pull the image, write logs).
+        self.execution_role = aws.iam.Role(f"{name}-execution", assume_role_policy=ECS_TASKS_TRUST, opts=child)
+        aws.iam.RolePolicyAttachment(
+            f"{name}-execution", role=self.execution_role.name, policy_arn=EXECUTION_POLICY_ARN, opts=child
+        )
+        # Task role: what the app's own code may call in AWS. Empty on purpose; attach policies here as the app grows.
+        self.task_role = aws.iam.Role(f"{name}-task", assume_role_policy=ECS_TASKS_TRUST, opts=child)
+
+        self.task_definition = aws.ecs.TaskDefinition(
+            f"{name}-task",
+            family=name,
+            requires_compatibilities=["FARGATE"],
+            network_mode="awsvpc",
+            cpu=str(settings.cpu),
+            memory=str(settings.memory),
+            runtime_platform={"cpu_architecture": settings.cpu_architecture, "operating_system_family": "LINUX"},
+            execution_role_arn=self.execution_role.arn,
+            task_role_arn=self.task_role.arn,
+            container_definitions=container_definitions(name, settings, image_ref, self.log_group.name),
+            opts=child,
+        )
+
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-tasks",
+            vpc_id=vpc_id,
+            description="Fargate tasks: the container port from the ALB only",
+            opts=child,
+        )
+        port = settings.container_port
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-alb",
+            security_group_id=self.security_group.id,
+            referenced_security_group_id=alb_security_group.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            opts=child,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-alb-to-tasks",
+            security_group_id=alb_security_group.id,
+            referenced_security_group_id=self.security_group.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            opts=child,
+        )
+        # Tasks reach ECR, CloudWatch Logs and whatever the app calls over HTTPS.
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-tasks-out",
+            security_group_id=self.security_group.id,
+            cidr_ipv4="0.0.0.0/0",
+            ip_protocol="-1",
+            opts=child,
+        )
+
+        self.service = aws.ecs.Service(
+            f"{name}-service",
+            cluster=self.cluster.arn,
+            task_definition=self.task_definition.arn,
+            desired_count=settings.replicas,
+            launch_type="FARGATE",
+            platform_version="LATEST",
+            network_configuration={
+                "subnets": subnet_ids,
+                "security_groups": [self.security_group.id],
+                "assign_public_ip": assign_public_ip,
+            },
+            load_balancers=[
+                {"target_group_arn": target_group.arn, "container_name": CONTAINER_NAME, "container_port": port}
+            ],
+            health_check_grace_period_seconds=settings.health_check_grace_period_seconds,
+            # Rolling update: start the new tasks first, stop old ones only once the new are healthy.
+            deployment_minimum_healthy_percent=100,
+            deployment_maximum_percent=200,
+            deployment_circuit_breaker={"enable": True, "rollback": True},
+            availability_zone_rebalancing="ENABLED",
+            enable_ecs_managed_tags=True,
+            propagate_tags="SERVICE",
+            # `pulumi up` waits for the rollout and fails if the circuit breaker rolled it back.
+            wait_for_steady_state=True,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[listener],
+                # With autoscaling on, the scaler owns the task count between deploys.
+                ignore_changes=["desired_count"] if settings.enable_autoscaling else None,
+            ),
+        )
+        self.register_outputs({"cluster_name": self.cluster.name, "service_name": self.service.name})

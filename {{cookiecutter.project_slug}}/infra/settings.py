@@ -1,0 +1,17 @@
+"""Read the stack config once into validated Settings; nothing else in the program calls pulumi.Config."""
+
+import pulumi
+
+from infra.validation import DEFAULTS, InvalidSettings, Settings, parse_settings
+
+
+def load_settings() -> Settings:
+    """Settings from this stack's config; stops the program before any resource with every error found."""
+    config = pulumi.Config()
+    raw: dict[str, object] = {key: value for key in DEFAULTS if (value := config.get(key)) is not None}
+    raw["aws_region"] = pulumi.Config("aws").get("region") or DEFAULTS["aws_region"]
+    try:
+        return parse_settings(raw)
+    except InvalidSettings as invalid:
+        lines = "\n".join(f"  {error}" for error in invalid.errors)
+        raise pulumi.RunError(f"invalid stack config (fix with `pulumi config set <key> <value>`):\n{lines}") from None

@@ -1,0 +1,75 @@
+"""Wires the components together for one stack; the same code serves every option, chosen by Settings."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pulumi
+
+from infra.autoscaling import ServiceAutoscaling
+from infra.domain import DomainAlias, IssuedCertificate, hosted_zone_id
+from infra.image import ContainerImage
+from infra.load_balancer import LoadBalancer
+from infra.network import Network, available_zones
+from infra.service import FargateService
+from infra.validation import Settings, resource_base_name
+
+APP_DIR = Path(__file__).resolve().parent.parent / "app"
+
+
+@dataclass
+class Stack:
+    network: Network
+    image: ContainerImage
+    load_balancer: LoadBalancer
+    service: FargateService
+    autoscaling: ServiceAutoscaling | None
+    url: pulumi.Output[str]
+
+
+def build_stack(project: str, settings: Settings) -> Stack:
+    """Every resource of the service, for `project` (the Pulumi project name) and its settings."""
+    name = resource_base_name(project)
+    network = Network(name, available_zones(settings.az_count), settings.networking)
+    image = ContainerImage(name, APP_DIR, settings.cpu_architecture)
+
+    zone_id = hosted_zone_id(settings.zone_name) if settings.domain_name else None
+    certificate_arn: pulumi.Input[str] | None = None
+    if settings.enable_https:
+        assert zone_id is not None  # validation: HTTPS needs a domain
+        certificate_arn = settings.certificate_arn or IssuedCertificate(name, settings.domain_name, zone_id).arn
+
+    load_balancer = LoadBalancer(
+        name,
+        settings,
+        vpc_id=network.vpc.id,
+        subnet_ids=[subnet.id for subnet in network.public_subnets],
+        certificate_arn=certificate_arn,
+    )
+    service = FargateService(
+        name,
+        settings,
+        image_ref=image.ref,
+        vpc_id=network.vpc.id,
+        subnet_ids=[subnet.id for subnet in network.task_subnets],
+        assign_public_ip=network.assign_public_ip,
+        alb_security_group=load_balancer.security_group,
+        target_group=load_balancer.target_group,
+        listener=load_balancer.serving_listener,
+    )
+    autoscaling = None
+    if settings.enable_autoscaling:
+        autoscaling = ServiceAutoscaling(
+            name,
+            settings,
+            cluster=service.cluster,
+            service=service.service,
+            alb=load_balancer.alb,
+            target_group=load_balancer.target_group,
+        )
+
+    if zone_id is not None:
+        DomainAlias(name, settings.domain_name, zone_id, load_balancer.alb)
+        url = pulumi.Output.from_input(f"{'https' if settings.enable_https else 'http'}://{settings.domain_name}")
+    else:
+        url = pulumi.Output.concat("http://", load_balancer.alb.dns_name)
+    return Stack(network, image, load_balancer, service, autoscaling, url)

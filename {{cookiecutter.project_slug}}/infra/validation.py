@@ -1,0 +1,416 @@
+"""Every rule for the stack's settings, in one stdlib-only module.
+
+The template's generation hook imports this file to refuse bad answers before anything is written,
+and the Pulumi program uses it to parse the stack config on every preview and up. Each error is one
+line naming the field, the value given and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+# Fargate task sizes: CPU units -> the memory sizes (MiB) AWS accepts with them.
+FARGATE_MEMORY_BY_CPU: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+CPU_ARCHITECTURES = ("X86_64", "ARM64")
+NETWORKING_MODES = ("private-nat-per-az", "private-single-nat", "public-subnets")
+AZ_COUNTS = (2, 3)
+MIN_REPLICAS, MAX_REPLICAS = 2, 1000
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+MAX_STICKY_SECONDS = 604800
+# Commercial-partition regions (GovCloud and China use other ARN partitions and are not supported).
+AWS_REGIONS = (
+    "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
+    "ap-south-1", "ap-south-2", "ap-southeast-1", "ap-southeast-2", "ap-southeast-3",
+    "ap-southeast-4", "ap-southeast-5", "ap-southeast-6", "ap-southeast-7", "ca-central-1",
+    "ca-west-1", "eu-central-1", "eu-central-2", "eu-north-1", "eu-south-1", "eu-south-2",
+    "eu-west-1", "eu-west-2", "eu-west-3", "il-central-1", "me-central-1", "me-south-1",
+    "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
+)  # fmt: skip
+
+# Pulumi auto-naming appends "-" and 7 random characters; ALB and target-group names stop at 32.
+AWS_LB_NAME_LIMIT = 32
+AUTONAME_SUFFIX_LENGTH = 8
+MAX_SLUG_LENGTH = 40
+SLUG_PATTERN = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*")
+STACK_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,100}")
+DNS_LABEL_PATTERN = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+ACM_ARN_PATTERN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}")
+
+# Stack settings and their defaults; cookiecutter.json offers the same defaults (a template test keeps them equal).
+DEFAULTS: dict[str, object] = {
+    "aws_region": "us-east-1",
+    "replicas": 3,
+    "cpu": 256,
+    "memory": 512,
+    "cpu_architecture": "X86_64",
+    "container_port": 8000,
+    "health_check_path": "/health",
+    "networking": "private-nat-per-az",
+    "az_count": 2,
+    "log_retention_days": 30,
+    "enable_https": False,
+    "domain_name": "",
+    "hosted_zone_name": "",
+    "certificate_arn": "",
+    "enable_autoscaling": False,
+    "autoscaling_min": 2,
+    "autoscaling_max": 10,
+    "autoscaling_cpu_target": 60,
+    "autoscaling_requests_per_target": 0,
+    "enable_sticky_sessions": False,
+    "sticky_duration_seconds": 86400,
+    # Rollout and health-check timings: stack config only, not asked at generation.
+    "health_check_interval_seconds": 10,
+    "health_check_timeout_seconds": 5,
+    "healthy_threshold": 2,
+    "unhealthy_threshold": 2,
+    "deregistration_delay_seconds": 30,
+    "health_check_grace_period_seconds": 30,
+    "graceful_shutdown_seconds": 20,
+    "stop_timeout_seconds": 30,
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The validated stack settings; the Pulumi program reads nothing else."""
+
+    aws_region: str
+    replicas: int
+    cpu: int
+    memory: int
+    cpu_architecture: str
+    container_port: int
+    health_check_path: str
+    networking: str
+    az_count: int
+    log_retention_days: int
+    enable_https: bool
+    domain_name: str
+    hosted_zone_name: str
+    certificate_arn: str
+    enable_autoscaling: bool
+    autoscaling_min: int
+    autoscaling_max: int
+    autoscaling_cpu_target: int
+    autoscaling_requests_per_target: int
+    enable_sticky_sessions: bool
+    sticky_duration_seconds: int
+    health_check_interval_seconds: int
+    health_check_timeout_seconds: int
+    healthy_threshold: int
+    unhealthy_threshold: int
+    deregistration_delay_seconds: int
+    health_check_grace_period_seconds: int
+    graceful_shutdown_seconds: int
+    stop_timeout_seconds: int
+
+    @property
+    def zone_name(self) -> str:
+        """The Route53 zone holding domain_name: the one given, or the domain's parent."""
+        return _zone_name(self.domain_name, self.hosted_zone_name)
+
+
+class InvalidSettings(ValueError):
+    """Raised with every error found, one line each."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+class _FieldError(ValueError):
+    pass
+
+
+def _one_of(values: tuple[object, ...]) -> str:
+    words = [str(value) for value in values]
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def _integer(low: int, high: int, why: str = "") -> Callable[[object], int]:
+    def parse(raw: object) -> int:
+        text = str(raw).strip()
+        if isinstance(raw, bool) or not re.fullmatch(r"-?\d+", text):
+            raise _FieldError(f"is not a whole number: use {low}..{high}")
+        value = int(text)
+        if not low <= value <= high:
+            raise _FieldError(f"is out of range{why}: use {low}..{high}")
+        return value
+
+    return parse
+
+
+def _choice(choices: tuple[object, ...]) -> Callable[[object], object]:
+    def parse(raw: object) -> object:
+        for choice in choices:
+            if str(raw).strip() == str(choice):
+                return choice
+        raise _FieldError(f"is not allowed: choose {_one_of(choices)}")
+
+    return parse
+
+
+def _boolean(raw: object) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    text = str(raw).strip().lower()
+    if text in ("true", "yes", "y", "1"):
+        return True
+    if text in ("false", "no", "n", "0"):
+        return False
+    raise _FieldError("is not a boolean: use true or false")
+
+
+def _region(raw: object) -> str:
+    region = str(raw).strip()
+    if region in AWS_REGIONS:
+        return region
+    near = difflib.get_close_matches(region, AWS_REGIONS, n=3, cutoff=0.6)
+    hint = f"did you mean {_one_of(tuple(near))}?" if near else "use a region code such as us-east-1"
+    raise _FieldError(f"is not a known AWS region code: {hint}")
+
+
+def _health_check_path(raw: object) -> str:
+    path = str(raw)
+    if not re.fullmatch(r"/[A-Za-z0-9._~/-]{0,1023}", path):
+        raise _FieldError("is not a URL path: start with / and use letters, digits, . _ ~ - / only (no spaces)")
+    return path
+
+
+def _domain(raw: object) -> str:
+    name = str(raw).strip().lower().rstrip(".")
+    if name == "":
+        return name
+    labels = name.split(".")
+    if len(name) > 253 or len(labels) < 2 or not all(DNS_LABEL_PATTERN.fullmatch(label) for label in labels):
+        raise _FieldError("is not a valid DNS name: use labels of a-z, 0-9 and -, such as api.example.com")
+    return name
+
+
+def _certificate_arn(raw: object) -> str:
+    arn = str(raw).strip()
+    if arn and not ACM_ARN_PATTERN.fullmatch(arn):
+        raise _FieldError(
+            "is not an ACM certificate ARN: use arn:aws:acm:<region>:<account>:certificate/<id>, or leave it empty"
+        )
+    return arn
+
+
+def _string(raw: object) -> str:
+    return str(raw).strip()
+
+
+PARSERS: dict[str, Callable[[object], object]] = {
+    "aws_region": _region,
+    "replicas": _integer(
+        MIN_REPLICAS, MAX_REPLICAS, " (one replica is not highly available: a crash or deploy takes the service down)"
+    ),
+    "cpu": _choice(tuple(FARGATE_MEMORY_BY_CPU)),
+    "memory": _integer(512, 122880),
+    "cpu_architecture": _choice(CPU_ARCHITECTURES),
+    "container_port": _integer(1, 65535),
+    "health_check_path": _health_check_path,
+    "networking": _choice(NETWORKING_MODES),
+    "az_count": _choice(AZ_COUNTS),
+    "log_retention_days": _choice(LOG_RETENTION_DAYS),
+    "enable_https": _boolean,
+    "domain_name": _domain,
+    "hosted_zone_name": _domain,
+    "certificate_arn": _certificate_arn,
+    "enable_autoscaling": _boolean,
+    "autoscaling_min": _integer(MIN_REPLICAS, MAX_REPLICAS, " (scaling below two replicas loses high availability)"),
+    "autoscaling_max": _integer(MIN_REPLICAS, MAX_REPLICAS),
+    "autoscaling_cpu_target": _integer(1, 100),
+    "autoscaling_requests_per_target": _integer(0, 1_000_000),
+    "enable_sticky_sessions": _boolean,
+    "sticky_duration_seconds": _integer(1, MAX_STICKY_SECONDS),
+    "health_check_interval_seconds": _integer(5, 300),
+    "health_check_timeout_seconds": _integer(2, 120),
+    "healthy_threshold": _integer(2, 10),
+    "unhealthy_threshold": _integer(2, 10),
+    "deregistration_delay_seconds": _integer(0, 3600),
+    "health_check_grace_period_seconds": _integer(0, 2_147_483_647),
+    "graceful_shutdown_seconds": _integer(1, 119),
+    "stop_timeout_seconds": _integer(2, 120),
+}
+assert PARSERS.keys() == DEFAULTS.keys() == {field.name for field in dataclasses.fields(Settings)}
+
+
+def _show(value: object) -> str:
+    return "true" if value is True else "false" if value is False else str(value)
+
+
+def _zone_name(domain_name: str, hosted_zone_name: str) -> str:
+    return hosted_zone_name or domain_name.partition(".")[2]
+
+
+Check = Callable[[dict[str, Any]], "str | None"]
+CHECKS: list[tuple[tuple[str, ...], Check]] = []
+
+
+def _check(*fields: str) -> Callable[[Check], Check]:
+    """Register a rule over several fields; it runs only when each of those fields parsed."""
+
+    def register(check: Check) -> Check:
+        CHECKS.append((fields, check))
+        return check
+
+    return register
+
+
+@_check("cpu", "memory")
+def _memory_fits_cpu(v: dict[str, Any]) -> str | None:
+    cpu, memory = v["cpu"], v["memory"]
+    choices = FARGATE_MEMORY_BY_CPU[cpu]
+    if memory in choices:
+        return None
+    step = choices[1] - choices[0]
+    allowed = _one_of(choices) if len(choices) <= 4 else f"{choices[0]}..{choices[-1]} in steps of {step}"
+    fitting_cpu = next((size for size, sizes in FARGATE_MEMORY_BY_CPU.items() if memory in sizes), None)
+    other_cpu = "" if fitting_cpu is None else f" (or {'raise' if fitting_cpu > cpu else 'lower'} cpu to {fitting_cpu})"
+    return f"memory={memory} is not valid with cpu={cpu}: choose {allowed}{other_cpu}"
+
+
+@_check("enable_https", "domain_name")
+def _https_needs_domain(v: dict[str, Any]) -> str | None:
+    if v["enable_https"] and not v["domain_name"]:
+        return "enable_https=true needs a domain_name: set domain_name (e.g. api.example.com) or turn HTTPS off"
+    return None
+
+
+@_check("certificate_arn", "enable_https")
+def _certificate_needs_https(v: dict[str, Any]) -> str | None:
+    if v["certificate_arn"] and not v["enable_https"]:
+        return f"certificate_arn={v['certificate_arn']} is only used with HTTPS: set enable_https=true or clear it"
+    return None
+
+
+@_check("certificate_arn", "aws_region")
+def _certificate_in_region(v: dict[str, Any]) -> str | None:
+    certificate = ACM_ARN_PATTERN.fullmatch(v["certificate_arn"])
+    if certificate and certificate["region"] != v["aws_region"]:
+        return (
+            f"certificate_arn={v['certificate_arn']} is in {certificate['region']}, not in "
+            f"aws_region={v['aws_region']}: an ALB needs a certificate from its own region"
+        )
+    return None
+
+
+@_check("domain_name", "hosted_zone_name")
+def _zone_holds_domain(v: dict[str, Any]) -> str | None:
+    domain, zone = v["domain_name"], _zone_name(v["domain_name"], v["hosted_zone_name"])
+    if not domain:
+        if v["hosted_zone_name"]:
+            return f"hosted_zone_name={v['hosted_zone_name']} needs a domain_name: set one or clear hosted_zone_name"
+        return None
+    if not (domain == zone or domain.endswith("." + zone)):
+        return (
+            f"hosted_zone_name={zone} does not contain domain_name={domain}: "
+            f"use a zone that is a suffix of the domain, e.g. {domain.partition('.')[2]}"
+        )
+    if "." not in zone:
+        return f"domain_name={domain} is an apex domain: set hosted_zone_name={domain} (the default is its parent)"
+    return None
+
+
+@_check("enable_autoscaling", "replicas", "autoscaling_min", "autoscaling_max")
+def _replicas_inside_scaling_range(v: dict[str, Any]) -> str | None:
+    low, high = v["autoscaling_min"], v["autoscaling_max"]
+    if low > high:
+        return f"autoscaling_min={low} is above autoscaling_max={high}: make min <= max"
+    if v["enable_autoscaling"] and not low <= v["replicas"] <= high:
+        return (
+            f"replicas={v['replicas']} is outside autoscaling_min={low}..autoscaling_max={high}: "
+            "start inside the scaling range"
+        )
+    return None
+
+
+@_check("health_check_timeout_seconds", "health_check_interval_seconds")
+def _timeout_below_interval(v: dict[str, Any]) -> str | None:
+    timeout, interval = v["health_check_timeout_seconds"], v["health_check_interval_seconds"]
+    if timeout < interval:
+        return None
+    return (
+        f"health_check_timeout_seconds={timeout} must be shorter than health_check_interval_seconds={interval}: "
+        "lower the timeout or raise the interval"
+    )
+
+
+@_check("graceful_shutdown_seconds", "stop_timeout_seconds")
+def _shutdown_inside_stop_timeout(v: dict[str, Any]) -> str | None:
+    shutdown, stop_timeout = v["graceful_shutdown_seconds"], v["stop_timeout_seconds"]
+    if shutdown < stop_timeout:
+        return None
+    return (
+        f"graceful_shutdown_seconds={shutdown} must be shorter than stop_timeout_seconds={stop_timeout}: "
+        "ECS kills the container when stop_timeout_seconds runs out"
+    )
+
+
+def parse_settings(raw: Mapping[str, object]) -> Settings:
+    """Parse stack settings (strings, numbers or booleans) into Settings, or raise InvalidSettings with every error.
+
+    Keys missing from raw take their DEFAULTS; keys that are not settings are ignored.
+    """
+    values: dict[str, Any] = {}
+    errors = []
+    for field, parse in PARSERS.items():
+        given = raw.get(field, DEFAULTS[field])
+        try:
+            values[field] = parse(given)
+        except _FieldError as error:
+            errors.append(f"{field}={_show(given)} {error}")
+    for fields, check in CHECKS:
+        if all(field in values for field in fields):
+            problem = check(values)
+            if problem:
+                errors.append(problem)
+    if errors:
+        raise InvalidSettings(errors)
+    return Settings(**values)
+
+
+def resource_base_name(project_slug: str) -> str:
+    """The prefix for AWS resource names: short enough that '<base>-alb' plus Pulumi's suffix fits 32 characters."""
+    longest = AWS_LB_NAME_LIMIT - AUTONAME_SUFFIX_LENGTH - len("-alb")
+    return project_slug[:longest].rstrip("-")
+
+
+def check_answers(answers: Mapping[str, object]) -> list[str]:
+    """Every error in a set of cookiecutter answers: the project fields, then the stack settings."""
+    errors = []
+    project_name = str(answers.get("project_name", "")).strip()
+    if not project_name:
+        errors.append("project_name is empty: give the service a human-readable name, e.g. Hello Fargate")
+    slug = str(answers.get("project_slug", ""))
+    if not SLUG_PATTERN.fullmatch(slug) or len(slug) > MAX_SLUG_LENGTH:
+        errors.append(
+            f"project_slug={slug} is not allowed: use 1..{MAX_SLUG_LENGTH} lowercase letters, digits and single "
+            "hyphens, starting with a letter and not ending with a hyphen"
+        )
+    stack_name = str(answers.get("stack_name", ""))
+    if not STACK_NAME_PATTERN.fullmatch(stack_name):
+        errors.append(f"stack_name={stack_name} is not allowed: use 1..100 letters, digits, '-', '_' or '.'")
+    try:
+        parse_settings(answers)
+    except InvalidSettings as invalid:
+        errors.extend(invalid.errors)
+    return errors

@@ -1,0 +1,125 @@
+"""Runs the Pulumi program under mocks (no cloud, no CLI) and records every resource it registers."""
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pytest
+
+from infra.stack import Stack, build_stack
+from infra.validation import parse_settings
+
+PROJECT = "hello"
+ZONES = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]
+ACCOUNT = "123456789012"
+
+
+@dataclass
+class Registered:
+    type: str
+    name: str
+    inputs: dict[str, Any]
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Answers like AWS would, with fake ids, and keeps what the program asked for."""
+
+    def __init__(self) -> None:
+        self.resources: list[Registered] = []
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        self.resources.append(Registered(args.typ, args.name, args.inputs))
+        state = dict(args.inputs)
+        resource_id = f"{args.name}-id"
+        arn_tail = f"{args.typ.split(':')[-1].lower()}/{args.name}"
+        state.setdefault("arn", f"arn:aws:mock:us-east-1:{ACCOUNT}:{arn_tail}")
+        state.setdefault("name", args.name)
+        extra: dict[str, dict[str, Any]] = {
+            "aws:lb/loadBalancer:LoadBalancer": {
+                "dnsName": f"{args.name}-123.us-east-1.elb.amazonaws.com",
+                "zoneId": "Z35SXDOTRQ7X7K",
+                "arnSuffix": f"app/{args.name}/50dc6c495c0c9188",
+            },
+            "aws:lb/targetGroup:TargetGroup": {"arnSuffix": f"targetgroup/{args.name}/73e2d6bc24d8a067"},
+            "aws:ecr/repository:Repository": {
+                "repositoryUrl": f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/{args.name}",
+                "registryId": ACCOUNT,
+            },
+            "docker-build:index:Image": {"ref": f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/app@sha256:{'a' * 64}"},
+            "aws:acm/certificate:Certificate": {
+                "domainValidationOptions": [
+                    {
+                        "domainName": args.inputs.get("domainName"),
+                        "resourceRecordName": f"_x1.{args.inputs.get('domainName')}.",
+                        "resourceRecordType": "CNAME",
+                        "resourceRecordValue": "_x2.acm-validations.aws.",
+                    }
+                ]
+            },
+            "aws:acm/certificateValidation:CertificateValidation": {
+                "certificateArn": args.inputs.get("certificateArn")
+            },
+            "aws:route53/record:Record": {"fqdn": args.inputs.get("name")},
+        }
+        state.update(extra.get(args.typ, {}))
+        return resource_id, state
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        answers: dict[str, Callable[[], dict[str, Any]]] = {
+            "aws:index/getAvailabilityZones:getAvailabilityZones": lambda: {"names": ZONES, "zoneIds": ZONES},
+            "aws:ecr/getAuthorizationToken:getAuthorizationToken": lambda: {
+                "userName": "AWS",
+                "password": "token",
+                "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com",
+            },
+            "aws:route53/getZone:getZone": lambda: {"zoneId": "ZONE123", "name": args.args.get("name")},
+        }
+        if args.token not in answers:
+            raise NotImplementedError(f"the mocks do not answer the invoke {args.token}")
+        return answers[args.token](), []
+
+
+@dataclass
+class Deployment:
+    """What one run of the program registered, and the stack's resolved URL."""
+
+    resources: list[Registered]
+    stack: Stack | None = None
+    url: str = ""
+
+    def of_type(self, type_: str) -> list[Registered]:
+        return [resource for resource in self.resources if resource.type == type_]
+
+    def one(self, type_: str) -> Registered:
+        found = self.of_type(type_)
+        assert len(found) == 1, f"expected one {type_}, found {len(found)}"
+        return found[0]
+
+
+def run_program(program: Callable[[], Any]) -> RecordingMocks:
+    """Run `program` under fresh mocks (preview=False, so every output resolves) until all its resources exist."""
+    mocks = RecordingMocks()
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="dev", preview=False)
+    pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
+    return mocks
+
+
+def deploy(**config: object) -> Deployment:
+    """Build the stack with these settings (the rest default) and resolve its URL."""
+    settings = parse_settings(config)
+    deployment = Deployment(resources=[])
+
+    def program() -> pulumi.Output[None]:
+        deployment.stack = build_stack(PROJECT, settings)
+        return deployment.stack.url.apply(lambda url: setattr(deployment, "url", url))
+
+    deployment.resources = run_program(program).resources
+    return deployment
+
+
+@pytest.fixture(scope="module")
+def default_stack() -> Deployment:
+    return deploy()

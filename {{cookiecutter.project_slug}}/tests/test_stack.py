@@ -1,0 +1,150 @@
+"""The default stack, under mocks: what `pulumi up` would create and how the pieces are wired."""
+
+import json
+
+from conftest import Deployment, deploy
+from infra.network import SUBNET_BLOCKS
+
+
+def test_subnets_for_the_alb_are_public_and_in_distinct_zones(default_stack: Deployment) -> None:
+    subnets = default_stack.of_type("aws:ec2/subnet:Subnet")
+    public = [s.inputs for s in subnets if s.inputs["tags"]["tier"] == "public"]
+    assert len(public) == 2
+    assert len({s["availabilityZone"] for s in public}) == 2
+
+
+def test_tasks_run_in_private_subnets_one_per_zone(default_stack: Deployment) -> None:
+    subnets = {s.name: s.inputs for s in default_stack.of_type("aws:ec2/subnet:Subnet")}
+    service = default_stack.one("aws:ecs/service:Service").inputs
+    task_subnets = [subnets[subnet_id.removesuffix("-id")] for subnet_id in service["networkConfiguration"]["subnets"]]
+    assert [s["tags"]["tier"] for s in task_subnets] == ["private", "private"]
+    assert len({s["availabilityZone"] for s in task_subnets}) == 2
+    assert service["networkConfiguration"]["assignPublicIp"] is False
+
+
+def test_subnet_ranges_do_not_overlap(default_stack: Deployment) -> None:
+    blocks = [s.inputs["cidrBlock"] for s in default_stack.of_type("aws:ec2/subnet:Subnet")]
+    assert len(set(blocks)) == len(blocks)
+    assert set(blocks) <= {str(block) for block in SUBNET_BLOCKS}
+
+
+def test_each_zone_has_its_own_nat_gateway(default_stack: Deployment) -> None:
+    nats = default_stack.of_type("aws:ec2/natGateway:NatGateway")
+    assert len(nats) == 2
+    private_routes = [
+        r.inputs["routes"][0] for r in default_stack.of_type("aws:ec2/routeTable:RouteTable") if "private" in r.name
+    ]
+    assert sorted(route["natGatewayId"] for route in private_routes) == sorted(f"{n.name}-id" for n in nats)
+
+
+def test_service_runs_the_replicas_on_fargate_with_rollback(default_stack: Deployment) -> None:
+    service = default_stack.one("aws:ecs/service:Service").inputs
+    assert service["desiredCount"] == 3
+    assert service["launchType"] == "FARGATE"
+    assert service["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+    assert service["deploymentMinimumHealthyPercent"] == 100
+    assert service["deploymentMaximumPercent"] == 200
+    assert service["availabilityZoneRebalancing"] == "ENABLED"
+    assert service["healthCheckGracePeriodSeconds"] == 30
+
+
+def test_service_registers_its_containers_in_the_target_group(default_stack: Deployment) -> None:
+    service = default_stack.one("aws:ecs/service:Service").inputs
+    target_group = default_stack.one("aws:lb/targetGroup:TargetGroup")
+    [attachment] = service["loadBalancers"]
+    assert attachment["targetGroupArn"].endswith(f"targetgroup/{target_group.name}")
+    assert attachment["containerName"] == "app"
+    assert attachment["containerPort"] == 8000
+
+
+def test_target_group_health_checks_the_app_quickly(default_stack: Deployment) -> None:
+    target_group = default_stack.one("aws:lb/targetGroup:TargetGroup").inputs
+    assert target_group["targetType"] == "ip"
+    assert target_group["port"] == 8000
+    check = target_group["healthCheck"]
+    assert check["path"] == "/health"
+    assert check["interval"] == 10 and check["timeout"] == 5
+    assert check["healthyThreshold"] == 2 and check["unhealthyThreshold"] == 2
+    assert target_group["deregistrationDelay"] == 30
+
+
+def test_http_listener_forwards_to_the_target_group(default_stack: Deployment) -> None:
+    [listener] = default_stack.of_type("aws:lb/listener:Listener")
+    assert listener.inputs["port"] == 80
+    [action] = listener.inputs["defaultActions"]
+    assert action["type"] == "forward"
+    assert "targetgroup/" in action["targetGroupArn"]
+
+
+def test_alb_is_public_in_every_zone(default_stack: Deployment) -> None:
+    alb = default_stack.one("aws:lb/loadBalancer:LoadBalancer").inputs
+    assert alb["internal"] is False
+    assert alb["loadBalancerType"] == "application"
+    assert len(alb["subnets"]) == 2
+    assert alb["dropInvalidHeaderFields"] is True
+
+
+def test_tasks_admit_only_the_alb_on_the_container_port(default_stack: Deployment) -> None:
+    service = default_stack.one("aws:ecs/service:Service").inputs
+    [task_group_id] = service["networkConfiguration"]["securityGroups"]
+    alb_group_id = default_stack.one("aws:lb/loadBalancer:LoadBalancer").inputs["securityGroups"][0]
+    ingress = [
+        r.inputs
+        for r in default_stack.of_type("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+        if r.inputs["securityGroupId"] == task_group_id
+    ]
+    assert ingress == [
+        {
+            "securityGroupId": task_group_id,
+            "referencedSecurityGroupId": alb_group_id,
+            "ipProtocol": "tcp",
+            "fromPort": 8000,
+            "toPort": 8000,
+        }
+    ]
+
+
+def test_task_definition_runs_the_built_image(default_stack: Deployment) -> None:
+    task = default_stack.one("aws:ecs/taskDefinition:TaskDefinition").inputs
+    image = default_stack.one("docker-build:index:Image").inputs
+    [container] = json.loads(task["containerDefinitions"])
+    assert container["image"].endswith("@sha256:" + "a" * 64)
+    assert image["push"] is True
+    assert image["platforms"] == ["linux/amd64"]
+    assert image["context"]["location"].endswith("app")
+    repository_url, tag = image["tags"][0].rsplit(":", 1)
+    assert repository_url.endswith("/" + default_stack.one("aws:ecr/repository:Repository").name)
+    assert tag.startswith("linux-amd64-")
+    assert image["registries"][0]["address"] == repository_url
+
+
+def test_task_definition_is_a_fargate_task_of_the_chosen_size(default_stack: Deployment) -> None:
+    task = default_stack.one("aws:ecs/taskDefinition:TaskDefinition").inputs
+    assert task["requiresCompatibilities"] == ["FARGATE"]
+    assert task["networkMode"] == "awsvpc"
+    assert (task["cpu"], task["memory"]) == ("256", "512")
+    assert task["runtimePlatform"] == {"cpuArchitecture": "X86_64", "operatingSystemFamily": "LINUX"}
+    assert task["executionRoleArn"] != task["taskRoleArn"]
+
+
+def test_container_logs_to_the_log_group_with_retention(default_stack: Deployment) -> None:
+    [container] = json.loads(default_stack.one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])
+    log_group = default_stack.one("aws:cloudwatch/logGroup:LogGroup")
+    assert log_group.inputs["retentionInDays"] == 30
+    assert container["logConfiguration"]["logDriver"] == "awslogs"
+    assert container["logConfiguration"]["options"]["awslogs-group"] == log_group.name
+
+
+def test_container_gets_its_port_and_health_path_from_the_stack() -> None:
+    deployment = deploy(container_port=9000, health_check_path="/ready")
+    [container] = json.loads(deployment.one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])
+    environment = {entry["name"]: entry["value"] for entry in container["environment"]}
+    assert container["portMappings"][0]["containerPort"] == 9000
+    assert environment["PORT"] == "9000"
+    assert environment["HEALTH_CHECK_PATH"] == "/ready"
+    assert deployment.one("aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]["path"] == "/ready"
+
+
+def test_url_is_the_alb_address(default_stack: Deployment) -> None:
+    alb = default_stack.one("aws:lb/loadBalancer:LoadBalancer")
+    assert default_stack.url == f"http://{alb.name}-123.us-east-1.elb.amazonaws.com"
