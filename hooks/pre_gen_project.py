@@ -11,6 +11,8 @@ from pathlib import Path
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 PROJECT_TEMPLATE = Path(ANSWERS["_repo_dir"]) / "{% raw %}{{cookiecutter.project_slug}}{% endraw %}"
 sys.path.insert(0, str(PROJECT_TEMPLATE))
+sys.dont_write_bytecode = True  # a .pyc inside the template would be rendered into every project
+
 
 from infra.validation import check_answers  # noqa: E402
 

@@ -1,0 +1,24 @@
+# fargate-template: `make project` generates a project with the defaults, `make test` runs the whole suite.
+VENV := .venv
+PYTHON := $(VENV)/bin/python
+PROJECT_TEMPLATE := {{cookiecutter.project_slug}}
+
+.PHONY: install project test bench clean
+
+$(VENV)/.installed: requirements-dev.txt $(PROJECT_TEMPLATE)/requirements-dev.txt $(PROJECT_TEMPLATE)/requirements.txt $(PROJECT_TEMPLATE)/app/requirements.txt
+	python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+project: install  ## generate build/hello-fargate with the default answers
+	$(VENV)/bin/cookiecutter --no-input --overwrite-if-exists --output-dir build .
+	@echo "Generated build/hello-fargate: cd build/hello-fargate && make test"
+
+test: install  ## every template test: bakes, lint, types, generated tests, the README path from scratch
+	$(PYTHON) -m pytest
+
+clean:
+	rm -rf $(VENV) build .pytest_cache

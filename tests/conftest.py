@@ -1,0 +1,55 @@
+"""Bakes the template with pytest-cookies and runs tools inside the baked project with this same venv."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+TEMPLATE = Path(__file__).resolve().parent.parent
+PROJECT_TEMPLATE = TEMPLATE / "{{cookiecutter.project_slug}}"
+BIN = Path(sys.executable).parent
+
+
+def defaults() -> dict[str, object]:
+    return {key: value for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()}
+
+
+def bake(cookies, **answers: object) -> Path:
+    """Generate a project with these answers (the rest default); fail the test if generation fails."""
+    result = cookies.bake(extra_context=answers)
+    assert result.exception is None, result.exception
+    assert result.exit_code == 0
+    return Path(result.project_path)
+
+
+def run_in(project: Path, *command: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """Run a command in the baked project with this venv's tools; fail with its output if it fails."""
+    # One mypy cache for every bake: pulumi_aws's stubs are checked once per test session, not once per project.
+    env = {
+        **os.environ,
+        "MYPY_CACHE_DIR": str(TEMPLATE / ".mypy_cache" / "baked"),
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+    }
+    done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
+    assert done.returncode == 0, f"{' '.join(command)} failed in {project}:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+CACHES = ("__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache", ".hypothesis", ".venv")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_project_template() -> None:
+    """Cookiecutter renders every file of the template, caches too: drop any a tool left in it."""
+    for name in CACHES:
+        for cache in PROJECT_TEMPLATE.rglob(name):
+            shutil.rmtree(cache)
+
+
+@pytest.fixture(scope="session")
+def default_project(cookies_session) -> Path:
+    return bake(cookies_session)

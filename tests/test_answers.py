@@ -1,0 +1,72 @@
+"""Answers at generation: the prompts' defaults are the program's, and bad answers are refused with nothing left."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import BIN, PROJECT_TEMPLATE, TEMPLATE, defaults
+
+sys.path.insert(0, str(PROJECT_TEMPLATE))
+sys.dont_write_bytecode = True
+from infra.validation import DEFAULTS  # noqa: E402
+
+PROJECT_FIELDS = {"project_name", "project_slug", "description", "stack_name"}
+
+
+def generate(tmp_path: Path, *answers: str) -> subprocess.CompletedProcess[str]:
+    """The real cookiecutter CLI, non-interactive, into an empty folder."""
+    command = [str(BIN / "cookiecutter"), "--no-input", "--output-dir", str(tmp_path), str(TEMPLATE), *answers]
+    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+
+
+def our_errors(stderr: str) -> list[str]:
+    return [line.removeprefix("error: ") for line in stderr.splitlines() if line.startswith("error: ")]
+
+
+def test_prompt_defaults_are_the_program_defaults() -> None:
+    asked = {k: v for k, v in defaults().items() if not k.startswith("_") and k not in PROJECT_FIELDS}
+    assert {k: str(v) for k, v in asked.items()} == {k: str(DEFAULTS[k]) for k in asked}
+
+
+def test_every_question_has_a_readable_prompt() -> None:
+    asked = [k for k in defaults() if not k.startswith("_")]
+    assert sorted(defaults()["__prompts__"]) == sorted(asked)  # type: ignore[call-overload]
+
+
+def test_bad_answers_are_refused_together_and_nothing_is_left(tmp_path: Path) -> None:
+    done = generate(tmp_path, "replicas=1", "memory=4096", "aws_region=eu-wset-1")
+    assert done.returncode != 0
+    assert list(tmp_path.iterdir()) == []
+    assert our_errors(done.stderr) == [
+        "aws_region=eu-wset-1 is not a known AWS region code: did you mean eu-west-1, us-west-1 or eu-west-3?",
+        "replicas=1 is out of range (one replica is not highly available: a crash or deploy takes the service "
+        "down): use 2..1000",
+        "memory=4096 is not valid with cpu=256: choose 512, 1024 or 2048 (or raise cpu to 512)",
+    ]
+
+
+PAYLOAD = "x'); import os; os.system('touch {marker}') #"
+
+
+@pytest.mark.parametrize("field", ["project_name", "description", "domain_name", "health_check_path"])
+def test_an_injected_payload_in_an_answer_is_never_executed(tmp_path: Path, field: str) -> None:
+    marker = tmp_path / "executed"
+    output = tmp_path / "out"
+    output.mkdir()
+    done = generate(output, f"{field}={PAYLOAD.format(marker=marker)}")
+    assert not marker.exists()
+    if field in ("project_name", "description"):  # free text: generated, the payload kept as plain text
+        assert done.returncode == 0, done.stderr
+        readme = next(output.iterdir()) / "README.md"
+        assert "os.system(" in readme.read_text()
+    else:  # refused by validation, naming the field
+        assert done.returncode != 0
+        assert our_errors(done.stderr)[0].startswith(f"{field}=x'); import os")
+
+
+def test_a_long_project_name_gets_a_slug_within_limits(tmp_path: Path) -> None:
+    done = generate(tmp_path, "project_name=Payments Platform Team Customer Notifications Service")
+    assert done.returncode == 0, done.stderr
+    [project] = tmp_path.iterdir()
+    assert project.name == "payments-platform-team-customer-notifica"

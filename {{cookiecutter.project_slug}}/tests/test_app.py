@@ -1,0 +1,106 @@
+"""The app, run for real as a process: what the load balancer and the users see."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+APP_DIR = Path(__file__).resolve().parent.parent / "app"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def get_json(url: str, timeout: float = 5) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.load(response)
+
+
+@contextmanager
+def running_app(**environment: str) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """The app server on a free loopback port, ready to answer; stopped afterwards."""
+    port = free_port()
+    env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), **environment}
+    process = subprocess.Popen(
+        [sys.executable, "server.py"], cwd=APP_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                get_json(base + environment.get("HEALTH_CHECK_PATH", "/health"), timeout=1)
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"the app did not start: {process.communicate()[0]}") from None
+                time.sleep(0.1)
+        yield process, base
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_root_names_the_replica_that_answered() -> None:
+    with running_app(SERVICE_NAME="hello") as (_, base):
+        assert get_json(base + "/") == {"service": "hello", "replica": socket.gethostname()}
+
+
+def test_health_check_answers_on_the_configured_path() -> None:
+    with running_app(HEALTH_CHECK_PATH="/ready") as (_, base):
+        assert get_json(base + "/ready") == {"status": "ok"}
+
+
+def test_sigterm_finishes_in_flight_requests_then_exits() -> None:
+    with running_app(GRACEFUL_SHUTDOWN_SECONDS="10") as (process, base):
+        results: list[Any] = []
+        slow = threading.Thread(target=lambda: results.append(get_json(base + "/?delay_ms=1500")))
+        slow.start()
+        time.sleep(0.5)  # the request is in flight
+        process.send_signal(signal.SIGTERM)
+        slow.join(timeout=10)
+        # uvicorn exits by re-raising the SIGTERM it handled, once the in-flight request is answered.
+        assert process.wait(timeout=10) == -signal.SIGTERM
+        assert len(results) == 1
+        assert results[0]["replica"] == socket.gethostname()
+
+
+def test_sigterm_stops_waiting_after_the_graceful_window() -> None:
+    with running_app(GRACEFUL_SHUTDOWN_SECONDS="1") as (process, base):
+        slow = threading.Thread(target=lambda: _ignore_errors(lambda: get_json(base + "/?delay_ms=5000")))
+        slow.start()
+        time.sleep(0.5)
+        sent = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+        assert time.monotonic() - sent < 4, "the app must exit inside the container's stopTimeout"
+        slow.join(timeout=10)
+
+
+def _ignore_errors(call: Any) -> None:
+    with suppress(OSError):
+        call()
+
+
+def test_logs_are_one_json_object_per_line() -> None:
+    with running_app() as (process, base):
+        get_json(base + "/")
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=10)
+    entries = [json.loads(line) for line in output.splitlines() if line.strip()]
+    assert entries, "the app logged nothing"
+    assert all({"time", "level", "logger", "message"} <= entry.keys() for entry in entries)
+    assert any('"GET / HTTP/1.1" 200' in entry["message"] for entry in entries)

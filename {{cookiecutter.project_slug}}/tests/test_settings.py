@@ -1,0 +1,56 @@
+"""Deploy-time validation: a bad `pulumi config set` stops the program before it creates anything."""
+
+import runpy
+from pathlib import Path
+
+import pulumi
+
+from conftest import PROJECT, Registered, run_program
+
+PROGRAM = Path(__file__).resolve().parent.parent / "__main__.py"
+
+
+def run_main_with_config(
+    config: dict[str, str], region: str = "us-east-1"
+) -> tuple[list[Registered], Exception | None]:
+    """Run __main__.py as `pulumi up` would, with this stack config; what it registered and how it failed."""
+    failure: list[Exception] = []
+
+    def program() -> None:
+        pulumi.runtime.set_all_config({"aws:region": region, **{f"{PROJECT}:{k}": v for k, v in config.items()}})
+        try:
+            runpy.run_path(str(PROGRAM), run_name="__main__")
+        except pulumi.RunError as error:
+            failure.append(error)
+
+    return run_program(program).resources, failure[0] if failure else None
+
+
+def test_stack_config_is_what_the_program_builds() -> None:
+    resources, failure = run_main_with_config({"replicas": "4", "cpu": "512", "memory": "2048"})
+    assert failure is None
+    [service] = [r for r in resources if r.type == "aws:ecs/service:Service"]
+    [task] = [r for r in resources if r.type == "aws:ecs/taskDefinition:TaskDefinition"]
+    assert service.inputs["desiredCount"] == 4
+    assert (task.inputs["cpu"], task.inputs["memory"]) == ("512", "2048")
+
+
+def test_one_replica_is_refused_before_any_resource() -> None:
+    resources, failure = run_main_with_config({"replicas": "1"})
+    assert resources == []
+    assert "replicas=1 is out of range (one replica is not highly available" in str(failure)
+
+
+def test_every_error_is_reported_at_once() -> None:
+    resources, failure = run_main_with_config({"replicas": "0", "memory": "4096", "networking": "x"})
+    assert resources == []
+    lines = str(failure).splitlines()
+    assert lines[0].startswith("invalid stack config")
+    assert [line.strip().split("=")[0] for line in lines[1:]] == ["replicas", "networking", "memory"]
+    assert "  memory=4096 is not valid with cpu=256: choose 512, 1024 or 2048 (or raise cpu to 512)" in lines
+
+
+def test_unknown_region_is_refused_with_near_matches() -> None:
+    resources, failure = run_main_with_config({}, region="us-est-1")
+    assert resources == []
+    assert "aws_region=us-est-1 is not a known AWS region code: did you mean" in str(failure)
