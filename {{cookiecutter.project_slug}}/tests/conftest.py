@@ -2,11 +2,12 @@
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pytest
+from pulumi.runtime.mocks import MockMonitor
 
 from infra.stack import Stack, build_stack
 from infra.validation import parse_settings
@@ -28,6 +29,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     def __init__(self) -> None:
         self.resources: list[Registered] = []
+        self.ignore_changes: dict[str, list[str]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.resources.append(Registered(args.typ, args.name, args.inputs))
@@ -81,6 +83,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return answers[args.token](), []
 
 
+class RecordingMonitor(MockMonitor):
+    """The mock engine, also noting each resource's ignore_changes option (mocks see only inputs)."""
+
+    mocks: RecordingMocks
+
+    def RegisterResource(self, request: Any) -> Any:
+        self.mocks.ignore_changes[request.name] = list(request.ignoreChanges)
+        return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+
+
 @dataclass
 class Deployment:
     """What one run of the program registered, and the stack's resolved URL."""
@@ -88,6 +100,7 @@ class Deployment:
     resources: list[Registered]
     stack: Stack | None = None
     url: str = ""
+    ignore_changes: dict[str, list[str]] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Registered]:
         return [resource for resource in self.resources if resource.type == type_]
@@ -102,21 +115,22 @@ def run_program(program: Callable[[], Any]) -> RecordingMocks:
     """Run `program` under fresh mocks (preview=False, so every output resolves) until all its resources exist."""
     mocks = RecordingMocks()
     asyncio.set_event_loop(asyncio.new_event_loop())
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="dev", preview=False)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="dev", preview=False, monitor=RecordingMonitor(mocks))
     pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
     return mocks
 
 
-def deploy(**config: object) -> Deployment:
+def deploy(project: str = PROJECT, **config: object) -> Deployment:
     """Build the stack with these settings (the rest default) and resolve its URL."""
     settings = parse_settings(config)
     deployment = Deployment(resources=[])
 
     def program() -> pulumi.Output[None]:
-        deployment.stack = build_stack(PROJECT, settings)
+        deployment.stack = build_stack(project, settings)
         return deployment.stack.url.apply(lambda url: setattr(deployment, "url", url))
 
-    deployment.resources = run_program(program).resources
+    mocks = run_program(program)
+    deployment.resources, deployment.ignore_changes = mocks.resources, mocks.ignore_changes
     return deployment
 
 

@@ -4,6 +4,7 @@ import runpy
 from pathlib import Path
 
 import pulumi
+import pytest
 
 from conftest import PROJECT, Registered, run_program
 
@@ -54,3 +55,19 @@ def test_unknown_region_is_refused_with_near_matches() -> None:
     resources, failure = run_main_with_config({}, region="us-est-1")
     assert resources == []
     assert "aws_region=us-est-1 is not a known AWS region code: did you mean" in str(failure)
+
+
+def test_program_exports_where_to_find_the_service(monkeypatch: pytest.MonkeyPatch) -> None:
+    exported: dict[str, object] = {}
+    monkeypatch.setattr(pulumi, "export", exported.__setitem__)
+    _, failure = run_main_with_config({})
+    assert failure is None
+    assert sorted(exported) == [
+        "alb_dns_name",
+        "cluster_name",
+        "image_ref",
+        "log_group_name",
+        "repository_url",
+        "service_name",
+        "url",
+    ]
