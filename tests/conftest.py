@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,18 @@ def bake(cookies, **answers: object) -> Path:
     assert result.exception is None, result.exception
     assert result.exit_code == 0
     return Path(result.project_path)
+
+
+UNRENDERED = re.compile(r"{{\s*cookiecutter|{%-?\s|\s-?%}")
+
+
+def unrendered_files(project: Path) -> list[str]:
+    """Files of a baked project that still hold template syntax."""
+    return [
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_file() and UNRENDERED.search(path.read_text(errors="replace"))
+    ]
 
 
 def run_in(project: Path, *command: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:

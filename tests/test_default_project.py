@@ -6,9 +6,7 @@ import tomllib
 from pathlib import Path
 
 import yaml
-from conftest import BIN, defaults, run_in
-
-UNRENDERED = re.compile(r"{{\s*cookiecutter|{%-?\s|\s-?%}")
+from conftest import BIN, defaults, run_in, unrendered_files
 
 
 def test_generates_the_whole_project(default_project: Path) -> None:
@@ -32,12 +30,7 @@ def test_generates_the_whole_project(default_project: Path) -> None:
 
 
 def test_no_template_syntax_is_left(default_project: Path) -> None:
-    leftovers = [
-        str(path.relative_to(default_project))
-        for path in default_project.rglob("*")
-        if path.is_file() and UNRENDERED.search(path.read_text(errors="replace"))
-    ]
-    assert leftovers == []
+    assert unrendered_files(default_project) == []
 
 
 def test_pulumi_project_and_stack_config_parse(default_project: Path) -> None:

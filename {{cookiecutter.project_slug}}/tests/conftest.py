@@ -1,18 +1,22 @@
 """Runs the Pulumi program under mocks (no cloud, no CLI) and records every resource it registers."""
 
 import asyncio
+import runpy
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pulumi
 import pytest
+import yaml
 from pulumi.runtime.mocks import MockMonitor
 
 from infra.stack import Stack, build_stack
 from infra.validation import parse_settings
 
-PROJECT = "hello"
+ROOT = Path(__file__).resolve().parent.parent
+PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
 ZONES = ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]
 ACCOUNT = "123456789012"
 
@@ -132,6 +136,23 @@ def deploy(project: str = PROJECT, **config: object) -> Deployment:
     mocks = run_program(program)
     deployment.resources, deployment.ignore_changes = mocks.resources, mocks.ignore_changes
     return deployment
+
+
+PROGRAM = ROOT / "__main__.py"
+
+
+def run_main(config: dict[str, str]) -> tuple[list[Registered], pulumi.RunError | None]:
+    """Run __main__.py as `pulumi up` would with this stack config (full keys); what it registered, how it failed."""
+    failure: list[pulumi.RunError] = []
+
+    def program() -> None:
+        pulumi.runtime.set_all_config(config)
+        try:
+            runpy.run_path(str(PROGRAM), run_name="__main__")
+        except pulumi.RunError as error:
+            failure.append(error)
+
+    return run_program(program).resources, failure[0] if failure else None
 
 
 @pytest.fixture(scope="module")

@@ -1,30 +1,15 @@
 """Deploy-time validation: a bad `pulumi config set` stops the program before it creates anything."""
 
-import runpy
-from pathlib import Path
-
 import pulumi
 import pytest
 
-from conftest import PROJECT, Registered, run_program
-
-PROGRAM = Path(__file__).resolve().parent.parent / "__main__.py"
+from conftest import PROJECT, Registered, run_main
 
 
 def run_main_with_config(
     config: dict[str, str], region: str = "us-east-1"
 ) -> tuple[list[Registered], Exception | None]:
-    """Run __main__.py as `pulumi up` would, with this stack config; what it registered and how it failed."""
-    failure: list[Exception] = []
-
-    def program() -> None:
-        pulumi.runtime.set_all_config({"aws:region": region, **{f"{PROJECT}:{k}": v for k, v in config.items()}})
-        try:
-            runpy.run_path(str(PROGRAM), run_name="__main__")
-        except pulumi.RunError as error:
-            failure.append(error)
-
-    return run_program(program).resources, failure[0] if failure else None
+    return run_main({"aws:region": region, **{f"{PROJECT}:{key}": value for key, value in config.items()}})
 
 
 def test_stack_config_is_what_the_program_builds() -> None:
