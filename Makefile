@@ -22,3 +22,6 @@ test: install  ## every template test: bakes, lint, types, generated tests, the 
 
 clean:
 	rm -rf $(VENV) build .pytest_cache
+
+bench: install  ## time the variant matrix (bench/matrix.py) and the deploy timing model
+	$(PYTHON) bench/matrix.py

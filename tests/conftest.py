@@ -1,5 +1,6 @@
 """Bakes the template with pytest-cookies and runs tools inside the baked project with this same venv."""
 
+import importlib.util
 import json
 import os
 import re
@@ -7,12 +8,27 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 PROJECT_TEMPLATE = TEMPLATE / "{{cookiecutter.project_slug}}"
 BIN = Path(sys.executable).parent
+
+
+def project_module(relative_path: str) -> ModuleType:
+    """Import a module of the project template (plain Python, no Jinja) by its path; `infra` resolves there too."""
+    if str(PROJECT_TEMPLATE) not in sys.path:
+        sys.path.append(str(PROJECT_TEMPLATE))
+        sys.dont_write_bytecode = True  # a .pyc inside the template would be rendered into every project
+    path = PROJECT_TEMPLATE / relative_path
+    spec = importlib.util.spec_from_file_location(f"project_template.{path.stem}", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
 
 
 def defaults() -> dict[str, object]:

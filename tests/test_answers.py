@@ -1,15 +1,12 @@
 """Answers at generation: the prompts' defaults are the program's, and bad answers are refused with nothing left."""
 
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import BIN, PROJECT_TEMPLATE, TEMPLATE, defaults
+from conftest import BIN, TEMPLATE, defaults, project_module
 
-sys.path.insert(0, str(PROJECT_TEMPLATE))
-sys.dont_write_bytecode = True
-from infra.validation import DEFAULTS  # noqa: E402
+ANSWER_DEFAULTS = project_module("infra/validation.py").ANSWER_DEFAULTS
 
 PROJECT_FIELDS = {"project_name", "project_slug", "description", "stack_name"}
 
@@ -26,7 +23,7 @@ def our_errors(stderr: str) -> list[str]:
 
 def test_prompt_defaults_are_the_program_defaults() -> None:
     asked = {k: v for k, v in defaults().items() if not k.startswith("_") and k not in PROJECT_FIELDS}
-    assert {k: str(v) for k, v in asked.items()} == {k: str(DEFAULTS[k]) for k in asked}
+    assert {k: str(v) for k, v in asked.items()} == {k: str(v) for k, v in ANSWER_DEFAULTS.items()}
 
 
 def test_every_question_has_a_readable_prompt() -> None:

@@ -52,8 +52,9 @@ STACK_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 DNS_LABEL_PATTERN = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
 ACM_ARN_PATTERN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}")
 
-# Stack settings and their defaults; cookiecutter.json offers the same defaults (a template test keeps them equal).
-DEFAULTS: dict[str, object] = {
+# The stack settings asked at generation, with their defaults (cookiecutter.json offers the same: a template test
+# keeps them equal), and the rollout timings, which are stack config only.
+ANSWER_DEFAULTS: dict[str, object] = {
     "aws_region": "us-east-1",
     "replicas": 3,
     "cpu": 256,
@@ -75,7 +76,8 @@ DEFAULTS: dict[str, object] = {
     "autoscaling_requests_per_target": 0,
     "enable_sticky_sessions": False,
     "sticky_duration_seconds": 86400,
-    # Rollout and health-check timings: stack config only, not asked at generation.
+}
+TIMING_DEFAULTS: dict[str, object] = {
     "health_check_interval_seconds": 10,
     "health_check_timeout_seconds": 5,
     "healthy_threshold": 2,
@@ -85,6 +87,7 @@ DEFAULTS: dict[str, object] = {
     "graceful_shutdown_seconds": 20,
     "stop_timeout_seconds": 30,
 }
+DEFAULTS = {**ANSWER_DEFAULTS, **TIMING_DEFAULTS}
 
 
 @dataclass(frozen=True)
@@ -315,17 +318,16 @@ def _certificate_in_region(v: dict[str, Any]) -> str | None:
 
 @_check("domain_name", "hosted_zone_name")
 def _zone_holds_domain(v: dict[str, Any]) -> str | None:
-    domain, zone = v["domain_name"], _zone_name(v["domain_name"], v["hosted_zone_name"])
+    domain, given_zone = v["domain_name"], v["hosted_zone_name"]
+    zone = _zone_name(domain, given_zone)
     if not domain:
-        if v["hosted_zone_name"]:
-            return f"hosted_zone_name={v['hosted_zone_name']} needs a domain_name: set one or clear hosted_zone_name"
-        return None
+        return f"hosted_zone_name={given_zone} needs a domain_name: set one or clear it" if given_zone else None
     if not (domain == zone or domain.endswith("." + zone)):
         return (
             f"hosted_zone_name={zone} does not contain domain_name={domain}: "
             f"use a zone that is a suffix of the domain, e.g. {domain.partition('.')[2]}"
         )
-    if "." not in zone:
+    if "." not in zone:  # only the default zone can be a bare TLD: a given zone is a two-label DNS name at least
         return f"domain_name={domain} is an apex domain: set hosted_zone_name={domain} (the default is its parent)"
     return None
 
@@ -399,12 +401,12 @@ def check_answers(answers: Mapping[str, object]) -> list[str]:
     errors = []
     project_name = str(answers.get("project_name", "")).strip()
     if not project_name:
-        errors.append("project_name is empty: give the service a human-readable name, e.g. Hello Fargate")
+        errors.append("project_name= is empty: give the service a human-readable name, e.g. Hello Fargate")
     slug = str(answers.get("project_slug", ""))
     if not SLUG_PATTERN.fullmatch(slug) or len(slug) > MAX_SLUG_LENGTH:
         errors.append(
             f"project_slug={slug} is not allowed: use 1..{MAX_SLUG_LENGTH} lowercase letters, digits and single "
-            "hyphens, starting with a letter and not ending with a hyphen"
+            "hyphens, starting with a letter and not ending with a hyphen (it defaults to project_name slugified)"
         )
     stack_name = str(answers.get("stack_name", ""))
     if not STACK_NAME_PATTERN.fullmatch(stack_name):

@@ -158,3 +158,10 @@ def run_main(config: dict[str, str]) -> tuple[list[Registered], pulumi.RunError 
 @pytest.fixture(scope="module")
 def default_stack() -> Deployment:
     return deploy()
+
+
+def stack_config(answers: dict[str, object]) -> dict[str, str]:
+    """Answers as `pulumi config set` would store them: strings under the project's namespace, the region under aws."""
+    text = {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in answers.items()}
+    region = text.pop("aws_region", "us-east-1")
+    return {"aws:region": region, **{f"{PROJECT}:{key}": value for key, value in text.items()}}

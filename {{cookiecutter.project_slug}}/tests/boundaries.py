@@ -1,0 +1,92 @@
+"""Each validation rule at its edges: a value just inside (accepted) and just outside (refused, naming the field).
+
+The template's tests run these cases through generation, this project's tests through `pulumi config`.
+"""
+
+from dataclasses import dataclass
+
+from infra.validation import TIMING_DEFAULTS
+
+CERTIFICATE = "arn:aws:acm:{region}:123456789012:certificate/0b5e3c9a-1111-2222-3333-444455556666"
+AUTOSCALING = {"enable_autoscaling": True, "autoscaling_min": 2, "autoscaling_max": 10}
+DOMAIN = {"domain_name": "api.example.com"}
+
+
+@dataclass(frozen=True)
+class Case:
+    field: str
+    answers: dict[str, object]
+    accepted: bool
+
+    @property
+    def id(self) -> str:
+        return f"{self.field}={self.answers[self.field]}:{'ok' if self.accepted else 'refused'}"
+
+
+def edge(field: str, inside: object, outside: object, **context: object) -> list[Case]:
+    return [Case(field, {**context, field: inside}, True), Case(field, {**context, field: outside}, False)]
+
+
+CASES: list[Case] = [
+    *edge("replicas", 2, 1),
+    *edge("replicas", 1000, 1001),
+    *edge("cpu", 16384, 300, memory=32768),
+    *edge("memory", 2048, 3072, cpu=256),
+    *edge("memory", 4096, 5120, cpu=512),
+    *edge("memory", 30720, 31744, cpu=4096),
+    *edge("memory", 20480, 17408, cpu=8192),  # 4 GiB steps
+    *edge("memory", 40960, 36864, cpu=16384),  # 8 GiB steps
+    *edge("memory", 122880, 131072, cpu=16384),
+    *edge("cpu_architecture", "ARM64", "ARM"),
+    *edge("networking", "public-subnets", "private"),
+    *edge("az_count", 3, 4),
+    *edge("az_count", 2, 1),
+    *edge("aws_region", "eu-west-3", "eu-west-4"),
+    *edge("container_port", 1, 0),
+    *edge("container_port", 65535, 65536),
+    *edge("health_check_path", "/", "health"),
+    *edge("health_check_path", "/ready", "/re ady"),
+    *edge("log_retention_days", 3653, 3650),
+    *edge("log_retention_days", 1, 2),
+    *edge("domain_name", "a.example.com", "-a.example.com"),
+    *edge("domain_name", "api.example.com", "api..example.com"),
+    *edge("hosted_zone_name", "example.com", "example.org", **DOMAIN),
+    *edge("hosted_zone_name", "api.example.com", "com", **DOMAIN),
+    Case("enable_https", {"enable_https": True, **DOMAIN}, True),
+    Case("enable_https", {"enable_https": True, "domain_name": ""}, False),
+    *edge(
+        "certificate_arn",
+        CERTIFICATE.format(region="us-east-1"),
+        CERTIFICATE.format(region="eu-west-1"),
+        enable_https=True,
+        **DOMAIN,
+    ),
+    *edge(
+        "certificate_arn",
+        CERTIFICATE.format(region="us-east-1"),
+        "arn:aws:acm:us-east-1:1:cert",
+        enable_https=True,
+        **DOMAIN,
+    ),
+    *edge("autoscaling_min", 2, 1, **AUTOSCALING),
+    *edge("autoscaling_max", 10, 1, **AUTOSCALING),
+    *edge("replicas", 10, 11, **AUTOSCALING),
+    *edge("replicas", 2, 1, **AUTOSCALING),
+    *edge("autoscaling_cpu_target", 100, 101, **AUTOSCALING),
+    *edge("autoscaling_cpu_target", 1, 0, **AUTOSCALING),
+    *edge("autoscaling_requests_per_target", 0, -1, **AUTOSCALING),
+    *edge("sticky_duration_seconds", 604800, 604801, enable_sticky_sessions=True),
+    *edge("sticky_duration_seconds", 1, 0, enable_sticky_sessions=True),
+    *edge("health_check_timeout_seconds", 9, 10, health_check_interval_seconds=10),
+    *edge("graceful_shutdown_seconds", 29, 30, stop_timeout_seconds=30),
+    *edge("stop_timeout_seconds", 120, 121),
+]
+
+GENERATION_CASES: list[Case] = [
+    *(case for case in CASES if case.field not in TIMING_DEFAULTS),  # timings are stack config, not answers
+    *edge("project_name", "x", " "),
+    *edge("project_slug", "a", "1a"),
+    *edge("project_slug", "a" * 40, "a" * 41),
+    *edge("project_slug", "a-b", "a--b"),
+    *edge("stack_name", "prod.eu", "prod/eu"),
+]
