@@ -71,6 +71,7 @@ class FargateService(pulumi.ComponentResource):
         alb_security_group: aws.ec2.SecurityGroup,
         target_group: aws.lb.TargetGroup,
         listener: aws.lb.Listener,
+        alarm_names: list[pulumi.Output[str]],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("fargate:service:FargateService", name, None, opts)
@@ -157,6 +158,8 @@ class FargateService(pulumi.ComponentResource):
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,
             deployment_circuit_breaker={"enable": True, "rollback": True},
+            # A release that sets off these alarms during its rollout is rolled back too.
+            alarms={"alarm_names": alarm_names, "enable": True, "rollback": True},
             availability_zone_rebalancing="ENABLED",
             enable_ecs_managed_tags=True,
             propagate_tags="SERVICE",

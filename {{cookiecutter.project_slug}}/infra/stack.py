@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pulumi
 
+from infra.alarms import ServiceAlarms
 from infra.autoscaling import ServiceAutoscaling
 from infra.domain import DomainAlias, IssuedCertificate, hosted_zone_id
 from infra.image import ContainerImage
@@ -21,6 +22,7 @@ class Stack:
     network: Network
     image: ContainerImage
     load_balancer: LoadBalancer
+    alarms: ServiceAlarms
     service: FargateService
     autoscaling: ServiceAutoscaling | None
     url: pulumi.Output[str]
@@ -45,6 +47,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
         subnet_ids=[subnet.id for subnet in network.public_subnets],
         certificate_arn=certificate_arn,
     )
+    alarms = ServiceAlarms(name, settings, alb=load_balancer.alb, target_group=load_balancer.target_group)
     service = FargateService(
         name,
         settings,
@@ -55,6 +58,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
         alb_security_group=load_balancer.security_group,
         target_group=load_balancer.target_group,
         listener=load_balancer.serving_listener,
+        alarm_names=alarms.names,
     )
     autoscaling = None
     if settings.enable_autoscaling:
@@ -72,4 +76,4 @@ def build_stack(project: str, settings: Settings) -> Stack:
         url = pulumi.Output.from_input(f"{'https' if settings.enable_https else 'http'}://{settings.domain_name}")
     else:
         url = pulumi.Output.concat("http://", load_balancer.alb.dns_name)
-    return Stack(network, image, load_balancer, service, autoscaling, url)
+    return Stack(network, image, load_balancer, alarms, service, autoscaling, url)

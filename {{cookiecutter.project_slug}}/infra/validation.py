@@ -50,10 +50,11 @@ MAX_SLUG_LENGTH = 40
 SLUG_PATTERN = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*")
 STACK_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 DNS_LABEL_PATTERN = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 ACM_ARN_PATTERN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}")
 
 # The stack settings asked at generation, with their defaults (cookiecutter.json offers the same: a template test
-# keeps them equal), and the rollout timings, which are stack config only.
+# keeps them equal), and the rollout timings and alarms, which are stack config only.
 ANSWER_DEFAULTS: dict[str, object] = {
     "aws_region": "us-east-1",
     "replicas": 3,
@@ -77,7 +78,7 @@ ANSWER_DEFAULTS: dict[str, object] = {
     "enable_sticky_sessions": False,
     "sticky_duration_seconds": 86400,
 }
-TIMING_DEFAULTS: dict[str, object] = {
+STACK_ONLY_DEFAULTS: dict[str, object] = {
     "health_check_interval_seconds": 10,
     "health_check_timeout_seconds": 5,
     "healthy_threshold": 2,
@@ -86,8 +87,11 @@ TIMING_DEFAULTS: dict[str, object] = {
     "health_check_grace_period_seconds": 30,
     "graceful_shutdown_seconds": 20,
     "stop_timeout_seconds": 30,
+    "alarm_email": "",
+    "alarm_p99_latency_ms": 1000,
+    "alarm_5xx_per_minute": 10,
 }
-DEFAULTS = {**ANSWER_DEFAULTS, **TIMING_DEFAULTS}
+DEFAULTS = {**ANSWER_DEFAULTS, **STACK_ONLY_DEFAULTS}
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,9 @@ class Settings:
     health_check_grace_period_seconds: int
     graceful_shutdown_seconds: int
     stop_timeout_seconds: int
+    alarm_email: str
+    alarm_p99_latency_ms: int
+    alarm_5xx_per_minute: int
 
     @property
     def zone_name(self) -> str:
@@ -216,8 +223,11 @@ def _certificate_arn(raw: object) -> str:
     return arn
 
 
-def _string(raw: object) -> str:
-    return str(raw).strip()
+def _email(raw: object) -> str:
+    address = str(raw).strip()
+    if address and not EMAIL_PATTERN.fullmatch(address):
+        raise _FieldError("is not an email address: use name@example.com, or leave it empty for no email")
+    return address
 
 
 PARSERS: dict[str, Callable[[object], object]] = {
@@ -252,6 +262,9 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "health_check_grace_period_seconds": _integer(0, 2_147_483_647),
     "graceful_shutdown_seconds": _integer(1, 119),
     "stop_timeout_seconds": _integer(2, 120),
+    "alarm_email": _email,
+    "alarm_p99_latency_ms": _integer(10, 60_000),
+    "alarm_5xx_per_minute": _integer(1, 1_000_000),
 }
 assert PARSERS.keys() == DEFAULTS.keys() == {field.name for field in dataclasses.fields(Settings)}
 

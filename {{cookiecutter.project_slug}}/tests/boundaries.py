@@ -5,7 +5,7 @@ The template's tests run these cases through generation, this project's tests th
 
 from dataclasses import dataclass
 
-from infra.validation import TIMING_DEFAULTS
+from infra.validation import STACK_ONLY_DEFAULTS
 
 CERTIFICATE = "arn:aws:acm:{region}:123456789012:certificate/0b5e3c9a-1111-2222-3333-444455556666"
 AUTOSCALING = {"enable_autoscaling": True, "autoscaling_min": 2, "autoscaling_max": 10}
@@ -80,10 +80,13 @@ CASES: list[Case] = [
     *edge("health_check_timeout_seconds", 9, 10, health_check_interval_seconds=10),
     *edge("graceful_shutdown_seconds", 29, 30, stop_timeout_seconds=30),
     *edge("stop_timeout_seconds", 120, 121),
+    *edge("alarm_email", "ops@example.com", "ops@example"),
+    *edge("alarm_p99_latency_ms", 10, 9),
+    *edge("alarm_5xx_per_minute", 1, 0),
 ]
 
 GENERATION_CASES: list[Case] = [
-    *(case for case in CASES if case.field not in TIMING_DEFAULTS),  # timings are stack config, not answers
+    *(case for case in CASES if case.field not in STACK_ONLY_DEFAULTS),  # stack config only, not asked
     *edge("project_name", "x", " "),
     *edge("project_slug", "a", "1a"),
     *edge("project_slug", "a" * 40, "a" * 41),

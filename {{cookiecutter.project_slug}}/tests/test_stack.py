@@ -148,3 +148,30 @@ def test_container_gets_its_port_and_health_path_from_the_stack() -> None:
 def test_url_is_the_alb_address(default_stack: Deployment) -> None:
     alb = default_stack.one("aws:lb/loadBalancer:LoadBalancer")
     assert default_stack.url == f"http://{alb.name}-123.us-east-1.elb.amazonaws.com"
+
+
+def test_alarms_watch_the_alb_and_roll_back_a_bad_release(default_stack: Deployment) -> None:
+    alarms = {
+        alarm.inputs["metricName"]: alarm for alarm in default_stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    }
+    assert sorted(alarms) == [
+        "HTTPCode_ELB_5XX_Count",
+        "HTTPCode_Target_5XX_Count",
+        "TargetResponseTime",
+        "UnHealthyHostCount",
+    ]
+    assert alarms["TargetResponseTime"].inputs["extendedStatistic"] == "p99"
+    assert alarms["TargetResponseTime"].inputs["threshold"] == 1.0
+    assert set(alarms["UnHealthyHostCount"].inputs["dimensions"]) == {"LoadBalancer", "TargetGroup"}
+    service = default_stack.one("aws:ecs/service:Service").inputs
+    assert service["alarms"]["enable"] is True and service["alarms"]["rollback"] is True
+    assert sorted(service["alarms"]["alarmNames"]) == sorted(alarm.name for alarm in alarms.values())
+    assert default_stack.of_type("aws:sns/topicSubscription:TopicSubscription") == []
+
+
+def test_alarm_email_subscribes_to_the_alarm_topic() -> None:
+    deployment = deploy(alarm_email="ops@example.com")
+    subscription = deployment.one("aws:sns/topicSubscription:TopicSubscription").inputs
+    topic = deployment.one("aws:sns/topic:Topic")
+    assert subscription["protocol"] == "email" and subscription["endpoint"] == "ops@example.com"
+    assert subscription["topic"].endswith(f"topic/{topic.name}")
