@@ -12,7 +12,9 @@ MAX_DELAY_MS = 5000
 
 
 def replica_id() -> str:
-    """The ECS task id when running on ECS (from the task metadata endpoint), else the hostname."""
+    """REPLICA_ID if set, else the ECS task id (from the task metadata endpoint) on ECS, else the hostname."""
+    if os.environ.get("REPLICA_ID"):
+        return os.environ["REPLICA_ID"]
     metadata_uri = os.environ.get("ECS_CONTAINER_METADATA_URI_V4")
     if metadata_uri:
         try:

@@ -1,0 +1,72 @@
+"""The generated app behind a real load balancer (HAProxy) with the stack's health-check settings, under load.
+
+1. A rolling replacement of every replica, ECS-style, fails no request.
+2. A SIGKILLed replica is marked down within the modelled detection time; only its share of requests fails meanwhile,
+   and none once it is down.
+3. With sticky sessions, one client keeps reaching the same replica.
+"""
+
+import http.cookiejar
+import json
+import os
+import shutil
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from cluster import INTERVAL, TIMEOUT, UNHEALTHY, Load, LocalCluster
+
+REPLICAS = 3
+# Skipped on a laptop without them (the reason is printed); CI installs both and must run these tests.
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("haproxy") and shutil.which("wrk")) and os.environ.get("CI") != "true",
+    reason="needs haproxy and wrk (apt-get install haproxy wrk)",
+)
+
+
+def replica_of(opener: urllib.request.OpenerDirector, url: str) -> str:
+    with opener.open(url, timeout=5) as response:
+        return str(json.load(response)["replica"])
+
+
+def test_rolling_replacement_fails_no_request(default_project: Path) -> None:
+    with LocalCluster(default_project / "app", REPLICAS) as cluster:
+        first = {slot.name for slot in cluster.running()}
+        load = Load(f"http://127.0.0.1:{cluster.port}/")
+        time.sleep(2)
+        cluster.rolling_replace()
+        time.sleep(2)
+        result = load.stop()
+        assert {slot.name for slot in cluster.running()}.isdisjoint(first)
+        assert len(cluster.healthy()) == REPLICAS
+    assert result.requests > 1000
+    assert result.failures == 0
+
+
+def test_killed_replica_is_taken_out_within_the_modelled_detection_time(default_project: Path) -> None:
+    with LocalCluster(default_project / "app", REPLICAS) as cluster:
+        url = f"http://127.0.0.1:{cluster.port}/"
+        load = Load(url)
+        time.sleep(2)
+        detected_after = cluster.kill(cluster.running()[0])
+        during = load.stop()
+        # A check can be in flight when the task dies: allow one timeout on top of threshold x interval.
+        assert detected_after <= UNHEALTHY * INTERVAL + TIMEOUT
+        assert 0 < during.failures <= during.requests / REPLICAS
+        after = Load(url)
+        time.sleep(3)
+        healed = after.stop()
+    assert healed.requests > 100
+    assert healed.failures == 0
+
+
+def test_sticky_sessions_keep_a_client_on_one_replica(default_project: Path) -> None:
+    with LocalCluster(default_project / "app", REPLICAS, sticky=True) as cluster:
+        url = f"http://127.0.0.1:{cluster.port}/"
+        sticky_client = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+        seen_by_sticky_client = {replica_of(sticky_client, url) for _ in range(30)}
+        cookieless = urllib.request.build_opener()
+        seen_without_cookie = {replica_of(cookieless, url) for _ in range(30)}
+    assert len(seen_by_sticky_client) == 1
+    assert len(seen_without_cookie) == REPLICAS
