@@ -3,6 +3,7 @@
 import pulumi
 import pulumi_aws as aws
 
+from infra.access_logs import AccessLogBucket
 from infra.validation import Settings
 
 # AWS's recommended policy (TLS 1.3 and 1.2, post-quantum key exchange), set explicitly: the API default is from 2016.
@@ -21,6 +22,8 @@ class LoadBalancer(pulumi.ComponentResource):
         vpc_id: pulumi.Input[str],
         subnet_ids: list[pulumi.Input[str]],
         certificate_arn: pulumi.Input[str] | None,
+        access_logs: AccessLogBucket,
+        deletion_protection: bool,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("fargate:loadbalancer:LoadBalancer", name, None, opts)
@@ -47,7 +50,11 @@ class LoadBalancer(pulumi.ComponentResource):
             security_groups=[self.security_group.id],
             subnets=subnet_ids,
             drop_invalid_header_fields=True,
-            opts=child,
+            access_logs={"bucket": access_logs.bucket.id, "prefix": access_logs.prefix, "enabled": True},
+            enable_deletion_protection=deletion_protection,
+            tags={"stack": pulumi.get_stack()},
+            # ELB checks at creation that it may write to the bucket.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[access_logs.policy]),
         )
         self.target_group = aws.lb.TargetGroup(
             f"{name}-tg",

@@ -10,6 +10,8 @@ from infra.validation import Settings
 CONTAINER_NAME = "app"
 # The image's non-root user (see app/Dockerfile); set here too so ECS enforces it.
 CONTAINER_USER = "10001:10001"
+SCRATCH_VOLUME = "tmp"
+SCRATCH_PATH = "/tmp"  # noqa: S108 (a volume private to the task, not a shared host directory)
 EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 ECS_TASKS_TRUST = json.dumps(
     {
@@ -22,7 +24,11 @@ ECS_TASKS_TRUST = json.dumps(
 
 
 def container_definitions(
-    service_name: str, settings: Settings, image_ref: pulumi.Input[str], log_group: pulumi.Input[str]
+    service_name: str,
+    settings: Settings,
+    image_ref: pulumi.Input[str],
+    log_group: pulumi.Input[str],
+    secret_arns: list[pulumi.Output[str]],
 ) -> pulumi.Output[str]:
     """The task's single container, as the JSON document ECS expects."""
     port = settings.container_port
@@ -39,9 +45,19 @@ def container_definitions(
                 "image": image_ref,
                 "essential": True,
                 "user": CONTAINER_USER,
+                "privileged": False,
                 "readonlyRootFilesystem": True,
+                # The one writable place: a task-local volume at /tmp (Fargate has no tmpfs), shared with no one.
+                "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": SCRATCH_PATH, "readOnly": False}],
+                # ECS exec (`make shell`) and signal forwarding need an init process.
+                "linuxParameters": {"initProcessEnabled": True},
                 "portMappings": [{"containerPort": port, "hostPort": port, "protocol": "tcp"}],
                 "environment": [{"name": key, "value": value} for key, value in environment.items()],
+                # Credentials come from SSM or Secrets Manager at task start, never as plain environment values.
+                "secrets": [
+                    {"name": name, "valueFrom": arn}
+                    for (name, _), arn in zip(settings.secrets, secret_arns, strict=True)
+                ],
                 "stopTimeout": settings.stop_timeout_seconds,
                 "logConfiguration": {
                     "logDriver": "awslogs",
@@ -54,6 +70,32 @@ def container_definitions(
             }
         ]
     )
+
+
+def secret_arn(source: str, region: str) -> pulumi.Output[str]:
+    """The ARN of a secret given as an ARN already, or as an SSM parameter name in this account and region."""
+    if source.startswith("arn:"):
+        return pulumi.Output.from_input(source)
+    account_id = aws.get_caller_identity_output().account_id
+    return pulumi.Output.concat("arn:aws:ssm:", region, ":", account_id, ":parameter", source)
+
+
+def secrets_policy(secret_arns: list[pulumi.Output[str]], kms_key_arn: str) -> pulumi.Output[str]:
+    """Read exactly these parameters and secrets (and decrypt with the given customer-managed key)."""
+
+    def document(arns: list[str]) -> str:
+        statements: list[dict[str, object]] = []
+        parameters = [arn for arn in arns if arn.startswith("arn:aws:ssm:")]
+        secrets = [arn for arn in arns if arn.startswith("arn:aws:secretsmanager:")]
+        if parameters:
+            statements.append({"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": parameters})
+        if secrets:
+            statements.append({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secrets})
+        if kms_key_arn:
+            statements.append({"Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms_key_arn})
+        return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+    return pulumi.Output.all(*secret_arns).apply(document)
 
 
 class FargateService(pulumi.ComponentResource):
@@ -87,6 +129,14 @@ class FargateService(pulumi.ComponentResource):
         aws.iam.RolePolicyAttachment(
             f"{name}-execution", role=self.execution_role.name, policy_arn=EXECUTION_POLICY_ARN, opts=child
         )
+        secret_arns = [secret_arn(source, settings.aws_region) for _, source in settings.secrets]
+        if secret_arns:
+            aws.iam.RolePolicy(
+                f"{name}-read-secrets",
+                role=self.execution_role.id,
+                policy=secrets_policy(secret_arns, settings.secrets_kms_key_arn),
+                opts=child,
+            )
         # Task role: what the app's own code may call in AWS. Empty on purpose; attach policies here as the app grows.
         self.task_role = aws.iam.Role(f"{name}-task", assume_role_policy=ECS_TASKS_TRUST, opts=child)
 
@@ -100,7 +150,8 @@ class FargateService(pulumi.ComponentResource):
             runtime_platform={"cpu_architecture": settings.cpu_architecture, "operating_system_family": "LINUX"},
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
-            container_definitions=container_definitions(name, settings, image_ref, self.log_group.name),
+            container_definitions=container_definitions(name, settings, image_ref, self.log_group.name, secret_arns),
+            volumes=[{"name": SCRATCH_VOLUME}],
             opts=child,
         )
 
@@ -163,6 +214,8 @@ class FargateService(pulumi.ComponentResource):
             availability_zone_rebalancing="ENABLED",
             enable_ecs_managed_tags=True,
             propagate_tags="SERVICE",
+            # Declares the public-IP exception of networking=public-subnets to the policy pack (ECS.2).
+            tags={"networking": settings.networking},
             # `pulumi up` waits for the rollout and fails if the circuit breaker rolled it back.
             wait_for_steady_state=True,
             opts=pulumi.ResourceOptions(

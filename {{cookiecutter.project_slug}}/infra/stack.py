@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pulumi
 
+from infra.access_logs import AccessLogBucket
 from infra.alarms import ServiceAlarms
 from infra.autoscaling import ServiceAutoscaling
 from infra.domain import DomainAlias, IssuedCertificate, hosted_zone_id
@@ -40,12 +41,17 @@ def build_stack(project: str, settings: Settings) -> Stack:
         assert zone_id is not None  # validation: HTTPS needs a domain
         certificate_arn = settings.certificate_arn or IssuedCertificate(name, settings.domain_name, zone_id).arn
 
+    deletion_protection = settings.alb_deletion_protection
+    if deletion_protection is None:
+        deletion_protection = pulumi.get_stack().startswith("prod")
     load_balancer = LoadBalancer(
         name,
         settings,
         vpc_id=network.vpc.id,
         subnet_ids=[subnet.id for subnet in network.public_subnets],
         certificate_arn=certificate_arn,
+        access_logs=AccessLogBucket(name, settings.aws_region, settings.access_log_retention_days),
+        deletion_protection=deletion_protection,
     )
     alarms = ServiceAlarms(name, settings, alb=load_balancer.alb, target_group=load_balancer.target_group)
     service = FargateService(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -50,6 +51,13 @@ MAX_SLUG_LENGTH = 40
 SLUG_PATTERN = re.compile(r"[a-z](?:[a-z0-9]|-(?=[a-z0-9]))*")
 STACK_NAME_PATTERN = re.compile(r"[A-Za-z0-9_.-]{1,100}")
 DNS_LABEL_PATTERN = re.compile(r"(?!-)[a-z0-9-]{1,63}(?<!-)")
+ENV_NAME_PATTERN = re.compile(r"[A-Z_][A-Z0-9_]{0,254}")
+SECRET_SOURCE_PATTERN = re.compile(
+    r"/[A-Za-z0-9_.\-/]{1,1010}"
+    r"|arn:aws:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9_.\-/]{1,1011}"
+    r"|arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@\-]{1,512}"
+)
+KMS_KEY_ARN_PATTERN = re.compile(r"arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 ACM_ARN_PATTERN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}")
 
@@ -90,6 +98,11 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     "alarm_email": "",
     "alarm_p99_latency_ms": 1000,
     "alarm_5xx_per_minute": 10,
+    # Security: empty deletion protection means "on for stacks named prod*"; secrets map env names to ARNs/names.
+    "alb_deletion_protection": "",
+    "access_log_retention_days": 90,
+    "secrets": {},
+    "secrets_kms_key_arn": "",
 }
 DEFAULTS = {**ANSWER_DEFAULTS, **STACK_ONLY_DEFAULTS}
 
@@ -130,6 +143,10 @@ class Settings:
     alarm_email: str
     alarm_p99_latency_ms: int
     alarm_5xx_per_minute: int
+    alb_deletion_protection: bool | None
+    access_log_retention_days: int
+    secrets: tuple[tuple[str, str], ...]
+    secrets_kms_key_arn: str
 
     @property
     def zone_name(self) -> str:
@@ -223,6 +240,34 @@ def _certificate_arn(raw: object) -> str:
     return arn
 
 
+def _secrets(raw: object) -> tuple[tuple[str, str], ...]:
+    """{"ENV_NAME": "/ssm/parameter/name" or an SSM parameter or Secrets Manager secret ARN}, as a dict or JSON."""
+    try:
+        secrets = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        secrets = None
+    if not isinstance(secrets, dict):
+        raise _FieldError(
+            'is not a map: use {"ENV_NAME": "/parameter/name"} (pulumi config set --path secrets.NAME ...)'
+        )
+    for name, source in secrets.items():
+        if not ENV_NAME_PATTERN.fullmatch(str(name)):
+            raise _FieldError(f"has {name}, not an environment variable name: use A-Z, 0-9 and _")
+        if not SECRET_SOURCE_PATTERN.fullmatch(str(source)):
+            raise _FieldError(
+                f"has {name}={source}: use an SSM parameter name starting with /, or an SSM parameter or "
+                "Secrets Manager secret ARN"
+            )
+    return tuple(sorted((str(name), str(source)) for name, source in secrets.items()))
+
+
+def _kms_key_arn(raw: object) -> str:
+    arn = str(raw).strip()
+    if arn and not KMS_KEY_ARN_PATTERN.fullmatch(arn):
+        raise _FieldError("is not a KMS key ARN: use arn:aws:kms:<region>:<account>:key/<id>, or leave it empty")
+    return arn
+
+
 def _email(raw: object) -> str:
     address = str(raw).strip()
     if address and not EMAIL_PATTERN.fullmatch(address):
@@ -265,11 +310,17 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "alarm_email": _email,
     "alarm_p99_latency_ms": _integer(10, 60_000),
     "alarm_5xx_per_minute": _integer(1, 1_000_000),
+    "alb_deletion_protection": lambda raw: None if str(raw).strip() == "" else _boolean(raw),
+    "access_log_retention_days": _integer(1, 3650),
+    "secrets": _secrets,
+    "secrets_kms_key_arn": _kms_key_arn,
 }
 assert PARSERS.keys() == DEFAULTS.keys() == {field.name for field in dataclasses.fields(Settings)}
 
 
 def _show(value: object) -> str:
+    if isinstance(value, dict):
+        return json.dumps(value)
     return "true" if value is True else "false" if value is False else str(value)
 
 

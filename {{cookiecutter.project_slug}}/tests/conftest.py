@@ -81,6 +81,15 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 "proxyEndpoint": f"https://{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com",
             },
             "aws:route53/getZone:getZone": lambda: {"zoneId": "ZONE123", "name": args.args.get("name")},
+            "aws:index/getCallerIdentity:getCallerIdentity": lambda: {
+                "accountId": ACCOUNT,
+                "arn": f"arn:aws:iam::{ACCOUNT}:user/test",
+                "userId": "AIDTEST",
+            },
+            "aws:elb/getServiceAccount:getServiceAccount": lambda: {
+                "arn": "arn:aws:iam::127311923021:root",
+                "id": "127311923021",
+            },
         }
         if args.token not in answers:
             raise NotImplementedError(f"the mocks do not answer the invoke {args.token}")
@@ -115,16 +124,16 @@ class Deployment:
         return found[0]
 
 
-def run_program(program: Callable[[], Any]) -> RecordingMocks:
+def run_program(program: Callable[[], Any], stack: str = "dev") -> RecordingMocks:
     """Run `program` under fresh mocks (preview=False, so every output resolves) until all its resources exist."""
     mocks = RecordingMocks()
     asyncio.set_event_loop(asyncio.new_event_loop())
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack="dev", preview=False, monitor=RecordingMonitor(mocks))
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks))
     pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
     return mocks
 
 
-def deploy(project: str = PROJECT, **config: object) -> Deployment:
+def deploy(project: str = PROJECT, stack: str = "dev", **config: object) -> Deployment:
     """Build the stack with these settings (the rest default) and resolve its URL."""
     settings = parse_settings(config)
     deployment = Deployment(resources=[])
@@ -133,7 +142,7 @@ def deploy(project: str = PROJECT, **config: object) -> Deployment:
         deployment.stack = build_stack(project, settings)
         return deployment.stack.url.apply(lambda url: setattr(deployment, "url", url))
 
-    mocks = run_program(program)
+    mocks = run_program(program, stack)
     deployment.resources, deployment.ignore_changes = mocks.resources, mocks.ignore_changes
     return deployment
 

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 import yaml
+from security_rules import violations
 
 from conftest import PROJECT, ROOT, Registered, run_main
 
@@ -26,6 +27,7 @@ def test_stack_file_builds_the_stack_it_describes(stack_file: Path) -> None:
     assert all(key.startswith((f"{PROJECT}:", "aws:")) for key in config), "keys outside the project's namespace"
     resources, failure = run_main(config)
     assert failure is None, failure
+    assert violations([(r.type, r.inputs) for r in resources]) == {}, "the policy pack would refuse this stack"
 
     [service] = only(resources, "aws:ecs/service:Service")
     [task] = only(resources, "aws:ecs/taskDefinition:TaskDefinition")

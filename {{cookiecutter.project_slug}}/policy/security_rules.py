@@ -1,0 +1,329 @@
+"""The AWS Security Hub (FSBP) controls this stack meets, as plain functions over resource inputs.
+
+Each check takes a resource's inputs (or the whole stack's) as Pulumi's policy engine and its unit-test mocks
+present them (camelCase names) and returns the violations it finds. `__main__.py` turns them into a CrossGuard
+policy pack; the project's tests run them offline against what the mocks capture.
+"""
+
+import json
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Props = Mapping[str, Any]
+Resource = tuple[str, Props]
+
+RECOMMENDED_TLS_POLICIES = ("ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09", "ELBSecurityPolicy-TLS13-1-2-2021-06")
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+CREDENTIAL_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY|API_KEY|PRIVATE_KEY|CREDENTIAL", re.IGNORECASE)
+WORLD = ("0.0.0.0/0", "::/0")
+
+
+@dataclass(frozen=True)
+class ResourceRule:
+    name: str
+    control: str
+    description: str
+    resource_type: str
+    check: Callable[[Props], list[str]]
+
+
+@dataclass(frozen=True)
+class StackRule:
+    name: str
+    control: str
+    description: str
+    check: Callable[[Sequence[Resource]], list[str]]
+
+
+def containers(props: Props) -> list[dict[str, Any]]:
+    """The container definitions, or none while they are unknown (a preview before the image is built)."""
+    definitions = props.get("containerDefinitions")
+    return list(json.loads(definitions)) if isinstance(definitions, str) else []
+
+
+def each_container(problem: Callable[[dict[str, Any]], str | None]) -> Callable[[Props], list[str]]:
+    def check(props: Props) -> list[str]:
+        return [f"container {c.get('name')}: {found}" for c in containers(props) if (found := problem(c))]
+
+    return check
+
+
+def wildcard_actions(document: object) -> list[str]:
+    if not isinstance(document, str):
+        return []
+    statements = json.loads(document).get("Statement", [])
+    actions: list[str] = []
+    for statement in statements if isinstance(statements, list) else [statements]:
+        listed = statement.get("Action", [])
+        actions.extend([listed] if isinstance(listed, str) else listed)
+    return [action for action in actions if action == "*" or action.endswith(":*")]
+
+
+def of_type(resources: Sequence[Resource], type_: str) -> list[Props]:
+    return [props for resource_type, props in resources if resource_type == type_]
+
+
+def http_redirects_when_https(resources: Sequence[Resource]) -> list[str]:
+    listeners = of_type(resources, "aws:lb/listener:Listener")
+    if not any(listener.get("protocol") == "HTTPS" for listener in listeners):
+        return []
+    return [
+        f"HTTP listener on port {listener.get('port')} serves plain HTTP while HTTPS is on: redirect it"
+        for listener in listeners
+        if listener.get("protocol") == "HTTP"
+        and not all(
+            action.get("type") == "redirect" and action.get("redirect", {}).get("protocol") == "HTTPS"
+            for action in listener.get("defaultActions", [])
+        )
+    ]
+
+
+def every_repository_has_a_lifecycle_policy(resources: Sequence[Resource]) -> list[str]:
+    repositories = len(of_type(resources, "aws:ecr/repository:Repository"))
+    policies = len(of_type(resources, "aws:ecr/lifecyclePolicy:LifecyclePolicy"))
+    return [f"{repositories} ECR repositories but {policies} lifecycle policies"] if policies < repositories else []
+
+
+def every_bucket_is_encrypted(resources: Sequence[Resource]) -> list[str]:
+    buckets = len(of_type(resources, "aws:s3/bucket:Bucket"))
+    encrypted = len(
+        of_type(resources, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration")
+    )
+    return [f"{buckets} buckets but {encrypted} encryption configurations"] if encrypted < buckets else []
+
+
+def separate_roles(props: Props) -> list[str]:
+    execution, task = props.get("executionRoleArn"), props.get("taskRoleArn")
+    if not execution or not task:
+        return ["task definition needs both an execution role and a task role"]
+    return ["execution and task roles are the same role"] if execution == task else []
+
+
+RESOURCE_RULES = [
+    ResourceRule(
+        "ecs-no-privileged-containers",
+        "ECS.4",
+        "containers do not run privileged",
+        "aws:ecs/taskDefinition:TaskDefinition",
+        each_container(lambda c: "runs privileged" if c.get("privileged") else None),
+    ),
+    ResourceRule(
+        "ecs-read-only-root-filesystem",
+        "ECS.5",
+        "containers have a read-only root filesystem",
+        "aws:ecs/taskDefinition:TaskDefinition",
+        each_container(lambda c: None if c.get("readonlyRootFilesystem") is True else "root filesystem is writable"),
+    ),
+    ResourceRule(
+        "ecs-non-root-user",
+        "ECS.20",
+        "containers run as a non-root user",
+        "aws:ecs/taskDefinition:TaskDefinition",
+        each_container(
+            lambda c: "runs as root" if str(c.get("user", "root")).split(":")[0] in ("root", "0", "") else None
+        ),
+    ),
+    ResourceRule(
+        "ecs-logging-configured",
+        "ECS.9",
+        "containers send their logs somewhere",
+        "aws:ecs/taskDefinition:TaskDefinition",
+        each_container(lambda c: None if c.get("logConfiguration", {}).get("logDriver") else "has no log driver"),
+    ),
+    ResourceRule(
+        "ecs-no-credentials-in-environment",
+        "ECS.8",
+        "credentials come from secrets, not environment values",
+        "aws:ecs/taskDefinition:TaskDefinition",
+        each_container(
+            lambda c: (
+                ", ".join(
+                    f"environment variable {e['name']} looks like a credential: use secrets"
+                    for e in c.get("environment", [])
+                    if CREDENTIAL_NAME.search(e.get("name", ""))
+                )
+                or None
+            )
+        ),
+    ),
+    ResourceRule(
+        "ecs-separate-execution-and-task-roles",
+        "IAM",
+        "ECS's own permissions and the app's are separate roles",
+        "aws:ecs/taskDefinition:TaskDefinition",
+        separate_roles,
+    ),
+    ResourceRule(
+        "ecs-no-public-ip",
+        "ECS.2",
+        "tasks get no public IP unless networking=public-subnets is declared",
+        "aws:ecs/service:Service",
+        lambda p: (
+            ["tasks get public IPs without the networking=public-subnets tag"]
+            if p.get("networkConfiguration", {}).get("assignPublicIp")
+            and p.get("tags", {}).get("networking") != "public-subnets"
+            else []
+        ),
+    ),
+    ResourceRule(
+        "ecs-container-insights",
+        "ECS.12",
+        "the cluster has Container Insights on",
+        "aws:ecs/cluster:Cluster",
+        lambda p: (
+            []
+            if any(
+                s.get("name") == "containerInsights" and s.get("value") in ("enabled", "enhanced")
+                for s in p.get("settings", [])
+            )
+            else ["Container Insights is off"]
+        ),
+    ),
+    ResourceRule(
+        "alb-drop-invalid-headers",
+        "ELB.4",
+        "the ALB drops invalid HTTP header fields",
+        "aws:lb/loadBalancer:LoadBalancer",
+        lambda p: [] if p.get("dropInvalidHeaderFields") is True else ["invalid header fields are passed on"],
+    ),
+    ResourceRule(
+        "alb-access-logs",
+        "ELB.5",
+        "the ALB writes access logs",
+        "aws:lb/loadBalancer:LoadBalancer",
+        lambda p: (
+            [] if p.get("accessLogs", {}).get("enabled") and p["accessLogs"].get("bucket") else ["no access logs"]
+        ),
+    ),
+    ResourceRule(
+        "alb-deletion-protection",
+        "ELB.6",
+        "production ALBs (stack prod*) have deletion protection",
+        "aws:lb/loadBalancer:LoadBalancer",
+        lambda p: (
+            ["production ALB without deletion protection"]
+            if str(p.get("tags", {}).get("stack", "")).startswith("prod")
+            and p.get("enableDeletionProtection") is not True
+            else []
+        ),
+    ),
+    ResourceRule(
+        "alb-multi-az",
+        "ELB.13",
+        "the ALB spans at least two Availability Zones",
+        "aws:lb/loadBalancer:LoadBalancer",
+        lambda p: [] if len(p.get("subnets", [])) >= 2 else ["ALB in fewer than two subnets"],
+    ),
+    ResourceRule(
+        "https-listener-tls-policy",
+        "ELB.17",
+        "HTTPS listeners use a recommended TLS 1.3 policy",
+        "aws:lb/listener:Listener",
+        lambda p: (
+            [f"TLS policy {p.get('sslPolicy')} is not a recommended one"]
+            if p.get("protocol") == "HTTPS" and p.get("sslPolicy") not in RECOMMENDED_TLS_POLICIES
+            else []
+        ),
+    ),
+    ResourceRule(
+        "ecr-scan-on-push",
+        "ECR.1",
+        "images are scanned on push",
+        "aws:ecr/repository:Repository",
+        lambda p: [] if p.get("imageScanningConfiguration", {}).get("scanOnPush") is True else ["no scan on push"],
+    ),
+    ResourceRule(
+        "ecr-immutable-tags",
+        "ECR.2",
+        "image tags cannot be overwritten",
+        "aws:ecr/repository:Repository",
+        lambda p: (
+            [] if p.get("imageTagMutability") in ("IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION") else ["tags are mutable"]
+        ),
+    ),
+    ResourceRule(
+        "iam-no-wildcard-actions",
+        "IAM",
+        "IAM policies name their actions",
+        "aws:iam/rolePolicy:RolePolicy",
+        lambda p: [f"wildcard action {action}" for action in wildcard_actions(p.get("policy"))],
+    ),
+    ResourceRule(
+        "log-retention",
+        "CloudWatch.16",
+        "log groups keep logs for a set number of days",
+        "aws:cloudwatch/logGroup:LogGroup",
+        lambda p: [] if p.get("retentionInDays") in LOG_RETENTION_DAYS else ["logs are kept forever"],
+    ),
+    ResourceRule(
+        "internet-only-on-web-ports",
+        "EC2.18",
+        "only ports 80 and 443 are open to the internet",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        lambda p: (
+            [f"port {p.get('fromPort')} open to the internet"]
+            if (p.get("cidrIpv4") in WORLD or p.get("cidrIpv6") in WORLD) and p.get("fromPort") not in (80, 443)
+            else []
+        ),
+    ),
+    ResourceRule(
+        "s3-block-public-access",
+        "S3.8",
+        "buckets block every kind of public access",
+        "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+        lambda p: [
+            f"{key} is off"
+            for key in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+            if p.get(key) is not True
+        ],
+    ),
+]
+
+STACK_RULES = [
+    StackRule("alb-http-redirects-to-https", "ELB.1", "with HTTPS on, HTTP only redirects", http_redirects_when_https),
+    StackRule(
+        "ecr-lifecycle-policy",
+        "ECR.3",
+        "every repository has a lifecycle policy",
+        every_repository_has_a_lifecycle_policy,
+    ),
+    StackRule("s3-encryption", "S3", "every bucket is encrypted", every_bucket_is_encrypted),
+]
+
+
+def violations(resources: Sequence[Resource]) -> dict[str, list[str]]:
+    """Every rule's violations over a stack's resources; rules with none are left out."""
+    found: dict[str, list[str]] = {}
+    for rule in RESOURCE_RULES:
+        for resource_type, props in resources:
+            if resource_type == rule.resource_type and (problems := rule.check(props)):
+                found.setdefault(rule.name, []).extend(problems)
+    for stack_rule in STACK_RULES:
+        if problems := stack_rule.check(resources):
+            found[stack_rule.name] = problems
+    return found

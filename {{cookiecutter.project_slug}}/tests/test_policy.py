@@ -1,0 +1,114 @@
+"""The policy pack's rules: the stack passes them in every configuration, and each rule fails when it should."""
+
+import json
+from typing import Any
+
+import pytest
+from security_rules import RESOURCE_RULES, STACK_RULES, violations
+
+from conftest import deploy
+
+CONFIGURATIONS: dict[str, dict[str, Any]] = {
+    "defaults": {},
+    "https": {"enable_https": True, "domain_name": "api.example.com"},
+    "public-subnets": {"networking": "public-subnets"},
+    "prod": {"stack": "prod"},
+    "secrets": {"secrets": {"DATABASE_URL": "/prod/db"}, "enable_autoscaling": True},
+}
+
+
+@pytest.mark.parametrize("config", CONFIGURATIONS.values(), ids=CONFIGURATIONS.keys())
+def test_stack_meets_every_control(config: dict[str, Any]) -> None:
+    deployment = deploy(**config)
+    assert violations([(r.type, r.inputs) for r in deployment.resources]) == {}
+
+
+def task(**container: object) -> dict[str, object]:
+    base = {
+        "name": "app",
+        "user": "10001",
+        "readonlyRootFilesystem": True,
+        "logConfiguration": {"logDriver": "awslogs"},
+        "environment": [],
+    }
+    return {
+        "containerDefinitions": json.dumps([{**base, **container}]),
+        "executionRoleArn": "arn:execution",
+        "taskRoleArn": "arn:task",
+    }
+
+
+TASK = "aws:ecs/taskDefinition:TaskDefinition"
+ALB = "aws:lb/loadBalancer:LoadBalancer"
+GOOD_ALB = {"dropInvalidHeaderFields": True, "accessLogs": {"enabled": True, "bucket": "logs"}, "subnets": ["a", "b"]}
+HTTPS_LISTENER = ("aws:lb/listener:Listener", {"protocol": "HTTPS", "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"})
+BROKEN: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    "ecs-no-privileged-containers": [(TASK, task(privileged=True))],
+    "ecs-read-only-root-filesystem": [(TASK, task(readonlyRootFilesystem=False))],
+    "ecs-non-root-user": [(TASK, task(user="0"))],
+    "ecs-logging-configured": [(TASK, task(logConfiguration={}))],
+    "ecs-no-credentials-in-environment": [(TASK, task(environment=[{"name": "DB_PASSWORD", "value": "x"}]))],
+    "ecs-separate-execution-and-task-roles": [(TASK, {**task(), "taskRoleArn": "arn:execution"})],
+    "ecs-no-public-ip": [("aws:ecs/service:Service", {"networkConfiguration": {"assignPublicIp": True}, "tags": {}})],
+    "ecs-container-insights": [("aws:ecs/cluster:Cluster", {"settings": []})],
+    "alb-drop-invalid-headers": [(ALB, {**GOOD_ALB, "dropInvalidHeaderFields": False})],
+    "alb-access-logs": [(ALB, {**GOOD_ALB, "accessLogs": {"enabled": False}})],
+    "alb-deletion-protection": [(ALB, {**GOOD_ALB, "tags": {"stack": "prod"}, "enableDeletionProtection": False})],
+    "alb-multi-az": [(ALB, {**GOOD_ALB, "subnets": ["a"]})],
+    "https-listener-tls-policy": [
+        ("aws:lb/listener:Listener", {"protocol": "HTTPS", "sslPolicy": "ELBSecurityPolicy-2016-08"})
+    ],
+    "ecr-scan-on-push": [
+        ("aws:ecr/repository:Repository", {"imageTagMutability": "IMMUTABLE"}),
+        ("aws:ecr/lifecyclePolicy:LifecyclePolicy", {}),
+    ],
+    "ecr-immutable-tags": [
+        ("aws:ecr/repository:Repository", {"imageScanningConfiguration": {"scanOnPush": True}}),
+        ("aws:ecr/lifecyclePolicy:LifecyclePolicy", {}),
+    ],
+    "iam-no-wildcard-actions": [
+        (
+            "aws:iam/rolePolicy:RolePolicy",
+            {"policy": json.dumps({"Statement": [{"Action": ["s3:*"], "Resource": "*"}]})},
+        )
+    ],
+    "log-retention": [("aws:cloudwatch/logGroup:LogGroup", {})],
+    "internet-only-on-web-ports": [
+        ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", {"cidrIpv4": "0.0.0.0/0", "fromPort": 22})
+    ],
+    "s3-block-public-access": [
+        (
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            {"blockPublicAcls": True, "blockPublicPolicy": False},
+        )
+    ],
+    "alb-http-redirects-to-https": [
+        HTTPS_LISTENER,
+        ("aws:lb/listener:Listener", {"protocol": "HTTP", "defaultActions": [{"type": "forward"}]}),
+    ],
+    "ecr-lifecycle-policy": [
+        (
+            "aws:ecr/repository:Repository",
+            {"imageScanningConfiguration": {"scanOnPush": True}, "imageTagMutability": "IMMUTABLE"},
+        )
+    ],
+    "s3-encryption": [("aws:s3/bucket:Bucket", {})],
+}
+
+
+def test_every_rule_has_a_broken_case() -> None:
+    assert sorted(BROKEN) == sorted([rule.name for rule in RESOURCE_RULES] + [rule.name for rule in STACK_RULES])
+
+
+@pytest.mark.parametrize("rule", sorted(BROKEN))
+def test_rule_fails_on_its_broken_case_and_only_it(rule: str) -> None:
+    assert list(violations(BROKEN[rule])) == [rule]
+
+
+def test_public_ip_is_allowed_only_when_declared() -> None:
+    service = {"networkConfiguration": {"assignPublicIp": True}, "tags": {"networking": "public-subnets"}}
+    assert violations([("aws:ecs/service:Service", service)]) == {}
+
+
+def test_unknown_container_definitions_are_not_judged_during_preview() -> None:
+    assert violations([(TASK, {"containerDefinitions": None, "executionRoleArn": "a", "taskRoleArn": "b"})]) == {}
