@@ -68,3 +68,10 @@ def test_hadolint_is_clean(default_project: Path) -> None:
 def test_generated_tests_pass(default_project: Path) -> None:
     done = run_in(default_project, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
     assert re.search(r"\b\d+ passed\b", done.stdout) and " failed" not in done.stdout
+
+
+def test_readme_carries_the_cost_estimate_of_the_answers(default_project: Path) -> None:
+    readme = (default_project / "README.md").read_text()
+    assert "<!-- cost estimate -->" not in readme
+    assert "| **total** | **$129.60** |" in readme
+    assert "make cost" in readme

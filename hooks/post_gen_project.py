@@ -1,0 +1,20 @@
+"""Write the monthly cost estimate of the chosen settings into the generated README.
+
+Runs inside the generated project and uses its own infra/cost.py, the code `make cost` runs later.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+# Jinja's tojson escapes quotes, so no answer can close this raw string.
+ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
+MARKER = "<!-- cost estimate -->"
+sys.path.insert(0, str(Path.cwd()))
+sys.dont_write_bytecode = True
+
+from infra.cost import markdown  # noqa: E402
+from infra.validation import parse_settings  # noqa: E402
+
+readme = Path("README.md")
+readme.write_text(readme.read_text().replace(MARKER, markdown(parse_settings(ANSWERS))))

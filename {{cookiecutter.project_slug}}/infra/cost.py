@@ -1,0 +1,92 @@
+"""A monthly cost estimate for the stack's settings (stdlib only: the generation hook renders it into the README).
+
+Prices are us-east-1 list prices as of PRICES_AS_OF; other regions differ by a few percent. Not included: data
+transfer, NAT data processing ($0.045 per GB), CloudWatch, ECR storage, Route53 and the ALB's LCUs above one.
+"""
+
+import dataclasses
+from dataclasses import dataclass
+
+from infra.validation import Settings
+
+PRICES_AS_OF = "2026-11"
+HOURS_PER_MONTH = 730
+FARGATE_PER_VCPU_HOUR = {"X86_64": 0.04048, "ARM64": 0.03238}
+FARGATE_PER_GB_HOUR = {"X86_64": 0.004445, "ARM64": 0.00356}
+ALB_PER_HOUR = 0.0225
+ALB_PER_LCU_HOUR = 0.008
+ALB_LCUS_ASSUMED = 1
+NAT_GATEWAY_PER_HOUR = 0.045
+PUBLIC_IPV4_PER_HOUR = 0.005
+
+
+@dataclass(frozen=True)
+class CostLine:
+    item: str
+    monthly_usd: float
+
+
+def monthly_cost(settings: Settings) -> list[CostLine]:
+    """The stack's fixed monthly costs, line by line, at `settings.replicas` tasks."""
+    arch = settings.cpu_architecture
+    per_task_hour = (
+        settings.cpu / 1024 * FARGATE_PER_VCPU_HOUR[arch] + settings.memory / 1024 * FARGATE_PER_GB_HOUR[arch]
+    )
+    nat_gateways = {"private-nat-per-az": settings.az_count, "private-single-nat": 1, "public-subnets": 0}
+    nats = nat_gateways[settings.networking]
+    # One public IPv4 address per ALB zone, per NAT gateway, and per task when tasks get public IPs.
+    public_ips = settings.az_count + nats + (settings.replicas if settings.networking == "public-subnets" else 0)
+    return [
+        CostLine(
+            f"Fargate {arch}: {settings.replicas} x ({settings.cpu / 1024:g} vCPU, {settings.memory / 1024:g} GB)",
+            settings.replicas * per_task_hour * HOURS_PER_MONTH,
+        ),
+        CostLine(
+            f"Application Load Balancer (with {ALB_LCUS_ASSUMED} LCU)",
+            (ALB_PER_HOUR + ALB_LCUS_ASSUMED * ALB_PER_LCU_HOUR) * HOURS_PER_MONTH,
+        ),
+        CostLine(f"NAT gateways: {nats}", nats * NAT_GATEWAY_PER_HOUR * HOURS_PER_MONTH),
+        CostLine(f"Public IPv4 addresses: {public_ips}", public_ips * PUBLIC_IPV4_PER_HOUR * HOURS_PER_MONTH),
+    ]
+
+
+def total(settings: Settings) -> float:
+    return sum(line.monthly_usd for line in monthly_cost(settings))
+
+
+def what_changes_it(settings: Settings) -> list[tuple[str, float]]:
+    """How the monthly total moves with one change each, computed with the same prices."""
+    base = total(settings)
+    changes = {
+        "one more replica": dataclasses.replace(settings, replicas=settings.replicas + 1),
+        "cpu_architecture=ARM64": dataclasses.replace(settings, cpu_architecture="ARM64"),
+        "cpu_architecture=X86_64": dataclasses.replace(settings, cpu_architecture="X86_64"),
+        "networking=private-nat-per-az": dataclasses.replace(settings, networking="private-nat-per-az"),
+        "networking=private-single-nat": dataclasses.replace(settings, networking="private-single-nat"),
+        "networking=public-subnets": dataclasses.replace(settings, networking="public-subnets"),
+        "az_count=3": dataclasses.replace(settings, az_count=3),
+    }
+    return [(change, total(changed) - base) for change, changed in changes.items() if total(changed) != base]
+
+
+def markdown(settings: Settings) -> str:
+    """The estimate as the README shows it."""
+    rows = [f"| {line.item} | ${line.monthly_usd:,.2f} |" for line in monthly_cost(settings)]
+    deltas = [
+        f"| {change} | {'+' if delta > 0 else '-'}${abs(delta):,.2f} |" for change, delta in what_changes_it(settings)
+    ]
+    return "\n".join(
+        [
+            f"Estimated fixed cost per month at {settings.replicas} replicas "
+            f"(us-east-1 list prices of {PRICES_AS_OF}):",
+            "",
+            "| item | per month |",
+            "|---|---|",
+            *rows,
+            f"| **total** | **${total(settings):,.2f}** |",
+            "",
+            "| change | per month |",
+            "|---|---|",
+            *deltas,
+        ]
+    )

@@ -1,0 +1,38 @@
+"""The cost estimate's arithmetic, against figures worked out by hand from the dated price constants."""
+
+import pytest
+
+from infra.cost import markdown, monthly_cost, total, what_changes_it
+from infra.validation import parse_settings
+
+
+def test_default_stack_costs_what_the_hand_computation_says() -> None:
+    # 3 x (0.25 vCPU x 0.04048 + 0.5 GB x 0.004445) x 730 = 27.03; ALB (0.0225 + 0.008) x 730 = 22.265;
+    # 2 NAT x 0.045 x 730 = 65.70; 4 public IPv4 (2 ALB zones, 2 NAT) x 0.005 x 730 = 14.60.
+    lines = [round(line.monthly_usd, 3) for line in monthly_cost(parse_settings({}))]
+    assert lines == [27.030, 22.265, 65.700, 14.600]
+    assert round(total(parse_settings({})), 2) == 129.60
+
+
+def test_arm_public_subnets_stack() -> None:
+    settings = parse_settings(
+        {"replicas": 4, "cpu": 1024, "memory": 2048, "cpu_architecture": "ARM64", "networking": "public-subnets"}
+    )
+    # 4 x (1 x 0.03238 + 2 x 0.00356) x 730 = 4 x 0.0395 x 730 = 115.34; no NAT;
+    # 2 ALB + 4 task IPv4 addresses = 6 x 0.005 x 730 = 21.90.
+    assert [round(line.monthly_usd, 4) for line in monthly_cost(settings)] == [115.34, 22.265, 0.0, 21.9]
+
+
+@pytest.mark.parametrize(
+    ("change", "delta"),
+    # per task 0.0123425/h on X86_64, 0.009875/h on ARM64; one NAT and its IPv4 address less: (0.045 + 0.005) x 730
+    [("one more replica", 9.01), ("cpu_architecture=ARM64", -5.40), ("networking=private-single-nat", -36.50)],
+)
+def test_changes_are_priced_with_the_same_constants(change: str, delta: float) -> None:
+    assert round(dict(what_changes_it(parse_settings({})))[change], 2) == delta
+
+
+def test_markdown_shows_every_line_and_the_total() -> None:
+    text = markdown(parse_settings({}))
+    assert "| **total** | **$129.60** |" in text
+    assert "| networking=private-single-nat | -$36.50 |" in text
