@@ -15,7 +15,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from cluster import INTERVAL, TIMEOUT, UNHEALTHY, Load, LocalCluster
+from cluster import HEALTH_PATH, INTERVAL, TIMEOUT, UNHEALTHY, Load, LocalCluster
+from conftest import project_module
 
 REPLICAS = 3
 # Skipped on a laptop without them (the reason is printed); CI installs both and must run these tests.
@@ -70,3 +71,11 @@ def test_sticky_sessions_keep_a_client_on_one_replica(default_project: Path) -> 
         seen_without_cookie = {replica_of(cookieless, url) for _ in range(30)}
     assert len(seen_by_sticky_client) == 1
     assert len(seen_without_cookie) == REPLICAS
+
+
+def test_verify_script_sees_every_replica_behind_the_load_balancer(default_project: Path) -> None:
+    verify = project_module("scripts/verify.py")
+    with LocalCluster(default_project / "app", REPLICAS) as cluster:
+        url = f"http://127.0.0.1:{cluster.port}"
+        assert verify.answers(url + HEALTH_PATH)
+        assert verify.distinct_replicas(url + "/", 12) == {slot.name for slot in cluster.running()}

@@ -1,0 +1,128 @@
+"""After a deploy: is the service answering, from several replicas, and does it heal when a task dies?
+
+    python scripts/verify.py STACK [--requests 30] [--chaos] [--timeout 600]
+
+Reads the URL, cluster and service from the stack's outputs (`pulumi stack output`) and the health path from its
+config. With --chaos it stops one task through the ECS API and watches the service return to its desired count
+while the URL keeps answering. Exits non-zero when a check fails.
+"""
+
+import argparse
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import boto3  # type: ignore[import-untyped]
+
+
+@dataclass
+class Target:
+    url: str
+    health_path: str
+    cluster: str
+    service: str
+    region: str
+
+
+def get_json(url: str, timeout: float = 5) -> Any:
+    with urllib.request.urlopen(url, timeout=timeout) as response:
+        return json.load(response)
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return bool(200 <= response.status < 400)
+    except OSError:
+        return False
+
+
+def distinct_replicas(url: str, requests: int) -> set[str]:
+    """The replicas that answered `requests` GETs of the service's root."""
+    return {str(get_json(url)["replica"]) for _ in range(requests)}
+
+
+def running_tasks(ecs: Any, target: Target) -> list[str]:
+    pages = ecs.get_paginator("list_tasks").paginate(
+        cluster=target.cluster, serviceName=target.service, desiredStatus="RUNNING"
+    )
+    return [arn for page in pages for arn in page["taskArns"]]
+
+
+def desired_count(ecs: Any, target: Target) -> int:
+    [service] = ecs.describe_services(cluster=target.cluster, services=[target.service])["services"]
+    return int(service["desiredCount"])
+
+
+def chaos(
+    ecs: Any, target: Target, timeout: float, say: Callable[[str], None] = print, poll_seconds: float = 5
+) -> tuple[float, int, int]:
+    """Stop one task; wait until the service runs its desired count again without it.
+
+    Returns the seconds it took, and how many of the GETs made meanwhile failed, out of how many.
+    """
+    victim = running_tasks(ecs, target)[0]
+    ecs.stop_task(cluster=target.cluster, task=victim, reason="scripts/verify.py --chaos")
+    say(f"stopped task {victim.rsplit('/', 1)[-1]}")
+    started, failures, checks = time.monotonic(), 0, 0
+    while True:
+        checks += 1
+        failures += not answers(target.url)
+        running = [arn for arn in running_tasks(ecs, target) if arn != victim]
+        wanted = desired_count(ecs, target)
+        elapsed = time.monotonic() - started
+        say(f"  {elapsed:5.0f} s: {len(running)}/{wanted} tasks running, {failures}/{checks} requests failed")
+        if len(running) >= wanted:
+            return elapsed, failures, checks
+        if elapsed > timeout:
+            raise TimeoutError(f"the service did not return to {wanted} tasks within {timeout:.0f} s")
+        time.sleep(poll_seconds)
+
+
+def stack_target(stack: str) -> Target:
+    def output(name: str) -> str:
+        command = ["pulumi", "stack", "output", name, "--stack", stack]
+        return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
+
+    def config(key: str, default: str) -> str:
+        command = ["pulumi", "config", "get", key, "--stack", stack]
+        found = subprocess.run(command, check=False, capture_output=True, text=True)
+        return found.stdout.strip() if found.returncode == 0 else default
+
+    return Target(
+        url=output("url"),
+        health_path=config("health_check_path", "/health"),
+        cluster=output("cluster_name"),
+        service=output("service_name"),
+        region=config("aws:region", "us-east-1"),
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("stack")
+    parser.add_argument("--requests", type=int, default=30, help="GETs to count distinct replicas with")
+    parser.add_argument("--chaos", action="store_true", help="stop one task and watch the service heal")
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for the service to heal")
+    args = parser.parse_args()
+    target = stack_target(args.stack)
+    if not answers(target.url + target.health_path):
+        print(f"FAIL: {target.url}{target.health_path} does not answer")
+        return 1
+    print(f"ok: {target.url}{target.health_path} answers")
+    replicas = distinct_replicas(target.url + "/", args.requests)
+    print(f"ok: {len(replicas)} distinct replicas answered {args.requests} requests")
+    if args.chaos:
+        ecs = boto3.client("ecs", region_name=target.region)
+        seconds, failures, checks = chaos(ecs, target, args.timeout)
+        print(f"ok: back to the desired count after {seconds:.0f} s; {failures} of {checks} requests failed meanwhile")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
