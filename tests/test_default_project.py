@@ -1,12 +1,13 @@
 """The default variant: generated cleanly, parses, lints, type-checks, and its own tests pass."""
 
 import re
+import shutil
 import sys
 import tomllib
 from pathlib import Path
 
 import yaml
-from conftest import BIN, defaults, run_in, unrendered_files
+from conftest import BIN, TEMPLATE, defaults, project_module, run_in, unrendered_files
 
 
 def test_generates_the_whole_project(default_project: Path) -> None:
@@ -75,3 +76,44 @@ def test_readme_carries_the_cost_estimate_of_the_answers(default_project: Path) 
     assert "<!-- cost estimate -->" not in readme
     assert "| **total** | **$129.60** |" in readme
     assert "make cost" in readme
+
+
+def test_workflows_pass_actionlint(default_project: Path) -> None:
+    workflows = sorted(str(path) for path in (default_project / ".github/workflows").glob("*.yml"))
+    assert [Path(path).name for path in workflows] == ["ci.yml", "deploy.yml", "preview.yml"]
+    run_in(default_project, str(BIN / "actionlint"), *workflows, str(TEMPLATE / ".github/workflows/ci.yml"))
+
+
+def test_deploy_workflow_uses_oidc_pinned_actions_and_one_deploy_at_a_time(default_project: Path) -> None:
+    deploy = yaml.safe_load((default_project / ".github/workflows/deploy.yml").read_text())
+    assert deploy["permissions"] == {"contents": "read", "id-token": "write"}
+    assert deploy["concurrency"] == {"group": "deploy-dev", "cancel-in-progress": False}
+    assert deploy["jobs"]["up"]["needs"] == "check"
+    steps = [step for job in deploy["jobs"].values() for step in job["steps"]]
+    assert all(re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]) for step in steps if "uses" in step)
+    assert any("role-to-assume" in step.get("with", {}) for step in steps)
+
+
+def test_dependabot_and_pre_commit_configs_parse(default_project: Path) -> None:
+    dependabot = yaml.safe_load((default_project / ".github/dependabot.yml").read_text())
+    assert {update["package-ecosystem"] for update in dependabot["updates"]} == {"pip", "docker", "github-actions"}
+    hooks = yaml.safe_load((default_project / ".pre-commit-config.yaml").read_text())["repos"][0]["hooks"]
+    assert {hook["id"] for hook in hooks} == {"ruff-check", "ruff-format", "hadolint"}
+    assert (default_project / ".editorconfig").is_file()
+
+
+def test_local_compose_runs_the_replicas_behind_a_load_balancer_checking_like_the_alb(default_project: Path) -> None:
+    compose = yaml.safe_load((default_project / "compose.yaml").read_text())
+    assert compose["services"]["app"]["deploy"]["replicas"] == 3
+    assert compose["services"]["app"]["read_only"] is True
+    assert compose["services"]["lb"]["ports"] == ["8080:8080"]
+    config = (default_project / "local/haproxy.cfg").read_text()
+    checks = project_module("infra/validation.py").DEFAULTS
+    assert f"option httpchk GET {checks['health_check_path']}" in config
+    assert (
+        f"check inter {checks['health_check_interval_seconds']}s rise {checks['healthy_threshold']} "
+        f"fall {checks['unhealthy_threshold']}"
+    ) in config
+    assert f"timeout check {checks['health_check_timeout_seconds']}s" in config
+    if shutil.which("haproxy"):  # CI installs it; HAProxy's own parser validates the file
+        run_in(default_project, "haproxy", "-c", "-f", "local/haproxy.cfg")

@@ -20,6 +20,7 @@ def test_variant_generates_lints_and_passes_its_tests(cookies, answers: dict[str
             assert str(config[f"{project.name}:{key}"]).lower() == str(value).lower(), key
     run_in(project, str(BIN / "ruff"), "check", ".")
     run_in(project, str(BIN / "ruff"), "format", "--check", ".")
+    run_in(project, str(BIN / "actionlint"), *map(str, (project / ".github/workflows").glob("*.yml")))
     run_in(project, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
 
 

@@ -12,6 +12,19 @@ CONTAINER_NAME = "app"
 CONTAINER_USER = "10001:10001"
 SCRATCH_VOLUME = "tmp"
 SCRATCH_PATH = "/tmp"  # noqa: S108 (a volume private to the task, not a shared host directory)
+# ECS exec's agent writes here: with a read-only root filesystem each needs a task-local volume
+# (the workaround in aws/containers-roadmap#1359).
+EXEC_AGENT_PATHS = {
+    "exec-agents": "/managed-agents",
+    "exec-ssm-lib": "/var/lib/amazon/ssm",
+    "exec-ssm-log": "/var/log/amazon/ssm",
+}
+EXEC_ACTIONS = [
+    "ssmmessages:CreateControlChannel",
+    "ssmmessages:CreateDataChannel",
+    "ssmmessages:OpenControlChannel",
+    "ssmmessages:OpenDataChannel",
+]
 EXECUTION_POLICY_ARN = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
 ECS_TASKS_TRUST = json.dumps(
     {
@@ -48,7 +61,10 @@ def container_definitions(
                 "privileged": False,
                 "readonlyRootFilesystem": True,
                 # The one writable place: a task-local volume at /tmp (Fargate has no tmpfs), shared with no one.
-                "mountPoints": [{"sourceVolume": SCRATCH_VOLUME, "containerPath": SCRATCH_PATH, "readOnly": False}],
+                "mountPoints": [
+                    {"sourceVolume": volume, "containerPath": path, "readOnly": False}
+                    for volume, path in scratch_volumes(settings).items()
+                ],
                 # ECS exec (`make shell`) and signal forwarding need an init process.
                 "linuxParameters": {"initProcessEnabled": True},
                 "portMappings": [{"containerPort": port, "hostPort": port, "protocol": "tcp"}],
@@ -70,6 +86,11 @@ def container_definitions(
             }
         ]
     )
+
+
+def scratch_volumes(settings: Settings) -> dict[str, str]:
+    """Task-local writable volumes -> where the container sees them."""
+    return {SCRATCH_VOLUME: SCRATCH_PATH, **(EXEC_AGENT_PATHS if settings.enable_exec else {})}
 
 
 def secret_arn(source: str, region: str) -> pulumi.Output[str]:
@@ -139,6 +160,19 @@ class FargateService(pulumi.ComponentResource):
             )
         # Task role: what the app's own code may call in AWS. Empty on purpose; attach policies here as the app grows.
         self.task_role = aws.iam.Role(f"{name}-task", assume_role_policy=ECS_TASKS_TRUST, opts=child)
+        if settings.enable_exec:
+            # The ECS exec channel (`make shell`); these actions take no resource ARN.
+            aws.iam.RolePolicy(
+                f"{name}-exec",
+                role=self.task_role.id,
+                policy=json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": EXEC_ACTIONS, "Resource": "*"}],
+                    }
+                ),
+                opts=child,
+            )
 
         self.task_definition = aws.ecs.TaskDefinition(
             f"{name}-task",
@@ -151,7 +185,7 @@ class FargateService(pulumi.ComponentResource):
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
             container_definitions=container_definitions(name, settings, image_ref, self.log_group.name, secret_arns),
-            volumes=[{"name": SCRATCH_VOLUME}],
+            volumes=[{"name": volume} for volume in scratch_volumes(settings)],
             opts=child,
         )
 
@@ -212,6 +246,7 @@ class FargateService(pulumi.ComponentResource):
             # A release that sets off these alarms during its rollout is rolled back too.
             alarms={"alarm_names": alarm_names, "enable": True, "rollback": True},
             availability_zone_rebalancing="ENABLED",
+            enable_execute_command=settings.enable_exec,
             enable_ecs_managed_tags=True,
             propagate_tags="SERVICE",
             # Declares the public-IP exception of networking=public-subnets to the policy pack (ECS.2).

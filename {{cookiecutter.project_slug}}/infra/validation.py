@@ -103,6 +103,7 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     "access_log_retention_days": 90,
     "secrets": {},
     "secrets_kms_key_arn": "",
+    "enable_exec": False,
 }
 DEFAULTS = {**ANSWER_DEFAULTS, **STACK_ONLY_DEFAULTS}
 
@@ -147,6 +148,7 @@ class Settings:
     access_log_retention_days: int
     secrets: tuple[tuple[str, str], ...]
     secrets_kms_key_arn: str
+    enable_exec: bool
 
     @property
     def zone_name(self) -> str:
@@ -314,6 +316,7 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "access_log_retention_days": _integer(1, 3650),
     "secrets": _secrets,
     "secrets_kms_key_arn": _kms_key_arn,
+    "enable_exec": _boolean,
 }
 assert PARSERS.keys() == DEFAULTS.keys() == {field.name for field in dataclasses.fields(Settings)}
 

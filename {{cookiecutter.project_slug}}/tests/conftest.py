@@ -150,7 +150,7 @@ def deploy(project: str = PROJECT, stack: str = "dev", **config: object) -> Depl
 PROGRAM = ROOT / "__main__.py"
 
 
-def run_main(config: dict[str, str]) -> tuple[list[Registered], pulumi.RunError | None]:
+def run_main(config: dict[str, str], stack: str = "dev") -> tuple[list[Registered], pulumi.RunError | None]:
     """Run __main__.py as `pulumi up` would with this stack config (full keys); what it registered, how it failed."""
     failure: list[pulumi.RunError] = []
 
@@ -161,7 +161,7 @@ def run_main(config: dict[str, str]) -> tuple[list[Registered], pulumi.RunError 
         except pulumi.RunError as error:
             failure.append(error)
 
-    return run_program(program).resources, failure[0] if failure else None
+    return run_program(program, stack).resources, failure[0] if failure else None
 
 
 @pytest.fixture(scope="module")

@@ -87,3 +87,21 @@ def test_bucket_policy_lets_only_elb_log_delivery_write(region: str, elb_account
 def test_deletion_protection_defaults_on_for_prod_stacks(stack: str, setting: str, protected: bool) -> None:
     alb = deploy(stack=stack, alb_deletion_protection=setting).one("aws:lb/loadBalancer:LoadBalancer").inputs
     assert alb["enableDeletionProtection"] is protected
+
+
+@pytest.mark.parametrize("enabled", [False, True])
+def test_ecs_exec_is_off_unless_enabled_and_then_keeps_the_root_filesystem_read_only(enabled: bool) -> None:
+    deployment = deploy(enable_exec=enabled)
+    service = deployment.one("aws:ecs/service:Service").inputs
+    app = container(deployment)
+    mounts = {mount["containerPath"] for mount in app["mountPoints"]}
+    exec_policies = [p for p in deployment.of_type("aws:iam/rolePolicy:RolePolicy") if p.name.endswith("-exec")]
+    assert service["enableExecuteCommand"] is enabled
+    assert app["readonlyRootFilesystem"] is True
+    assert ({"/managed-agents", "/var/lib/amazon/ssm", "/var/log/amazon/ssm"} <= mounts) is enabled
+    assert len(exec_policies) == enabled
+    if enabled:
+        task_role = next(r for r in deployment.of_type("aws:iam/role:Role") if r.name.endswith("-task"))
+        assert exec_policies[0].inputs["role"] == f"{task_role.name}-id"
+        [statement] = json.loads(exec_policies[0].inputs["policy"])["Statement"]
+        assert all(action.startswith("ssmmessages:") and "*" not in action for action in statement["Action"])

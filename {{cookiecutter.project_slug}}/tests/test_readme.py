@@ -1,0 +1,46 @@
+"""The README's architecture diagram shows exactly what the program creates for the stack it was generated for."""
+
+import re
+from collections.abc import Callable
+
+import yaml
+
+from conftest import ROOT, Registered, run_main
+
+Check = Callable[[list[Registered]], bool]
+
+
+def has(type_: str, where: Callable[[Registered], bool] = lambda _: True) -> Check:
+    return lambda resources: any(r.type == type_ and where(r) for r in resources)
+
+
+# Diagram node -> the resource that must exist exactly when the node is drawn.
+NODES: dict[str, Check] = {
+    "alb": has("aws:lb/loadBalancer:LoadBalancer"),
+    "tg": has("aws:lb/targetGroup:TargetGroup"),
+    "service": has("aws:ecs/service:Service"),
+    "nat": has("aws:ec2/natGateway:NatGateway"),
+    "igw": has("aws:ec2/internetGateway:InternetGateway"),
+    "ecr": has("aws:ecr/repository:Repository"),
+    "logs": has("aws:cloudwatch/logGroup:LogGroup"),
+    "s3": has("aws:s3/bucket:Bucket"),
+    "alarms": has("aws:cloudwatch/metricAlarm:MetricAlarm"),
+    "sns": has("aws:sns/topic:Topic"),
+    "scaling": has("aws:appautoscaling/target:Target"),
+    "dns": has("aws:route53/record:Record", lambda r: r.inputs["type"] == "A"),
+    "acm": has("aws:lb/listener:Listener", lambda r: r.inputs["port"] == 443),
+}
+
+
+def test_diagram_nodes_are_the_resources_of_the_generated_stack() -> None:
+    readme = (ROOT / "README.md").read_text()
+    stack = re.search(r"<!-- diagram of stack (\S+):", readme)
+    assert stack, "the README names the stack its diagram shows"
+    diagram = readme.split("```mermaid", 1)[1].split("```", 1)[0]
+    drawn = set(re.findall(r"\b([a-z0-9]+)[\[(]", diagram)) & set(NODES)
+    config = yaml.safe_load((ROOT / f"Pulumi.{stack[1]}.yaml").read_text())["config"]
+    resources, failure = run_main(
+        {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in config.items()}
+    )
+    assert failure is None
+    assert drawn == {node for node, exists in NODES.items() if exists(resources)}
