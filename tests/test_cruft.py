@@ -1,0 +1,46 @@
+"""Generated projects stay updatable: one made from an older commit of this template updates to HEAD with cruft."""
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+from conftest import BIN, TEMPLATE
+
+COMMITS_BACK = 3
+
+
+def git(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+def test_project_from_an_older_commit_updates_to_head_without_conflicts(tmp_path: Path) -> None:
+    template = tmp_path / "template"
+    git("clone", "--quiet", str(TEMPLATE), str(template), cwd=tmp_path)
+    if int(git("rev-list", "--count", "HEAD", cwd=template)) <= COMMITS_BACK:
+        pytest.skip("the clone has too little history")
+    older, head = git("rev-parse", f"HEAD~{COMMITS_BACK}", cwd=template), git("rev-parse", "HEAD", cwd=template)
+    cruft = str(BIN / "cruft")
+    subprocess.run(
+        [cruft, "create", "--no-input", "--checkout", older, "--output-dir", str(tmp_path / "out"), str(template)],
+        check=True,
+        capture_output=True,
+    )
+    project = tmp_path / "out" / "hello-fargate"
+    git("init", "--quiet", cwd=project)
+    git("add", "--all", cwd=project)
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "--quiet", "-m", "generated", cwd=project)
+
+    subprocess.run(
+        [cruft, "update", "--skip-apply-ask", "--checkout", head, "-y"], cwd=project, check=True, capture_output=True
+    )
+
+    assert json.loads((project / ".cruft.json").read_text())["commit"] == head
+    assert list(project.rglob("*.rej")) == []
+    conflicted = [
+        p
+        for p in project.rglob("*")
+        if p.is_file() and ".git" not in p.parts and "<<<<<<<" in p.read_text(errors="replace")
+    ]
+    assert conflicted == []
+    assert subprocess.run([cruft, "check"], cwd=project, capture_output=True).returncode == 0
