@@ -82,28 +82,22 @@ class LoadBalancer(pulumi.ComponentResource):
         forward: list[aws.lb.ListenerDefaultActionArgsDict] = [
             {"type": "forward", "target_group_arn": self.target_group.arn}
         ]
-        if certificate_arn is None:
-            self.http_listener = aws.lb.Listener(
-                f"{name}-http",
-                load_balancer_arn=self.alb.arn,
-                port=80,
-                protocol="HTTP",
-                default_actions=forward,
-                opts=child,
-            )
-            self.https_listener: aws.lb.Listener | None = None
-        else:
-            self.http_listener = aws.lb.Listener(
-                f"{name}-http",
-                load_balancer_arn=self.alb.arn,
-                port=80,
-                protocol="HTTP",
-                default_actions=[
-                    {"type": "redirect", "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}
-                ],
-                opts=child,
-            )
-            self.https_listener = aws.lb.Listener(
+        redirect: list[aws.lb.ListenerDefaultActionArgsDict] = [
+            {"type": "redirect", "redirect": {"port": "443", "protocol": "HTTPS", "status_code": "HTTP_301"}}
+        ]
+        # Port 80 forwards, or with HTTPS on only redirects: switching HTTPS is an in-place change of this listener.
+        self.http_listener = aws.lb.Listener(
+            f"{name}-http",
+            load_balancer_arn=self.alb.arn,
+            port=80,
+            protocol="HTTP",
+            default_actions=forward if certificate_arn is None else redirect,
+            opts=child,
+        )
+        self.https_listener = (
+            None
+            if certificate_arn is None
+            else aws.lb.Listener(
                 f"{name}-https",
                 load_balancer_arn=self.alb.arn,
                 port=443,
@@ -113,6 +107,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 default_actions=forward,
                 opts=child,
             )
+        )
         # The listener that forwards to the target group: ECS refuses a target group no listener uses.
         self.serving_listener = self.https_listener or self.http_listener
         self.register_outputs({"dns_name": self.alb.dns_name})
