@@ -12,8 +12,8 @@ import pytest
 import yaml
 from pulumi.runtime.mocks import MockMonitor
 
-from infra.stack import Stack, build_stack
-from infra.validation import parse_settings
+from infra.stack import build_stack
+from infra.validation import Settings, parse_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
@@ -111,7 +111,6 @@ class Deployment:
     """What one run of the program registered, and the stack's resolved URL."""
 
     resources: list[Registered]
-    stack: Stack | None = None
     url: str = ""
     ignore_changes: dict[str, list[str]] = field(default_factory=dict)
 
@@ -134,17 +133,25 @@ def run_program(program: Callable[[], Any], stack: str = "dev") -> RecordingMock
 
 
 def deploy(project: str = PROJECT, stack: str = "dev", **config: object) -> Deployment:
-    """Build the stack with these settings (the rest default) and resolve its URL."""
+    """Build the stack with these settings (the rest default) and resolve its URL.
+
+    Each distinct (project, stack, settings) runs once per session: tests only read what it registered.
+    """
     settings = parse_settings(config)
-    deployment = Deployment(resources=[])
+    key = (project, stack, settings)
+    if key not in _DEPLOYMENTS:
+        deployment = Deployment(resources=[])
 
-    def program() -> pulumi.Output[None]:
-        deployment.stack = build_stack(project, settings)
-        return deployment.stack.url.apply(lambda url: setattr(deployment, "url", url))
+        def program() -> pulumi.Output[None]:
+            return build_stack(project, settings).url.apply(lambda url: setattr(deployment, "url", url))
 
-    mocks = run_program(program, stack)
-    deployment.resources, deployment.ignore_changes = mocks.resources, mocks.ignore_changes
-    return deployment
+        mocks = run_program(program, stack)
+        deployment.resources, deployment.ignore_changes = mocks.resources, mocks.ignore_changes
+        _DEPLOYMENTS[key] = deployment
+    return _DEPLOYMENTS[key]
+
+
+_DEPLOYMENTS: dict[tuple[str, str, Settings], Deployment] = {}
 
 
 PROGRAM = ROOT / "__main__.py"
