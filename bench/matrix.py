@@ -26,9 +26,11 @@ def bake(answers: dict[str, object], output: Path) -> Path:
 
 def check(project: Path) -> None:
     """What tests/test_variants.py runs in each baked project."""
+    workflows = [str(path) for path in (project / ".github/workflows").glob("*.yml")]
     for command in (
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "ruff"), "format", "--check", "."],
+        [str(BIN / "actionlint"), *workflows],
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
     ):
         subprocess.run(command, cwd=project, check=True, capture_output=True)
