@@ -13,7 +13,7 @@ from infra.image import ContainerImage
 from infra.load_balancer import LoadBalancer
 from infra.network import Network, available_zones
 from infra.service import FargateService
-from infra.validation import Settings, resource_base_name
+from infra.validation import Settings, is_production, resource_base_name
 
 APP_DIR = Path(__file__).resolve().parent.parent / "app"
 
@@ -43,7 +43,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
 
     deletion_protection = settings.alb_deletion_protection
     if deletion_protection is None:
-        deletion_protection = pulumi.get_stack().startswith("prod")
+        deletion_protection = is_production(pulumi.get_stack())
     load_balancer = LoadBalancer(
         name,
         settings,

@@ -457,6 +457,11 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
     return Settings(**values)
 
 
+def is_production(stack: str) -> bool:
+    """Stacks named prod* are production: deletion protection is on unless set otherwise."""
+    return stack.startswith("prod")
+
+
 def resource_base_name(project_slug: str) -> str:
     """The prefix for AWS resource names: short enough that '<base>-alb' plus Pulumi's suffix fits 32 characters."""
     longest = AWS_LB_NAME_LIMIT - AUTONAME_SUFFIX_LENGTH - len("-alb")

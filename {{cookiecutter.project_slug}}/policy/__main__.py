@@ -3,6 +3,9 @@
 The rules are plain functions in security_rules.py, unit-tested offline; this file only hands them to the engine.
 """
 
+import sys
+from pathlib import Path
+
 from pulumi_policy import (
     EnforcementLevel,
     PolicyPack,
@@ -12,6 +15,9 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+
+# The rules share the project's stdlib-only validation module (retention values, prod stacks): add the project.
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from security_rules import RESOURCE_RULES, STACK_RULES, ResourceRule, StackRule
 
 
