@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from infra.validation import LOG_RETENTION_DAYS
+from infra.validation import LOG_RETENTION_DAYS, is_production
 
 Props = Mapping[str, Any]
 Resource = tuple[str, Props]
@@ -205,8 +205,7 @@ RESOURCE_RULES = [
         "aws:lb/loadBalancer:LoadBalancer",
         lambda p: (
             ["production ALB without deletion protection"]
-            if str(p.get("tags", {}).get("stack", "")).startswith("prod")
-            and p.get("enableDeletionProtection") is not True
+            if is_production(str(p.get("tags", {}).get("stack", ""))) and p.get("enableDeletionProtection") is not True
             else []
         ),
     ),
