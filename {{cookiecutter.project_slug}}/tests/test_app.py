@@ -67,9 +67,9 @@ def test_health_check_answers_on_the_configured_path() -> None:
 def test_sigterm_finishes_in_flight_requests_then_exits() -> None:
     with running_app(GRACEFUL_SHUTDOWN_SECONDS="10") as (process, base):
         results: list[Any] = []
-        slow = threading.Thread(target=lambda: results.append(get_json(base + "/?delay_ms=1000")))
+        slow = threading.Thread(target=lambda: results.append(get_json(base + "/?delay_ms=1500")))
         slow.start()
-        time.sleep(0.3)  # the request is in flight
+        time.sleep(0.5)  # the request is in flight (a margin for a loaded CI machine)
         process.send_signal(signal.SIGTERM)
         slow.join(timeout=10)
         # uvicorn exits by re-raising the SIGTERM it handled, once the in-flight request is answered.
