@@ -25,7 +25,7 @@ def bake(answers: dict[str, object], output: Path) -> Path:
 
 
 def check(project: Path) -> None:
-    """What tests/test_variants.py runs in each baked project."""
+    """The tools tests/test_variants.py runs in each baked project (less its millisecond YAML and haproxy checks)."""
     workflows = [str(path) for path in (project / ".github/workflows").glob("*.yml")]
     for command in (
         [str(BIN / "ruff"), "check", "."],

@@ -92,7 +92,7 @@ class LocalCluster:
         for slot in self.slots[: self.replicas]:
             self.start_task(slot)
         for slot in self.slots[: self.replicas]:
-            wait_for(lambda slot=slot: answers(slot), 20, f"{slot.name} start")  # type: ignore[misc]
+            wait_for(lambda slot=slot: answers(slot), 20, f"{slot.name} start")
         config = self.workdir / "haproxy.cfg"
         config.write_text(self.haproxy_config())
         self.haproxy = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stderr=subprocess.DEVNULL)
@@ -244,11 +244,11 @@ class Load:
 
 
 def parse_wrk(output: str) -> LoadResult:
-    requests = int(re.search(r"(\d+) requests in", output)[1])  # type: ignore[index]
+    requests = int(re.search(r"(\d+) requests in", output)[1])
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
     non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     failures = (sum(map(int, socket_errors.groups())) if socket_errors else 0) + (int(non_2xx[1]) if non_2xx else 0)
-    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", output).groups()  # type: ignore[union-attr]
+    value, unit = re.search(r"99%\s+([\d.]+)(us|ms|s)", output).groups()
     p99_ms = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])  # type: ignore[index]
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output)[1])
     return LoadResult(requests, failures, rate, p99_ms)

@@ -28,7 +28,7 @@ def test_prompt_defaults_are_the_program_defaults() -> None:
 
 def test_every_question_has_a_readable_prompt() -> None:
     asked = [k for k in defaults() if not k.startswith("_")]
-    assert sorted(defaults()["__prompts__"]) == sorted(asked)  # type: ignore[call-overload]
+    assert sorted(defaults()["__prompts__"]) == sorted(asked)
 
 
 def test_bad_answers_are_refused_together_and_nothing_is_left(tmp_path: Path) -> None:
