@@ -35,6 +35,16 @@ def defaults() -> dict[str, object]:
     return {key: value for key, value in json.loads((TEMPLATE / "cookiecutter.json").read_text()).items()}
 
 
+def menus() -> set[str]:
+    """The questions asked as numbered menus (cookiecutter choice variables)."""
+    return {key for key, value in defaults().items() if isinstance(value, list) and not key.startswith("_")}
+
+
+def refused_by_cookiecutter(field: str, exception: BaseException | None) -> bool:
+    """Cookiecutter's own refusal of a value outside a menu: raised while it reads the answers, before any hook."""
+    return isinstance(exception, ValueError) and f"provided for choice variable {field}," in str(exception)
+
+
 def bake(cookies, **answers: object) -> Path:
     """Generate a project with these answers (the rest default); fail the test if generation fails."""
     result = cookies.bake(extra_context=answers)

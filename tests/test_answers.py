@@ -4,9 +4,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BIN, TEMPLATE, defaults, project_module
+from conftest import BIN, TEMPLATE, defaults, menus, project_module
 
-ANSWER_DEFAULTS = project_module("infra/validation.py").ANSWER_DEFAULTS
+VALIDATION = project_module("infra/validation.py")
+ANSWER_DEFAULTS = VALIDATION.ANSWER_DEFAULTS
 
 PROJECT_FIELDS = {"project_name", "project_slug", "description", "stack_name"}
 
@@ -23,7 +24,19 @@ def our_errors(stderr: str) -> list[str]:
 
 def test_prompt_defaults_are_the_program_defaults() -> None:
     asked = {k: v for k, v in defaults().items() if not k.startswith("_") and k not in PROJECT_FIELDS}
-    assert {k: str(v) for k, v in asked.items()} == {k: str(v) for k, v in ANSWER_DEFAULTS.items()}
+    # A menu's default is its first entry.
+    offered = {k: str(v[0] if isinstance(v, list) else v) for k, v in asked.items()}
+    assert offered == {k: str(v) for k, v in ANSWER_DEFAULTS.items()}
+
+
+# Each menu of cookiecutter.json and the validation module's tuple of the values it allows.
+MENU_VALUES = {"cpu_architecture": VALIDATION.CPU_ARCHITECTURES, "networking": VALIDATION.NETWORKING_MODES}
+
+
+def test_every_menu_offers_exactly_what_the_program_allows() -> None:
+    assert menus() == MENU_VALUES.keys()
+    for field, allowed in MENU_VALUES.items():
+        assert tuple(defaults()[field]) == allowed, field
 
 
 def test_every_question_has_a_readable_prompt() -> None:

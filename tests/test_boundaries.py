@@ -1,7 +1,7 @@
 """Every validation rule at its edges, at generation: accepted just inside, refused just outside naming the field."""
 
 import pytest
-from conftest import project_module
+from conftest import menus, project_module, refused_by_cookiecutter
 
 boundaries = project_module("tests/boundaries.py")
 
@@ -17,4 +17,7 @@ def test_rule_edge_at_generation(cookies, capfd: pytest.CaptureFixture[str], cas
     else:
         assert result.exit_code != 0
         assert result.project_path is None or not result.project_path.exists()
-        assert errors and errors[0].startswith(f"{case.field}="), errors
+        if case.field in menus():
+            assert refused_by_cookiecutter(case.field, result.exception), result.exception
+        else:
+            assert errors and errors[0].startswith(f"{case.field}="), errors
