@@ -44,6 +44,26 @@ def test_every_question_has_a_readable_prompt() -> None:
     assert sorted(defaults()["__prompts__"]) == sorted(asked)
 
 
+def test_prompts_quote_the_prices_of_the_cost_estimate() -> None:
+    """What a question says an answer costs is what the generated README's estimate computes (infra/cost.py)."""
+    cost = project_module("infra/cost.py")
+    month = cost.HOURS_PER_MONTH
+    vcpu, gib = cost.FARGATE_PER_VCPU_HOUR, cost.FARGATE_PER_GB_HOUR
+    nat = f"${cost.NAT_GATEWAY_PER_HOUR * month:.0f}/month"
+    quoted = {
+        "cpu_architecture": [f"{1 - vcpu['ARM64'] / vcpu['X86_64']:.0%} cheaper"],
+        "cpu": [f"${vcpu['X86_64'] * month:.0f}/month per 1024"],
+        "memory": [f"${gib['X86_64'] * month:.2f}/month per 1024"],
+        "replicas": [f"256/512 on X86_64: ${(vcpu['X86_64'] / 4 + gib['X86_64'] / 2) * month:.0f}/month"],
+        "networking": [f"({nat} each)", f"({nat};", f"(${cost.PUBLIC_IPV4_PER_HOUR * month:.2f}/month each;"],
+        "az_count": [f"adds {nat}"],
+    }
+    prompts = defaults()["__prompts__"]
+    for field, prices in quoted.items():
+        for price in prices:
+            assert price in str(prompts[field]), (field, price)
+
+
 def test_bad_answers_are_refused_together_and_nothing_is_left(tmp_path: Path) -> None:
     done = generate(tmp_path, "replicas=1", "memory=4096", "aws_region=eu-wset-1")
     assert done.returncode != 0
