@@ -10,6 +10,7 @@ from infra.validation import AUTONAME_SUFFIX_LENGTH, AWS_LB_NAME_LIMIT, MAX_SLUG
 
 CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0b5e3c9a-1111-2222-3333-444455556666"
 HTTPS: dict[str, Any] = {"enable_https": True, "domain_name": "api.example.com"}
+GET_ZONE = "aws:route53/getZone:getZone"
 
 
 def listeners(deployment: Deployment) -> dict[int, dict[str, Any]]:
@@ -38,15 +39,20 @@ def test_https_issues_a_certificate_validated_through_route53() -> None:
     certificate = deployment.one("aws:acm/certificate:Certificate")
     validation = deployment.one("aws:acm/certificateValidation:CertificateValidation")
     [record] = [r for r in deployment.of_type("aws:route53/record:Record") if r.inputs["type"] == "CNAME"]
+    [option] = certificate.outputs["domainValidationOptions"]
+    [zone] = deployment.lookups(GET_ZONE)
     assert certificate.inputs == {"domainName": "api.example.com", "validationMethod": "DNS"}
-    assert record.inputs["zoneId"] == "ZONE123"
-    assert record.inputs["name"] == "_x1.api.example.com."
-    assert record.inputs["records"] == ["_x2.acm-validations.aws."]
+    assert record.inputs["zoneId"] == zone.answer["zoneId"]
+    assert record.inputs["name"] == option["resourceRecordName"]
+    assert record.inputs["records"] == [option["resourceRecordValue"]]
+    assert record.inputs["type"] == option["resourceRecordType"]
     assert record.inputs["ttl"] == 60 and record.inputs["allowOverwrite"] is True
-    assert validation.inputs["certificateArn"].endswith(f"certificate/{certificate.name}")
-    assert validation.inputs["validationRecordFqdns"] == [record.inputs["name"]]
-    # the listener uses the certificate only once it is validated
-    assert listeners(deployment)[443]["certificateArn"] == validation.inputs["certificateArn"]
+    assert validation.inputs["certificateArn"] == certificate.outputs["arn"]
+    # ACM's record names end in a dot; the validation waits on the record's fqdn as Route53 reports it
+    assert validation.inputs["validationRecordFqdns"] == [record.outputs["fqdn"]]
+    # the listener uses the certificate only once it is validated: the validation's output, not the certificate's
+    assert listeners(deployment)[443]["certificateArn"] == validation.outputs["certificateArn"]
+    assert deployment.origin(listeners(deployment)[443]["certificateArn"]) == (validation, "certificateArn")
 
 
 def test_a_given_certificate_is_used_and_none_is_issued() -> None:
@@ -67,14 +73,15 @@ def test_domain_gets_an_alias_to_the_alb_with_target_health(https: bool) -> None
     deployment = deploy(domain_name="api.example.com", enable_https=https)
     alb = deployment.one("aws:lb/loadBalancer:LoadBalancer")
     [alias] = [r.inputs for r in deployment.of_type("aws:route53/record:Record") if r.inputs["type"] == "A"]
+    [zone] = deployment.lookups(GET_ZONE)
+    assert zone.args == {
+        "name": "example.com",
+        "privateZone": False,
+    }  # the zone holding the domain, by default its parent
     assert alias["name"] == "api.example.com"
-    assert alias["zoneId"] == "ZONE123"
+    assert alias["zoneId"] == zone.answer["zoneId"]
     assert alias["aliases"] == [
-        {
-            "name": f"{alb.name}-123.us-east-1.elb.amazonaws.com",
-            "zoneId": "Z35SXDOTRQ7X7K",
-            "evaluateTargetHealth": True,
-        }
+        {"name": alb.outputs["dnsName"], "zoneId": alb.outputs["zoneId"], "evaluateTargetHealth": True}
     ]
     assert deployment.url == f"{'https' if https else 'http'}://api.example.com"
 
@@ -106,7 +113,7 @@ def test_autoscaling_tracks_cpu_between_min_and_max() -> None:
     cluster = deployment.one("aws:ecs/cluster:Cluster")
     assert target["minCapacity"] == 3 and target["maxCapacity"] == 12
     assert target["scalableDimension"] == "ecs:service:DesiredCount"
-    assert target["resourceId"] == f"service/{cluster.name}/{service.name}"
+    assert target["resourceId"] == f"service/{cluster.outputs['name']}/{service.outputs['name']}"
     assert list(policies) == ["ECSServiceAverageCPUUtilization"]
     configuration = policies["ECSServiceAverageCPUUtilization"]["targetTrackingScalingPolicyConfiguration"]
     assert configuration["targetValue"] == 55
@@ -120,7 +127,7 @@ def test_request_policy_is_labelled_with_the_alb_and_target_group() -> None:
     configuration = policies["ALBRequestCountPerTarget"]["targetTrackingScalingPolicyConfiguration"]
     assert configuration["targetValue"] == 500
     label = configuration["predefinedMetricSpecification"]["resourceLabel"]
-    assert label == f"app/{alb.name}/50dc6c495c0c9188/targetgroup/{target_group.name}/73e2d6bc24d8a067"
+    assert label == f"{alb.outputs['arnSuffix']}/{target_group.outputs['arnSuffix']}"
 
 
 def test_without_autoscaling_there_is_no_scaler() -> None:
@@ -179,7 +186,7 @@ def test_networking_mode_sets_subnets_nat_and_public_ips(
     deployment = deploy(networking=networking, az_count=az_count)
     subnets = {s.name: s.inputs for s in deployment.of_type("aws:ec2/subnet:Subnet")}
     service = deployment.one("aws:ecs/service:Service").inputs["networkConfiguration"]
-    task_tiers = {subnets[subnet_id.removesuffix("-id")]["tags"]["tier"] for subnet_id in service["subnets"]}
+    task_tiers = {deployment.by_id(subnet_id).inputs["tags"]["tier"] for subnet_id in service["subnets"]}
     assert len(deployment.of_type("aws:ec2/natGateway:NatGateway")) == nat_gateways
     assert sum(s["tags"]["tier"] == "private" for s in subnets.values()) == private_subnets
     assert task_tiers == {"public" if public_ip else "private"}
@@ -191,7 +198,7 @@ def test_single_nat_serves_every_private_route_table() -> None:
     deployment = deploy(networking="private-single-nat", az_count=3)
     [nat] = deployment.of_type("aws:ec2/natGateway:NatGateway")
     routes = [r.inputs["routes"][0] for r in deployment.of_type("aws:ec2/routeTable:RouteTable") if "private" in r.name]
-    assert [route["natGatewayId"] for route in routes] == [f"{nat.name}-id"] * 3
+    assert [route["natGatewayId"] for route in routes] == [nat.id] * 3
 
 
 def test_public_subnets_mode_still_admits_only_the_alb() -> None:

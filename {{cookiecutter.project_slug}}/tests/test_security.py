@@ -42,7 +42,7 @@ def test_secrets_are_injected_and_only_they_are_readable() -> None:
     ]
     policy = deployment.one("aws:iam/rolePolicy:RolePolicy")
     execution_role = next(r for r in deployment.of_type("aws:iam/role:Role") if r.name.endswith("-execution"))
-    assert policy.inputs["role"] == f"{execution_role.name}-id"
+    assert policy.inputs["role"] == execution_role.id
     assert json.loads(policy.inputs["policy"])["Statement"] == [
         {"Effect": "Allow", "Action": "ssm:GetParameters", "Resource": [parameter_arn]},
         {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": [SECRET_ARN]},
@@ -53,7 +53,7 @@ def test_secrets_are_injected_and_only_they_are_readable() -> None:
 def test_alb_writes_access_logs_to_a_private_encrypted_expiring_bucket(default_stack: Deployment) -> None:
     bucket = default_stack.one("aws:s3/bucket:Bucket")
     alb = default_stack.one("aws:lb/loadBalancer:LoadBalancer").inputs
-    assert alb["accessLogs"] == {"bucket": f"{bucket.name}-id", "prefix": "alb", "enabled": True}
+    assert alb["accessLogs"] == {"bucket": bucket.id, "prefix": "alb", "enabled": True}
     block = default_stack.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs
     assert all(
         block[key] is True
@@ -102,6 +102,6 @@ def test_ecs_exec_is_off_unless_enabled_and_then_keeps_the_root_filesystem_read_
     assert len(exec_policies) == enabled
     if enabled:
         task_role = next(r for r in deployment.of_type("aws:iam/role:Role") if r.name.endswith("-task"))
-        assert exec_policies[0].inputs["role"] == f"{task_role.name}-id"
+        assert exec_policies[0].inputs["role"] == task_role.id
         [statement] = json.loads(exec_policies[0].inputs["policy"])["Statement"]
         assert all(action.startswith("ssmmessages:") and "*" not in action for action in statement["Action"])

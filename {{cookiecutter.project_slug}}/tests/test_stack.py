@@ -14,9 +14,8 @@ def test_subnets_for_the_alb_are_public_and_in_distinct_zones(default_stack: Dep
 
 
 def test_tasks_run_in_private_subnets_one_per_zone(default_stack: Deployment) -> None:
-    subnets = {s.name: s.inputs for s in default_stack.of_type("aws:ec2/subnet:Subnet")}
     service = default_stack.one("aws:ecs/service:Service").inputs
-    task_subnets = [subnets[subnet_id.removesuffix("-id")] for subnet_id in service["networkConfiguration"]["subnets"]]
+    task_subnets = [default_stack.by_id(subnet_id).inputs for subnet_id in service["networkConfiguration"]["subnets"]]
     assert [s["tags"]["tier"] for s in task_subnets] == ["private", "private"]
     assert len({s["availabilityZone"] for s in task_subnets}) == 2
     assert service["networkConfiguration"]["assignPublicIp"] is False
@@ -34,7 +33,7 @@ def test_each_zone_has_its_own_nat_gateway(default_stack: Deployment) -> None:
     private_routes = [
         r.inputs["routes"][0] for r in default_stack.of_type("aws:ec2/routeTable:RouteTable") if "private" in r.name
     ]
-    assert sorted(route["natGatewayId"] for route in private_routes) == sorted(f"{n.name}-id" for n in nats)
+    assert sorted(route["natGatewayId"] for route in private_routes) == sorted(nat.id for nat in nats)
 
 
 def test_service_runs_the_replicas_on_fargate_with_rollback(default_stack: Deployment) -> None:
@@ -52,7 +51,7 @@ def test_service_registers_its_containers_in_the_target_group(default_stack: Dep
     service = default_stack.one("aws:ecs/service:Service").inputs
     target_group = default_stack.one("aws:lb/targetGroup:TargetGroup")
     [attachment] = service["loadBalancers"]
-    assert attachment["targetGroupArn"].endswith(f"targetgroup/{target_group.name}")
+    assert attachment["targetGroupArn"] == target_group.outputs["arn"]
     assert attachment["containerName"] == "app"
     assert attachment["containerPort"] == 8000
 
@@ -73,7 +72,7 @@ def test_http_listener_forwards_to_the_target_group(default_stack: Deployment) -
     assert listener.inputs["port"] == 80
     [action] = listener.inputs["defaultActions"]
     assert action["type"] == "forward"
-    assert "targetgroup/" in action["targetGroupArn"]
+    assert action["targetGroupArn"] == default_stack.one("aws:lb/targetGroup:TargetGroup").outputs["arn"]
 
 
 def test_alb_is_public_in_every_zone(default_stack: Deployment) -> None:
@@ -108,12 +107,12 @@ def test_task_definition_runs_the_built_image(default_stack: Deployment) -> None
     task = default_stack.one("aws:ecs/taskDefinition:TaskDefinition").inputs
     image = default_stack.one("docker-build:index:Image").inputs
     [container] = json.loads(task["containerDefinitions"])
-    assert container["image"].endswith("@sha256:" + "a" * 64)
+    assert container["image"] == default_stack.one("docker-build:index:Image").outputs["ref"]
     assert image["push"] is True
     assert image["platforms"] == ["linux/amd64"]
     assert image["context"]["location"].endswith("app")
     repository_url, tag = image["tags"][0].rsplit(":", 1)
-    assert repository_url.endswith("/" + default_stack.one("aws:ecr/repository:Repository").name)
+    assert repository_url == default_stack.one("aws:ecr/repository:Repository").outputs["repositoryUrl"]
     assert tag.startswith("linux-amd64-")
     assert image["registries"][0]["address"] == repository_url
 
@@ -132,7 +131,7 @@ def test_container_logs_to_the_log_group_with_retention(default_stack: Deploymen
     log_group = default_stack.one("aws:cloudwatch/logGroup:LogGroup")
     assert log_group.inputs["retentionInDays"] == 30
     assert container["logConfiguration"]["logDriver"] == "awslogs"
-    assert container["logConfiguration"]["options"]["awslogs-group"] == log_group.name
+    assert container["logConfiguration"]["options"]["awslogs-group"] == log_group.outputs["name"]
 
 
 def test_container_gets_its_port_and_health_path_from_the_stack() -> None:
@@ -147,7 +146,7 @@ def test_container_gets_its_port_and_health_path_from_the_stack() -> None:
 
 def test_url_is_the_alb_address(default_stack: Deployment) -> None:
     alb = default_stack.one("aws:lb/loadBalancer:LoadBalancer")
-    assert default_stack.url == f"http://{alb.name}-123.us-east-1.elb.amazonaws.com"
+    assert default_stack.url == f"http://{alb.outputs['dnsName']}"
 
 
 def test_alarms_watch_the_alb_and_roll_back_a_bad_release(default_stack: Deployment) -> None:
@@ -162,10 +161,17 @@ def test_alarms_watch_the_alb_and_roll_back_a_bad_release(default_stack: Deploym
     ]
     assert alarms["TargetResponseTime"].inputs["extendedStatistic"] == "p99"
     assert alarms["TargetResponseTime"].inputs["threshold"] == 1.0
-    assert set(alarms["UnHealthyHostCount"].inputs["dimensions"]) == {"LoadBalancer", "TargetGroup"}
+    alb, target_group = (
+        default_stack.one(f"aws:lb/{kind}") for kind in ("loadBalancer:LoadBalancer", "targetGroup:TargetGroup")
+    )
+    assert alarms["UnHealthyHostCount"].inputs["dimensions"] == {
+        "LoadBalancer": alb.outputs["arnSuffix"],
+        "TargetGroup": target_group.outputs["arnSuffix"],
+    }
+    assert alarms["HTTPCode_ELB_5XX_Count"].inputs["dimensions"] == {"LoadBalancer": alb.outputs["arnSuffix"]}
     service = default_stack.one("aws:ecs/service:Service").inputs
     assert service["alarms"]["enable"] is True and service["alarms"]["rollback"] is True
-    assert sorted(service["alarms"]["alarmNames"]) == sorted(alarm.name for alarm in alarms.values())
+    assert sorted(service["alarms"]["alarmNames"]) == sorted(alarm.outputs["name"] for alarm in alarms.values())
     assert default_stack.of_type("aws:sns/topicSubscription:TopicSubscription") == []
 
 
@@ -174,4 +180,4 @@ def test_alarm_email_subscribes_to_the_alarm_topic() -> None:
     subscription = deployment.one("aws:sns/topicSubscription:TopicSubscription").inputs
     topic = deployment.one("aws:sns/topic:Topic")
     assert subscription["protocol"] == "email" and subscription["endpoint"] == "ops@example.com"
-    assert subscription["topic"].endswith(f"topic/{topic.name}")
+    assert subscription["topic"] == topic.outputs["arn"]
