@@ -1,10 +1,13 @@
 """Answers at generation: the prompts' defaults are the program's, and bad answers are refused with nothing left."""
 
+import re
+import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import BIN, TEMPLATE, defaults, menus, project_module
+import yaml
+from conftest import BIN, TEMPLATE, bake, defaults, menus, project_module
 
 VALIDATION = project_module("infra/validation.py")
 ANSWER_DEFAULTS = VALIDATION.ANSWER_DEFAULTS
@@ -100,3 +103,26 @@ def test_a_long_project_name_gets_a_slug_within_limits(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     [project] = tmp_path.iterdir()
     assert project.name == "payments-platform-team-customer-notifica"
+
+
+QUERY_PATH = "/health?full=1&x=%2F"
+
+
+def test_a_health_check_path_with_a_query_reaches_every_consumer_unchanged(cookies) -> None:
+    project = bake(cookies, health_check_path=QUERY_PATH)
+    # `make run`: the shell gets the path as one word (an unquoted & would start a background job).
+    dry_run = subprocess.run(["make", "-n", "run"], cwd=project, capture_output=True, text=True, check=True).stdout
+    [line] = [line for line in dry_run.splitlines() if line.startswith("cd app &&")]
+    shown = subprocess.run(
+        ["sh", "-c", re.sub(r"\S+ server\.py$", "printenv HEALTH_CHECK_PATH", line)],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout.strip() == QUERY_PATH
+    compose = yaml.safe_load((project / "compose.yaml").read_text())
+    assert compose["services"]["app"]["environment"]["HEALTH_CHECK_PATH"] == QUERY_PATH
+    assert f"option httpchk GET {QUERY_PATH}\n" in (project / "local/haproxy.cfg").read_text()
+    if shutil.which("haproxy"):
+        subprocess.run(["haproxy", "-c", "-f", "local/haproxy.cfg"], cwd=project, capture_output=True, check=True)

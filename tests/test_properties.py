@@ -70,7 +70,7 @@ INVALID: dict[str, Any] = {
         lambda region: region not in validation.AWS_REGIONS
     ),
     "container_port": st.one_of(st.integers(-100, 0), st.integers(65536, 10**6)),
-    "health_check_path": st.sampled_from(["health", "/a b", "", "/x?y", "//x y"]),
+    "health_check_path": st.sampled_from(["health", "/a b", "", "/x?y z", "//x y", "/x#y", "/x?\x01"]),
     "log_retention_days": outside(validation.LOG_RETENTION_DAYS),
     "domain_name": st.sampled_from(["-a.example.com", "a..example.com", "a_b.example.com", "com", "x" * 64 + ".com"]),
     "autoscaling_cpu_target": st.one_of(st.integers(-100, 0), st.integers(101, 10**4)),

@@ -5,6 +5,7 @@ import json
 import os
 import socket
 import urllib.request
+from urllib.parse import urlsplit
 
 from fastapi import FastAPI
 
@@ -41,4 +42,5 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-app.add_api_route(os.environ.get("HEALTH_CHECK_PATH", "/health"), health, methods=["GET"])
+# The load balancer may check "/health?full=1": routes match the path alone, so the query is left to the handler.
+app.add_api_route(urlsplit(os.environ.get("HEALTH_CHECK_PATH", "/health")).path, health, methods=["GET"])

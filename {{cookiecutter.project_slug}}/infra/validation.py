@@ -58,6 +58,11 @@ SECRET_SOURCE_PATTERN = re.compile(
     r"|arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@\-]{1,512}"
 )
 KMS_KEY_ARN_PATTERN = re.compile(r"arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}")
+# The ALB takes a health-check path of 1..1024 characters, query string included (/health?full=1). We allow the URI
+# characters that every other consumer of the path (the app's route, the Makefile's shell, compose, HAProxy's config,
+# the verify script) passes on unchanged: no spaces, quotes, $, #, backslashes or control characters.
+MAX_HEALTH_CHECK_PATH_LENGTH = 1024
+HEALTH_CHECK_PATH_PATTERN = re.compile(r"/[A-Za-z0-9._~/-]*(?:\?(?:[A-Za-z0-9._~/?=&+,:@-]|%[0-9A-Fa-f]{2})*)?")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 ACM_ARN_PATTERN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}")
 
@@ -218,8 +223,12 @@ def _region(raw: object) -> str:
 
 def _health_check_path(raw: object) -> str:
     path = str(raw)
-    if not re.fullmatch(r"/[A-Za-z0-9._~/-]{0,1023}", path):
-        raise _FieldError("is not a URL path: start with / and use letters, digits, . _ ~ - / only (no spaces)")
+    if len(path) > MAX_HEALTH_CHECK_PATH_LENGTH or not HEALTH_CHECK_PATH_PATTERN.fullmatch(path):
+        raise _FieldError(
+            "is not a health-check path: start with /, use letters, digits, . _ ~ - / and optionally a ?query "
+            f"with = & + , : @ %XX too; no spaces or control characters; at most {MAX_HEALTH_CHECK_PATH_LENGTH} "
+            "characters (e.g. /health?full=1)"
+        )
     return path
 
 

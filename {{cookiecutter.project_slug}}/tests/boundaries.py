@@ -20,7 +20,9 @@ class Case:
 
     @property
     def id(self) -> str:
-        return f"{self.field}={self.answers[self.field]}:{'ok' if self.accepted else 'refused'}"
+        value = str(self.answers[self.field])
+        shown = value if len(value) <= 40 else f"{value[:16]}...({len(value)} chars)"
+        return f"{self.field}={shown}:{'ok' if self.accepted else 'refused'}"
 
 
 def edge(field: str, inside: object, outside: object, **context: object) -> list[Case]:
@@ -46,6 +48,9 @@ CASES: list[Case] = [
     *edge("container_port", 65535, 65536),
     *edge("health_check_path", "/", "health"),
     *edge("health_check_path", "/ready", "/re ady"),
+    *edge("health_check_path", "/health?full=1", "/health?full=1 x"),
+    *edge("health_check_path", "/health?a=1&b=%2F", "/health?a=1\tb"),  # query characters; control characters
+    *edge("health_check_path", "/" + "a" * 1023, "/" + "a" * 1024),  # the ALB's 1024-character limit
     *edge("log_retention_days", 3653, 3650),
     *edge("log_retention_days", 1, 2),
     *edge("domain_name", "a.example.com", "-a.example.com"),

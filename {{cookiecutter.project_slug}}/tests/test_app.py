@@ -45,6 +45,7 @@ def running_app(**environment: str) -> Iterator[tuple[subprocess.Popen[str], str
                 break
             except OSError:
                 if process.poll() is not None or time.monotonic() > deadline:
+                    process.kill()
                     raise RuntimeError(f"the app did not start: {process.communicate()[0]}") from None
                 time.sleep(0.1)
         yield process, base
@@ -62,6 +63,12 @@ def test_root_names_the_replica_that_answered() -> None:
 def test_health_check_answers_on_the_configured_path() -> None:
     with running_app(HEALTH_CHECK_PATH="/ready") as (_, base):
         assert get_json(base + "/ready") == {"status": "ok"}
+
+
+def test_health_check_path_with_a_query_string_answers() -> None:
+    # The ALB sends the configured path verbatim, query string included; the route matches on the path part.
+    with running_app(HEALTH_CHECK_PATH="/health?full=1") as (_, base):
+        assert get_json(base + "/health?full=1") == {"status": "ok"}
 
 
 def test_sigterm_finishes_in_flight_requests_then_exits() -> None:
