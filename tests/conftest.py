@@ -92,3 +92,33 @@ def clean_project_template() -> None:
 @pytest.fixture(scope="session")
 def default_project(cookies_session) -> Path:
     return bake(cookies_session)
+
+
+@pytest.fixture
+def user_env(tmp_path: Path) -> dict[str, str]:
+    """A shell's environment for a person running cookiecutter in `tmp_path`: this venv's tools on PATH, and a
+    cookiecutter config of their own (replay files and clones in tmp_path, `gh:` pointing at local git repositories
+    under tmp_path/github, so `gh:org/name` is cloned as from GitHub)."""
+    config = tmp_path / "cookiecutterrc.yaml"
+    config.write_text(
+        f"replay_dir: {tmp_path / 'replay'}\n"
+        f"cookiecutters_dir: {tmp_path / 'clones'}\n"
+        f"abbreviations:\n  gh: file://{tmp_path / 'github'}/{{0}}\n"
+    )
+    return {
+        **os.environ,
+        "COOKIECUTTER_CONFIG": str(config),
+        "PATH": f"{BIN}:{os.environ['PATH']}",
+        "PWD": str(tmp_path),
+        "NO_COLOR": "1",
+        "TERM": "xterm",
+        "COLUMNS": "250",  # no label wrapped
+    }
+
+
+def printed_command(output: str) -> str:
+    """The command a refused generation prints to run it again (continued lines ending in a backslash)."""
+    lines = output.replace("\r\n", "\n").splitlines()
+    start = next(index for index, line in enumerate(lines) if line.startswith("  cookiecutter --no-input"))
+    end = next(index for index in range(start, len(lines)) if not lines[index].endswith("\\"))
+    return "\n".join(lines[start : end + 1])

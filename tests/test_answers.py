@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BIN, TEMPLATE, bake, defaults, menus, project_module
+from conftest import BIN, TEMPLATE, bake, defaults, menus, printed_command, project_module
 
 VALIDATION = project_module("infra/validation.py")
 ANSWER_DEFAULTS = VALIDATION.ANSWER_DEFAULTS
@@ -96,6 +96,45 @@ def test_an_injected_payload_in_an_answer_is_never_executed(tmp_path: Path, fiel
     else:  # refused by validation, naming the field
         assert done.returncode != 0
         assert our_errors(done.stderr)[0].startswith(f"{field}=x'); import os")
+
+
+SHELL_PAYLOAD = "x'\"; touch {marker}; $(touch {marker}) `touch {marker}` {marker} \\"
+
+
+def test_an_injected_payload_never_runs_from_the_command_printed_to_run_again(
+    tmp_path: Path, user_env: dict[str, str]
+) -> None:
+    """The command a refused run prints, pasted into sh, runs no payload, and once fixed gives every answer back
+    exactly."""
+    marker = tmp_path / "executed"
+    payload = PAYLOAD.format(marker=marker) + SHELL_PAYLOAD.format(marker=marker)
+    fields = ["project_name", "description", "domain_name", "health_check_path"]
+    answers = [f"{field}={payload}" for field in fields]
+    done = subprocess.run(
+        [str(BIN / "cookiecutter"), "--no-input", str(TEMPLATE), *answers, "replicas=1"],
+        cwd=tmp_path,
+        env=user_env,
+        capture_output=True,
+        text=True,
+    )
+    assert sorted(error.split("=")[0] for error in our_errors(done.stderr)) == [
+        "domain_name",
+        "health_check_path",
+        "replicas",
+    ]
+    command = printed_command(done.stderr).splitlines()
+
+    pasted = subprocess.run(["sh", "-c", "\n".join(command)], cwd=tmp_path, env=user_env, capture_output=True)
+    assert pasted.returncode != 0
+    assert not marker.exists()
+
+    fixed = [*command[:-1], "    health_check_path=/health replicas=2 domain_name=''"]
+    pasted = subprocess.run(["sh", "-c", "\n".join(fixed)], cwd=tmp_path, env=user_env, capture_output=True, text=True)
+    assert pasted.returncode == 0, pasted.stderr
+    assert not marker.exists()
+    [project] = [path for path in tmp_path.iterdir() if (path / "README.md").exists()]
+    readme = (project / "README.md").read_text()
+    assert f"# {payload}\n\n{payload}\n" in readme
 
 
 def test_a_long_project_name_gets_a_slug_within_limits(tmp_path: Path) -> None:
