@@ -67,6 +67,19 @@ def test_prompts_quote_the_prices_of_the_cost_estimate() -> None:
             assert price in str(prompts[field]), (field, price)
 
 
+def test_the_ranges_prompts_list_are_the_ranges_the_rules_allow() -> None:
+    ranged = {key: re.search(r"(\d+)\.\.(\d+)", str(prompt)) for key, prompt in defaults()["__prompts__"].items()}
+    ranges = {key: (int(found[1]), int(found[2])) for key, found in ranged.items() if found and key != "memory"}
+    assert ranges  # memory's prompt lists examples per CPU, not one range
+    for field, (low, high) in ranges.items():
+        for value, allowed in [(low - 1, False), (low, True), (high, True), (high + 1, False)]:
+            errors = VALIDATION.check_answers(
+                {"project_name": "x", "project_slug": "x", "stack_name": "dev", **ANSWER_DEFAULTS, field: value}
+            )
+            out_of_range = any(error.startswith(f"{field}={value} is out of range") for error in errors)
+            assert out_of_range != allowed, (field, value, errors)
+
+
 def test_bad_answers_are_refused_together_and_nothing_is_left(tmp_path: Path) -> None:
     done = generate(tmp_path, "replicas=1", "memory=4096", "aws_region=eu-wset-1")
     assert done.returncode != 0
