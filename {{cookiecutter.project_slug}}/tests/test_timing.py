@@ -1,4 +1,5 @@
-"""The timing model and the README's figures: the defaults roll out and heal at least 4x faster than the provider's."""
+"""The timing model and the README's figures: against the provider's defaults, ours detect a failure 4.5x and roll out
+5.1x faster, but bring a crashed task back only 2.5x faster (the task's start, the same for both, dominates)."""
 
 import re
 
@@ -23,11 +24,12 @@ def test_model_follows_the_documented_formulas() -> None:
     assert (provider.detection, provider.replacement, provider.rolling_deploy) == (90, 150, 360)
 
 
-def test_defaults_detect_failures_and_roll_out_at_least_4x_faster() -> None:
-    detection, _, rolling_deploy = default_timing()
+def test_defaults_detect_and_roll_out_over_4x_faster_and_replace_a_crashed_task_2_5x_faster() -> None:
+    detection, replacement, rolling_deploy = default_timing()
     provider = provider_default_timing()
-    assert provider.detection / detection >= 4
-    assert provider.rolling_deploy / rolling_deploy >= 4
+    assert round(provider.detection / detection, 1) == 4.5
+    assert round(provider.replacement / replacement, 1) == 2.5
+    assert round(provider.rolling_deploy / rolling_deploy, 1) == 5.1
 
 
 def test_readme_states_the_modelled_figures() -> None:

@@ -1,8 +1,15 @@
-"""scripts/verify.py offline: the HTTP checks against the app run for real, the ECS chaos check against moto."""
+"""scripts/verify.py offline: the HTTP checks against the app run for real, the ECS chaos check against moto.
+
+moto stores ECS tasks but ignores `list_tasks`' serviceName filter, so the tests record the requests verify.py sends
+(botocore's provide-client-params event) and check the filter there. The chaos check's URL is a stand-in for the ALB
+in front of the moto service: it fails while the service runs fewer tasks than it wants (the worst case verify.py must
+report), and it keeps every answer it gave, so a test can tell whether verify.py counted what it saw.
+"""
 
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
@@ -12,6 +19,7 @@ from test_app import running_app
 from verify import Target, answers, chaos, distinct_replicas, running_tasks
 
 CLUSTER, SERVICE, REPLICAS = "cluster", "service", 3
+REPLACE_AFTER_SECONDS = 0.4  # the stand-in scheduler's delay: several polls see the service short of a task
 
 
 @pytest.fixture
@@ -29,12 +37,51 @@ def ecs() -> Iterator[Any]:
         yield client
 
 
-def replace_stopped_tasks(ecs: Any, stop: threading.Event) -> None:
-    """What ECS's scheduler does for a service: start tasks until the desired count runs again."""
+def recorded_requests(client: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Every request `client` sends from now on: operation name and parameters, as AWS would receive them."""
+    requests: list[tuple[str, dict[str, Any]]] = []
+
+    def record(params: dict[str, Any], model: Any, **_: Any) -> None:
+        requests.append((model.name, dict(params)))
+
+    client.meta.events.register("provide-client-params.ecs.*", record)
+    return requests
+
+
+def running(client: Any) -> int:
+    return len(client.list_tasks(cluster=CLUSTER, desiredStatus="RUNNING")["taskArns"])
+
+
+def replace_stopped_tasks(stop: threading.Event) -> None:
+    """What ECS's scheduler does for a service: start tasks until the desired count runs again (a little later)."""
+    client = boto3.client("ecs", region_name="us-east-1")  # its own client: its requests are not verify.py's
     while not stop.wait(0.05):
-        missing = REPLICAS - len(ecs.list_tasks(cluster=CLUSTER, desiredStatus="RUNNING")["taskArns"])
-        if missing > 0:
-            ecs.run_task(cluster=CLUSTER, taskDefinition="app", count=missing, launchType="FARGATE")
+        missing = REPLICAS - running(client)
+        if missing > 0 and not stop.wait(REPLACE_AFTER_SECONDS):
+            client.run_task(cluster=CLUSTER, taskDefinition="app", count=missing, launchType="FARGATE")
+
+
+class Front(ThreadingHTTPServer):
+    """The ALB in front of the moto service: 200 while it runs its desired count, 503 while short; keeps each answer."""
+
+    def __init__(self) -> None:
+        self.client = boto3.client("ecs", region_name="us-east-1")
+        self.statuses: list[int] = []
+        front = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                status = 200 if running(front.client) >= REPLICAS else 503
+                front.statuses.append(status)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server_address[1]}"
 
 
 def test_health_and_replicas_are_checked_over_http() -> None:
@@ -44,29 +91,46 @@ def test_health_and_replicas_are_checked_over_http() -> None:
         assert distinct_replicas(base + "/", 5) == {"replica-a"}
 
 
-def test_chaos_stops_a_task_and_waits_for_the_service_to_heal(ecs: Any) -> None:
-    stop = threading.Event()
-    scheduler = threading.Thread(target=replace_stopped_tasks, args=(ecs, stop))
-    scheduler.start()
+def test_chaos_stops_a_task_of_the_service_and_counts_the_failures_it_sees(ecs: Any) -> None:
+    stop, front = threading.Event(), Front()
+    threads = [
+        threading.Thread(target=replace_stopped_tasks, args=(stop,)),
+        threading.Thread(target=front.serve_forever),
+    ]
+    for thread in threads:
+        thread.start()
     try:
-        with running_app() as (_, base):
-            target = Target(base, "/health", CLUSTER, SERVICE, "us-east-1")
-            deadline = time.monotonic() + 10
-            while len(running_tasks(ecs, target)) < REPLICAS:
-                assert time.monotonic() < deadline, "the stand-in scheduler did not start the service's tasks"
-                time.sleep(0.05)
-            before = set(running_tasks(ecs, target))
-            progress: list[str] = []
-            seconds, failures, checks = chaos(ecs, target, timeout=30, say=progress.append, poll_seconds=0.1)
+        target = Target(front.url, "/health", CLUSTER, SERVICE, "us-east-1")
+        deadline = time.monotonic() + 10
+        while running(ecs) < REPLICAS:
+            assert time.monotonic() < deadline, "the stand-in scheduler did not start the service's tasks"
+            time.sleep(0.05)
+        before = set(running_tasks(ecs, target))
+        requests = recorded_requests(ecs)
+        progress: list[str] = []
+        seconds, failures, checks = chaos(ecs, target, timeout=30, say=progress.append, poll_seconds=0.1)
     finally:
         stop.set()
-        scheduler.join()
+        front.shutdown()
+        for thread in threads:
+            thread.join()
+        front.server_close()
     after = set(running_tasks(ecs, target))
     assert len(after) == REPLICAS
-    assert len(before - after) == 1  # exactly the stopped task is gone
-    assert progress[0].startswith("stopped task ")
-    assert failures == 0 and checks >= 1
+    [stopped] = before - after
+    assert progress[0] == f"stopped task {stopped.rsplit('/', 1)[-1]}"
+    # verify.py counted exactly what the front answered it: some requests failed while the task was being replaced
+    assert (failures, checks) == (front.statuses.count(503), len(front.statuses))
+    assert failures > 0
     assert seconds < 30
+    # AWS filters by service (moto does not): verify.py must ask only for this service's tasks, and stop one of them
+    listed = [params for operation, params in requests if operation == "ListTasks"]
+    assert listed and all(
+        params == {"cluster": CLUSTER, "serviceName": SERVICE, "desiredStatus": "RUNNING"} for params in listed
+    )
+    assert [params for operation, params in requests if operation == "StopTask"] == [
+        {"cluster": CLUSTER, "task": stopped, "reason": "scripts/verify.py --chaos"}
+    ]
 
 
 def test_chaos_gives_up_when_the_service_does_not_heal(ecs: Any) -> None:
