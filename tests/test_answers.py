@@ -33,7 +33,11 @@ def test_prompt_defaults_are_the_program_defaults() -> None:
 
 
 # Each menu of cookiecutter.json and the validation module's tuple of the values it allows.
-MENU_VALUES = {"cpu_architecture": VALIDATION.CPU_ARCHITECTURES, "networking": VALIDATION.NETWORKING_MODES}
+MENU_VALUES = {
+    "cpu_architecture": VALIDATION.CPU_ARCHITECTURES,
+    "networking": VALIDATION.NETWORKING_MODES,
+    "deployment_strategy": VALIDATION.DEPLOYMENT_STRATEGIES,
+}
 
 
 def test_every_menu_offers_exactly_what_the_program_allows() -> None:

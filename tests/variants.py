@@ -35,6 +35,15 @@ VARIANTS: dict[str, dict[str, object]] = {
     "networking:private-single-nat": {"networking": "private-single-nat"},
     "networking:public-subnets": {"networking": "public-subnets"},
     "az_count:3": {"az_count": 3},
+    # deployment strategies x HTTPS (the weighted rule moves to the HTTPS listener)
+    "deployment_strategy:blue-green": {"deployment_strategy": "blue-green"},
+    "deployment_strategy:canary": {"deployment_strategy": "canary"},
+    "deployment_strategy:linear": {"deployment_strategy": "linear"},
+    "deployment_strategy:canary,enable_https:true": {
+        "deployment_strategy": "canary",
+        "enable_https": True,
+        "domain_name": "api.example.com",
+    },
     "everything-on": {
         "project_name": "Payments API",
         "aws_region": "eu-west-1",
@@ -57,5 +66,6 @@ VARIANTS: dict[str, dict[str, object]] = {
         "autoscaling_requests_per_target": 800,
         "enable_sticky_sessions": True,
         "sticky_duration_seconds": 600,
+        "deployment_strategy": "linear",
     },
 }

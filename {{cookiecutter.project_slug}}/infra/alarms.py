@@ -17,7 +17,7 @@ class ServiceAlarms(pulumi.ComponentResource):
         settings: Settings,
         *,
         alb: aws.lb.LoadBalancer,
-        target_group: aws.lb.TargetGroup,
+        target_groups: list[aws.lb.TargetGroup],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("fargate:alarms:ServiceAlarms", name, None, opts)
@@ -32,14 +32,19 @@ class ServiceAlarms(pulumi.ComponentResource):
                 opts=child,
             )
         load_balancer = {"LoadBalancer": alb.arn_suffix}
-        targets = {"LoadBalancer": alb.arn_suffix, "TargetGroup": target_group.arn_suffix}
         specs: list[tuple[str, str, dict[str, pulumi.Output[str]], str, float, int]] = [
             # name, metric, dimensions, statistic, threshold, breaching periods (of 1 minute)
             ("alb-5xx", "HTTPCode_ELB_5XX_Count", load_balancer, "Sum", settings.alarm_5xx_per_minute, 2),
-            ("target-5xx", "HTTPCode_Target_5XX_Count", targets, "Sum", settings.alarm_5xx_per_minute, 2),
-            ("unhealthy-targets", "UnHealthyHostCount", targets, "Maximum", 1, 2),
-            ("latency-p99", "TargetResponseTime", targets, "p99", settings.alarm_p99_latency_ms / 1000, 3),
         ]
+        # Blue/green releases alternate two target groups: each is watched, so the alarms follow the live one.
+        for index, target_group in enumerate(target_groups):
+            group = "" if index == 0 else f"-tg{index + 1}"
+            targets = {"LoadBalancer": alb.arn_suffix, "TargetGroup": target_group.arn_suffix}
+            specs += [
+                (f"target-5xx{group}", "HTTPCode_Target_5XX_Count", targets, "Sum", settings.alarm_5xx_per_minute, 2),
+                (f"unhealthy-targets{group}", "UnHealthyHostCount", targets, "Maximum", 1, 2),
+                (f"latency-p99{group}", "TargetResponseTime", targets, "p99", settings.alarm_p99_latency_ms / 1000, 3),
+            ]
         self.alarms = [
             aws.cloudwatch.MetricAlarm(
                 f"{name}-{alarm}",

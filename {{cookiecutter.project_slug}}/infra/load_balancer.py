@@ -11,6 +11,35 @@ TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
 WORLD_IPV4, WORLD_IPV6 = "0.0.0.0/0", "::/0"
 
 
+def target_group(
+    name: str, settings: Settings, vpc_id: pulumi.Input[str], opts: pulumi.ResourceOptions
+) -> aws.lb.TargetGroup:
+    """A target group of Fargate task IPs with the stack's health checks (the blue/green pair are two of these)."""
+    return aws.lb.TargetGroup(
+        name,
+        vpc_id=vpc_id,
+        target_type="ip",
+        port=settings.container_port,
+        protocol="HTTP",
+        deregistration_delay=settings.deregistration_delay_seconds,
+        health_check={
+            "path": settings.health_check_path,
+            "protocol": "HTTP",
+            "matcher": "200-399",
+            "interval": settings.health_check_interval_seconds,
+            "timeout": settings.health_check_timeout_seconds,
+            "healthy_threshold": settings.healthy_threshold,
+            "unhealthy_threshold": settings.unhealthy_threshold,
+        },
+        stickiness={
+            "type": "lb_cookie",
+            "enabled": settings.enable_sticky_sessions,
+            "cookie_duration": settings.sticky_duration_seconds,
+        },
+        opts=opts,
+    )
+
+
 class LoadBalancer(pulumi.ComponentResource):
     """An internet-facing ALB forwarding to a target group of Fargate task IPs, with HTTPS when enabled."""
 
@@ -56,29 +85,7 @@ class LoadBalancer(pulumi.ComponentResource):
             # ELB checks at creation that it may write to the bucket.
             opts=pulumi.ResourceOptions(parent=self, depends_on=[access_logs.policy]),
         )
-        self.target_group = aws.lb.TargetGroup(
-            f"{name}-tg",
-            vpc_id=vpc_id,
-            target_type="ip",
-            port=settings.container_port,
-            protocol="HTTP",
-            deregistration_delay=settings.deregistration_delay_seconds,
-            health_check={
-                "path": settings.health_check_path,
-                "protocol": "HTTP",
-                "matcher": "200-399",
-                "interval": settings.health_check_interval_seconds,
-                "timeout": settings.health_check_timeout_seconds,
-                "healthy_threshold": settings.healthy_threshold,
-                "unhealthy_threshold": settings.unhealthy_threshold,
-            },
-            stickiness={
-                "type": "lb_cookie",
-                "enabled": settings.enable_sticky_sessions,
-                "cookie_duration": settings.sticky_duration_seconds,
-            },
-            opts=child,
-        )
+        self.target_group = target_group(f"{name}-tg", settings, vpc_id, child)
         forward: list[aws.lb.ListenerDefaultActionArgsDict] = [
             {"type": "forward", "target_group_arn": self.target_group.arn}
         ]

@@ -5,6 +5,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from infra.release import ReleaseTraffic, deployment_configuration, service_timeouts
 from infra.validation import Settings
 
 CONTAINER_NAME = "app"
@@ -135,6 +136,7 @@ class FargateService(pulumi.ComponentResource):
         target_group: aws.lb.TargetGroup,
         listener: aws.lb.Listener,
         alarm_names: list[pulumi.Output[str]],
+        release: ReleaseTraffic | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("fargate:service:FargateService", name, None, opts)
@@ -223,6 +225,14 @@ class FargateService(pulumi.ComponentResource):
             opts=child,
         )
 
+        load_balancer: aws.ecs.ServiceLoadBalancerArgsDict = {
+            "target_group_arn": target_group.arn,
+            "container_name": CONTAINER_NAME,
+            "container_port": port,
+        }
+        if release is not None:
+            # Blue/green, canary, linear: ECS alternates the two target groups and shifts the production rule.
+            load_balancer["advanced_configuration"] = release.advanced_configuration()
         self.service = aws.ecs.Service(
             f"{name}-service",
             cluster=self.cluster.arn,
@@ -235,14 +245,14 @@ class FargateService(pulumi.ComponentResource):
                 "security_groups": [self.security_group.id],
                 "assign_public_ip": assign_public_ip,
             },
-            load_balancers=[
-                {"target_group_arn": target_group.arn, "container_name": CONTAINER_NAME, "container_port": port}
-            ],
+            load_balancers=[load_balancer],
             health_check_grace_period_seconds=settings.health_check_grace_period_seconds,
             # Rolling update: start the new tasks first, stop old ones only once the new are healthy.
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,
             deployment_circuit_breaker={"enable": True, "rollback": True},
+            # Rolling leaves ECS's default in place; the other strategies name theirs, with the bake times.
+            deployment_configuration=None if release is None else deployment_configuration(settings),
             # A release that sets off these alarms during its rollout is rolled back too.
             alarms={"alarm_names": alarm_names, "enable": True, "rollback": True},
             availability_zone_rebalancing="ENABLED",
@@ -255,9 +265,12 @@ class FargateService(pulumi.ComponentResource):
             wait_for_steady_state=True,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                depends_on=[listener],
+                # ECS checks the listener, and for releases its role's permissions, when the service changes.
+                depends_on=[listener] if release is None else [listener, release.role_policy],
                 # With autoscaling on, the scaler owns the task count between deploys.
                 ignore_changes=["desired_count"] if settings.enable_autoscaling else None,
+                # A release with bake times outlasts the provider's 20-minute wait.
+                custom_timeouts=None if release is None else service_timeouts(settings),
             ),
         )
         self.register_outputs({"cluster_name": self.cluster.name, "service_name": self.service.name})

@@ -12,6 +12,7 @@ from infra.domain import DomainAlias, IssuedCertificate, hosted_zone_id
 from infra.image import ContainerImage
 from infra.load_balancer import LoadBalancer
 from infra.network import Network, available_zones
+from infra.release import ReleaseTraffic
 from infra.service import FargateService
 from infra.validation import Settings, is_production, resource_base_name
 
@@ -23,6 +24,7 @@ class Stack:
     network: Network
     image: ContainerImage
     load_balancer: LoadBalancer
+    release: ReleaseTraffic | None
     alarms: ServiceAlarms
     service: FargateService
     autoscaling: ServiceAutoscaling | None
@@ -53,7 +55,17 @@ def build_stack(project: str, settings: Settings) -> Stack:
         access_logs=AccessLogBucket(name, settings.aws_region, settings.access_log_retention_days),
         deletion_protection=deletion_protection,
     )
-    alarms = ServiceAlarms(name, settings, alb=load_balancer.alb, target_group=load_balancer.target_group)
+    release = None
+    if settings.deployment_strategy != "rolling":
+        release = ReleaseTraffic(
+            name,
+            settings,
+            vpc_id=network.vpc.id,
+            listener=load_balancer.serving_listener,
+            primary=load_balancer.target_group,
+        )
+    target_groups = [load_balancer.target_group] + ([release.alternate] if release else [])
+    alarms = ServiceAlarms(name, settings, alb=load_balancer.alb, target_groups=target_groups)
     service = FargateService(
         name,
         settings,
@@ -65,6 +77,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
         target_group=load_balancer.target_group,
         listener=load_balancer.serving_listener,
         alarm_names=alarms.names,
+        release=release,
     )
     autoscaling = None
     if settings.enable_autoscaling:
@@ -74,7 +87,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
             cluster=service.cluster,
             service=service.service,
             alb=load_balancer.alb,
-            target_group=load_balancer.target_group,
+            target_groups=target_groups,
         )
 
     if zone_id is not None:
@@ -82,4 +95,4 @@ def build_stack(project: str, settings: Settings) -> Stack:
         url = pulumi.Output.from_input(f"{'https' if settings.enable_https else 'http'}://{settings.domain_name}")
     else:
         url = pulumi.Output.concat("http://", load_balancer.alb.dns_name)
-    return Stack(network, image, load_balancer, alarms, service, autoscaling, url)
+    return Stack(network, image, load_balancer, release, alarms, service, autoscaling, url)

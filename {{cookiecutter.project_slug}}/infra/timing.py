@@ -1,15 +1,33 @@
-"""The deploy timing model: how fast a failing task is noticed and replaced, and how long a rolling deploy takes.
+"""The deploy timing model: how fast a failing task is noticed and replaced, and how long a release takes.
 
 With health-check interval I, unhealthy threshold U, deregistration delay D and task start T (image pull plus app
 start, the same for every stack compared): detection = U x I; replacement after a crash = U x I + T + I (a new
 target needs one passing check); rolling deploy at maximum 200 % = T + I + D.
+
+The other strategies start the new revision's tasks beside the old (T + I), then move production traffic by the
+schedule below, holding each share for its bake time, and stop the old tasks after the last bake (D):
+release = T + I + the schedule's bake minutes x 60 + D. ECS waits no bake after a linear step that reaches 100 %:
+the final bake (deployment_bake_minutes) follows instead.
 """
 
 from dataclasses import dataclass
 
+from infra.validation import Settings
+
 TASK_START_SECONDS = 30  # a small image pulled and started on Fargate
 # What the provider leaves in place when a stack does not set them (Pulumi's container template and awsx do not).
 PROVIDER_DEFAULTS = {"interval": 30, "unhealthy_threshold": 3, "deregistration_delay": 300}
+# The ECS API's own defaults when a strategy's settings are left out (API_CanaryConfiguration,
+# API_LinearConfiguration); bake_time_in_minutes has none documented, so the comparison uses ours.
+API_DEFAULTS = {
+    "canary_percent": 5.0,
+    "canary_bake_minutes": 10,
+    "linear_step_percent": 10.0,
+    "linear_step_bake_minutes": 6,
+}
+# `pulumi up` waits for the release (wait_for_steady_state): the provider's own update timeout is 20 minutes, which
+# a release with long bakes outlasts. Ours: the modelled release plus this margin for a slow image pull or a rollback.
+TIMEOUT_MARGIN_MINUTES = 20
 
 
 @dataclass(frozen=True)
@@ -17,6 +35,14 @@ class Timing:
     detection: int
     replacement: int
     rolling_deploy: int
+
+
+@dataclass(frozen=True)
+class Shift:
+    """One step of a release: the share of production traffic on the new revision, then how long it bakes there."""
+
+    new_percent: float
+    bake_minutes: int
 
 
 def model(interval: int, unhealthy_threshold: int, deregistration_delay: int) -> Timing:
@@ -30,3 +56,35 @@ def model(interval: int, unhealthy_threshold: int, deregistration_delay: int) ->
 
 def provider_default_timing() -> Timing:
     return model(**PROVIDER_DEFAULTS)
+
+
+def traffic_schedule(settings: Settings) -> list[Shift]:
+    """How ECS moves production traffic to the new revision for the stack's strategy (none for rolling)."""
+    bake = settings.deployment_bake_minutes
+    if settings.deployment_strategy == "blue-green":
+        return [Shift(100.0, bake)]
+    if settings.deployment_strategy == "canary":
+        return [Shift(settings.canary_percent, settings.canary_bake_minutes), Shift(100.0, bake)]
+    if settings.deployment_strategy == "linear":
+        step_tenths = round(settings.linear_step_percent * 10)
+        steps = -(-1000 // step_tenths)  # equal steps, the last one capped at 100 %
+        shares = [min(100.0, step * step_tenths / 10) for step in range(1, steps + 1)]
+        return [Shift(share, settings.linear_step_bake_minutes) for share in shares[:-1]] + [Shift(100.0, bake)]
+    return []
+
+
+def release_seconds(settings: Settings) -> int:
+    """Modelled time from `pulumi up` starting the deployment to the old revision stopped."""
+    if settings.deployment_strategy == "rolling":
+        return model(
+            settings.health_check_interval_seconds,
+            settings.unhealthy_threshold,
+            settings.deregistration_delay_seconds,
+        ).rolling_deploy
+    baking = sum(shift.bake_minutes for shift in traffic_schedule(settings)) * 60
+    return TASK_START_SECONDS + settings.health_check_interval_seconds + baking + settings.deregistration_delay_seconds
+
+
+def update_timeout_minutes(settings: Settings) -> int:
+    """How long `pulumi up` waits for the service: the modelled release, rounded up to minutes, plus the margin."""
+    return -(-release_seconds(settings) // 60) + TIMEOUT_MARGIN_MINUTES

@@ -34,6 +34,11 @@ LOG_RETENTION_DAYS = (
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
 MAX_STICKY_SECONDS = 604800
+# How a new revision replaces the old: ECS's rolling update, or its blue/green family (ECS API strategies).
+DEPLOYMENT_STRATEGIES = ("rolling", "blue-green", "canary", "linear")
+MAX_BAKE_MINUTES = 1440  # the ECS API's limit for every bake time
+# ALB http-header condition: name up to 40 characters, value patterns up to 128 (no wildcards here: an exact value).
+TEST_HEADER_PATTERN = re.compile(r"(?P<name>[A-Za-z0-9-]{1,40}): ?(?P<value>[A-Za-z0-9._~-]{1,128})")
 # Commercial-partition regions (GovCloud and China use other ARN partitions and are not supported).
 AWS_REGIONS = (
     "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
@@ -90,6 +95,7 @@ ANSWER_DEFAULTS: dict[str, object] = {
     "autoscaling_requests_per_target": 0,
     "enable_sticky_sessions": False,
     "sticky_duration_seconds": 86400,
+    "deployment_strategy": "rolling",
 }
 STACK_ONLY_DEFAULTS: dict[str, object] = {
     "health_check_interval_seconds": 10,
@@ -109,6 +115,14 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     "secrets": {},
     "secrets_kms_key_arn": "",
     "enable_exec": False,
+    # Releases with a non-rolling deployment_strategy: the bake times cover the alarms' longest window (3 minutes)
+    # plus CloudWatch's publishing delay; the test route is a header on the production listener.
+    "deployment_bake_minutes": 5,
+    "canary_percent": 10.0,
+    "canary_bake_minutes": 5,
+    "linear_step_percent": 25.0,
+    "linear_step_bake_minutes": 3,
+    "test_traffic_header": "X-Release-Test: 1",
 }
 DEFAULTS = {**ANSWER_DEFAULTS, **STACK_ONLY_DEFAULTS}
 
@@ -154,11 +168,24 @@ class Settings:
     secrets: tuple[tuple[str, str], ...]
     secrets_kms_key_arn: str
     enable_exec: bool
+    deployment_strategy: str
+    deployment_bake_minutes: int
+    canary_percent: float
+    canary_bake_minutes: int
+    linear_step_percent: float
+    linear_step_bake_minutes: int
+    test_traffic_header: str
 
     @property
     def zone_name(self) -> str:
         """The Route53 zone holding domain_name: the one given, or the domain's parent."""
         return _zone_name(self.domain_name, self.hosted_zone_name)
+
+    @property
+    def test_header(self) -> tuple[str, str] | None:
+        """The test route's header (name, value), or None for no test route."""
+        match = TEST_HEADER_PATTERN.fullmatch(self.test_traffic_header)
+        return (match["name"], match["value"]) if match else None
 
 
 class InvalidSettings(ValueError):
@@ -189,6 +216,31 @@ def _integer(low: int, high: int, why: str = "") -> Callable[[object], int]:
         return value
 
     return parse
+
+
+def _tenths(low: float, high: float) -> Callable[[object], float]:
+    """A percentage in steps of 0.1 (the ECS API's rule for canary and linear percentages)."""
+
+    def parse(raw: object) -> float:
+        text = str(raw).strip()
+        if isinstance(raw, bool) or not re.fullmatch(r"\d+(\.\d+)?", text):
+            raise _FieldError(f"is not a number: use {low:g}..{high:g} in steps of 0.1")
+        value = float(text)
+        if not low <= value <= high or abs(value * 10 - round(value * 10)) > 1e-9:
+            raise _FieldError(f"is not allowed: use {low:g}..{high:g} in steps of 0.1")
+        return round(value, 1)
+
+    return parse
+
+
+def _test_header(raw: object) -> str:
+    text = str(raw).strip()
+    if text and not TEST_HEADER_PATTERN.fullmatch(text):
+        raise _FieldError(
+            "is not a header: use Name: value (name of letters, digits and -, up to 40; value of letters, digits "
+            "and . _ ~ -, up to 128), or leave it empty for no test route"
+        )
+    return text
 
 
 def _choice(choices: tuple[object, ...]) -> Callable[[object], object]:
@@ -326,6 +378,13 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "secrets": _secrets,
     "secrets_kms_key_arn": _kms_key_arn,
     "enable_exec": _boolean,
+    "deployment_strategy": _choice(DEPLOYMENT_STRATEGIES),
+    "deployment_bake_minutes": _integer(0, MAX_BAKE_MINUTES),
+    "canary_percent": _tenths(0.1, 100.0),
+    "canary_bake_minutes": _integer(0, MAX_BAKE_MINUTES),
+    "linear_step_percent": _tenths(3.0, 100.0),
+    "linear_step_bake_minutes": _integer(0, MAX_BAKE_MINUTES),
+    "test_traffic_header": _test_header,
 }
 assert PARSERS.keys() == DEFAULTS.keys() == {field.name for field in dataclasses.fields(Settings)}
 

@@ -88,10 +88,29 @@ CASES: list[Case] = [
     *edge("alarm_email", "ops@example.com", "ops@example"),
     *edge("alarm_p99_latency_ms", 10, 9),
     *edge("alarm_5xx_per_minute", 1, 0),
+    *edge("deployment_strategy", "linear", "blue_green"),
+    *edge("deployment_bake_minutes", 1440, 1441, deployment_strategy="blue-green"),
+    *edge("deployment_bake_minutes", 0, -1, deployment_strategy="blue-green"),
+    *edge("canary_percent", 0.1, 0.05, deployment_strategy="canary"),
+    *edge("canary_percent", 100, 100.1, deployment_strategy="canary"),
+    *edge("canary_percent", 12.5, 12.25, deployment_strategy="canary"),
+    *edge("canary_bake_minutes", 1440, 1441, deployment_strategy="canary"),
+    *edge("linear_step_percent", 3, 2.9, deployment_strategy="linear"),
+    *edge("linear_step_percent", 100, 100.1, deployment_strategy="linear"),
+    *edge("linear_step_bake_minutes", 1440, 1441, deployment_strategy="linear"),
+    *edge("test_traffic_header", "X-Release-Test: 1", "X-Release-Test 1", deployment_strategy="canary"),
+    *edge("test_traffic_header", "X-" + "a" * 38 + ": 1", "X-" + "a" * 39 + ": 1", deployment_strategy="canary"),
 ]
+# Cookiecutter itself refuses a value outside a choice list (with its own traceback), before our hook runs.
+CHOICE_QUESTIONS = {"deployment_strategy"}
 
 GENERATION_CASES: list[Case] = [
-    *(case for case in CASES if case.field not in STACK_ONLY_DEFAULTS),  # stack config only, not asked
+    *(
+        case
+        for case in CASES
+        if case.field not in STACK_ONLY_DEFAULTS  # stack config only, not asked
+        and (case.accepted or case.field not in CHOICE_QUESTIONS)
+    ),
     *edge("project_name", "x", " "),
     *edge("project_slug", "a", "1a"),
     *edge("project_slug", "a" * 40, "a" * 41),

@@ -310,6 +310,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.origins: dict[str, tuple[Registered, str]] = {}
         self.ignore_changes: dict[str, list[str]] = {}
         self.zone_names: dict[str, str] = {}
+        self.custom_timeouts: dict[str, dict[str, str]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         registered = Registered(args.typ, args.name, args.inputs)
@@ -371,12 +372,16 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 
 class RecordingMonitor(MockMonitor):
-    """The mock engine, also noting each resource's ignore_changes option (mocks see only inputs)."""
+    """The mock engine, also noting each resource's ignore_changes and custom timeouts (mocks see only inputs)."""
 
     mocks: RecordingMocks
 
     def RegisterResource(self, request: Any) -> Any:
         self.mocks.ignore_changes[request.name] = list(request.ignoreChanges)
+        timeouts = request.customTimeouts
+        self.mocks.custom_timeouts[request.name] = {
+            kind: getattr(timeouts, kind) for kind in ("create", "update", "delete") if getattr(timeouts, kind)
+        }
         return super().RegisterResource(request)  # type: ignore[no-untyped-call]
 
 
@@ -389,6 +394,7 @@ class Deployment:
     ignore_changes: dict[str, list[str]] = field(default_factory=dict)
     invokes: list[Invoke] = field(default_factory=list)
     origins: dict[str, tuple[Registered, str]] = field(default_factory=dict)
+    custom_timeouts: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Registered]:
         return [resource for resource in self.resources if resource.type == type_]
@@ -439,6 +445,7 @@ def deploy(project: str = PROJECT, stack: str = "dev", **config: object) -> Depl
         mocks = run_program(program, stack, settings.aws_region)
         deployment.resources, deployment.ignore_changes = mocks.resources, mocks.ignore_changes
         deployment.invokes, deployment.origins = mocks.invokes, mocks.origins
+        deployment.custom_timeouts = mocks.custom_timeouts
         _DEPLOYMENTS[key] = deployment
     return _DEPLOYMENTS[key]
 

@@ -31,15 +31,19 @@ def test_stack_file_builds_the_stack_it_describes(stack_file: Path) -> None:
 
     [service] = only(resources, "aws:ecs/service:Service")
     [task] = only(resources, "aws:ecs/taskDefinition:TaskDefinition")
-    [target_group] = only(resources, "aws:lb/targetGroup:TargetGroup")
+    target_groups = only(resources, "aws:lb/targetGroup:TargetGroup")
     [container] = json.loads(task["containerDefinitions"])
     assert service["desiredCount"] == int(settings["replicas"])
     assert (task["cpu"], task["memory"]) == (settings["cpu"], settings["memory"])
     assert task["runtimePlatform"]["cpuArchitecture"] == settings["cpu_architecture"]
     assert container["logConfiguration"]["options"]["awslogs-region"] == config["aws:region"]
-    assert target_group["port"] == int(settings["container_port"])
-    assert target_group["healthCheck"]["path"] == settings["health_check_path"]
-    assert target_group["stickiness"]["enabled"] is (settings["enable_sticky_sessions"] == "true")
+    assert len(target_groups) == (1 if settings["deployment_strategy"] == "rolling" else 2)
+    strategy = service.get("deploymentConfiguration", {}).get("strategy", "ROLLING")
+    assert strategy == settings["deployment_strategy"].upper().replace("-", "_")
+    for target_group in target_groups:
+        assert target_group["port"] == int(settings["container_port"])
+        assert target_group["healthCheck"]["path"] == settings["health_check_path"]
+        assert target_group["stickiness"]["enabled"] is (settings["enable_sticky_sessions"] == "true")
     https_listeners = [listener for listener in only(resources, "aws:lb/listener:Listener") if listener["port"] == 443]
     assert len(https_listeners) == (settings["enable_https"] == "true")
     assert len(only(resources, "aws:appautoscaling/target:Target")) == (settings["enable_autoscaling"] == "true")

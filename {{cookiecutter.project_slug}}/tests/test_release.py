@@ -1,0 +1,291 @@
+"""deployment_strategy: rolling keeps the stack as it was; blue-green, canary and linear add what ECS needs to shift."""
+
+import json
+from typing import Any
+
+import pytest
+
+from conftest import Deployment, Registered, deploy
+from infra.release import LOAD_BALANCERS_POLICY_ARN
+from infra.validation import AUTONAME_SUFFIX_LENGTH, AWS_LB_NAME_LIMIT
+
+STRATEGIES = ["blue-green", "canary", "linear"]
+HTTPS: dict[str, Any] = {"enable_https": True, "domain_name": "api.example.com"}
+TARGET_GROUP = "aws:lb/targetGroup:TargetGroup"
+RULE = "aws:lb/listenerRule:ListenerRule"
+
+
+def target_groups(deployment: Deployment) -> tuple[Registered, Registered]:
+    """(primary, alternate): the service registers in the primary; the alternate is named in its advanced config."""
+    [attachment] = deployment.one("aws:ecs/service:Service").inputs["loadBalancers"]
+    groups = {
+        f"arn:aws:mock:us-east-1:123456789012:targetgroup/{tg.name}": tg for tg in deployment.of_type(TARGET_GROUP)
+    }
+    return groups[attachment["targetGroupArn"]], groups[attachment["advancedConfiguration"]["alternateTargetGroupArn"]]
+
+
+def rules(deployment: Deployment) -> dict[str, Registered]:
+    """Listener rules by kind: the one matching a header is the test rule."""
+    return {
+        "test" if "httpHeader" in rule.inputs["conditions"][0] else "production": rule
+        for rule in deployment.of_type(RULE)
+    }
+
+
+def arn(resource: Registered) -> str:
+    return f"arn:aws:mock:us-east-1:123456789012:{resource.type.split(':')[-1].lower()}/{resource.name}"
+
+
+# Rolling: today's stack, whatever the release settings say
+
+
+def test_rolling_ignores_the_release_settings_and_adds_nothing() -> None:
+    default = deploy()
+    rolling = deploy(
+        deployment_strategy="rolling",
+        deployment_bake_minutes=30,
+        canary_percent=50,
+        canary_bake_minutes=1,
+        linear_step_percent=3,
+        linear_step_bake_minutes=1,
+        test_traffic_header="X-Other: 2",
+    )
+
+    def registered(deployment: Deployment) -> dict[tuple[str, str], dict[str, Any]]:
+        return {(r.type, r.name): r.inputs for r in deployment.resources}  # registration order varies
+
+    assert registered(rolling) == registered(default)
+    for resource in default.resources:
+        assert rolling.ignore_changes[resource.name] == default.ignore_changes[resource.name]
+        assert rolling.custom_timeouts[resource.name] == default.custom_timeouts[resource.name]
+
+
+def test_rolling_stack_has_one_target_group_no_rules_and_no_ecs_role() -> None:
+    default = deploy()
+    service = default.one("aws:ecs/service:Service")
+    assert len(default.of_type(TARGET_GROUP)) == 1
+    assert default.of_type(RULE) == []
+    trusted = [json.loads(role.inputs["assumeRolePolicy"]) for role in default.of_type("aws:iam/role:Role")]
+    assert all(doc["Statement"][0]["Principal"]["Service"] == "ecs-tasks.amazonaws.com" for doc in trusted)
+    assert "deploymentConfiguration" not in service.inputs
+    assert "advancedConfiguration" not in service.inputs["loadBalancers"][0]
+    assert default.custom_timeouts[service.name] == {}
+
+
+# Blue-green, canary, linear: the resources and their wiring
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_two_identical_target_groups_and_the_service_alternates_them(strategy: str) -> None:
+    deployment = deploy(deployment_strategy=strategy)
+    primary, alternate = target_groups(deployment)
+    assert primary.name != alternate.name
+    assert alternate.inputs == primary.inputs
+    assert primary.inputs["targetType"] == "ip"
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_production_rule_forwards_by_weight_on_the_serving_listener(strategy: str) -> None:
+    deployment = deploy(deployment_strategy=strategy)
+    primary, alternate = target_groups(deployment)
+    [listener] = deployment.of_type("aws:lb/listener:Listener")
+    production = rules(deployment)["production"].inputs
+    assert production["listenerArn"] == arn(listener)
+    assert production["conditions"] == [{"pathPattern": {"values": ["/*"]}}]
+    assert production["actions"] == [
+        {
+            "type": "forward",
+            "forward": {"targetGroups": [{"arn": arn(primary), "weight": 100}, {"arn": arn(alternate), "weight": 0}]},
+        }
+    ]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_test_route_is_a_header_rule_evaluated_before_production(strategy: str) -> None:
+    by_kind = rules(deploy(deployment_strategy=strategy))
+    test, production = by_kind["test"].inputs, by_kind["production"].inputs
+    assert test["conditions"] == [{"httpHeader": {"httpHeaderName": "X-Release-Test", "values": ["1"]}}]
+    assert test["listenerArn"] == production["listenerArn"]
+    assert test["priority"] < production["priority"]
+    assert test["actions"] == production["actions"]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_ecs_owns_the_rule_actions(strategy: str) -> None:
+    deployment = deploy(deployment_strategy=strategy)
+    for rule in deployment.of_type(RULE):
+        assert deployment.ignore_changes[rule.name] == ["actions"]
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_ecs_infrastructure_role_for_load_balancers(strategy: str) -> None:
+    deployment = deploy(deployment_strategy=strategy)
+    [role] = [
+        r
+        for r in deployment.of_type("aws:iam/role:Role")
+        if json.loads(r.inputs["assumeRolePolicy"])["Statement"][0]["Principal"]["Service"] == "ecs.amazonaws.com"
+    ]
+    [attachment] = [
+        a
+        for a in deployment.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        if a.inputs["policyArn"] == LOAD_BALANCERS_POLICY_ARN
+    ]
+    assert attachment.inputs["role"] == role.name
+    advanced = deployment.one("aws:ecs/service:Service").inputs["loadBalancers"][0]["advancedConfiguration"]
+    assert advanced["roleArn"] == arn(role)
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_service_advanced_configuration_names_the_pieces(strategy: str) -> None:
+    deployment = deploy(deployment_strategy=strategy)
+    _, alternate = target_groups(deployment)
+    by_kind = rules(deployment)
+    advanced = deployment.one("aws:ecs/service:Service").inputs["loadBalancers"][0]["advancedConfiguration"]
+    assert advanced["alternateTargetGroupArn"] == arn(alternate)
+    assert advanced["productionListenerRule"] == arn(by_kind["production"])
+    assert advanced["testListenerRule"] == arn(by_kind["test"])
+
+
+@pytest.mark.parametrize(
+    ("strategy", "expected"),
+    [
+        ("blue-green", {"strategy": "BLUE_GREEN", "bakeTimeInMinutes": "5"}),
+        (
+            "canary",
+            {
+                "strategy": "CANARY",
+                "bakeTimeInMinutes": "5",
+                "canaryConfiguration": {"canaryPercent": 10.0, "canaryBakeTimeInMinutes": "5"},
+            },
+        ),
+        (
+            "linear",
+            {
+                "strategy": "LINEAR",
+                "bakeTimeInMinutes": "5",
+                "linearConfiguration": {"stepPercent": 25.0, "stepBakeTimeInMinutes": "3"},
+            },
+        ),
+    ],
+)
+def test_deployment_configuration_has_the_providers_types(strategy: str, expected: dict[str, Any]) -> None:
+    service = deploy(deployment_strategy=strategy).one("aws:ecs/service:Service").inputs
+    assert service["deploymentConfiguration"] == expected
+    # The circuit breaker and the alarms still roll a bad release back.
+    assert service["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+    assert service["alarms"]["enable"] is True and service["alarms"]["rollback"] is True
+
+
+def test_deployment_configuration_follows_the_settings() -> None:
+    service = deploy(
+        deployment_strategy="canary", canary_percent=2.5, canary_bake_minutes=15, deployment_bake_minutes=0
+    ).one("aws:ecs/service:Service")
+    assert service.inputs["deploymentConfiguration"] == {
+        "strategy": "CANARY",
+        "bakeTimeInMinutes": "0",
+        "canaryConfiguration": {"canaryPercent": 2.5, "canaryBakeTimeInMinutes": "15"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("strategy", "minutes"),
+    [
+        # start 30 s + one check 10 s + bakes + deregistration 30 s, rounded up to minutes, + 20
+        ("blue-green", 7 + 20),  # 370 s: bake 5
+        ("canary", 12 + 20),  # 670 s: canary 5 + bake 5
+        ("linear", 16 + 20),  # 910 s: 3 steps x 3 before 100 %, bake 5
+    ],
+)
+def test_pulumi_waits_for_the_release_with_its_bakes(strategy: str, minutes: int) -> None:
+    deployment = deploy(deployment_strategy=strategy)
+    service = deployment.one("aws:ecs/service:Service")
+    assert deployment.custom_timeouts[service.name] == {"create": f"{minutes}m", "update": f"{minutes}m"}
+
+
+def test_long_bakes_lengthen_the_wait_beyond_the_providers_20_minutes() -> None:
+    deployment = deploy(deployment_strategy="blue-green", deployment_bake_minutes=120)
+    service = deployment.one("aws:ecs/service:Service")
+    assert deployment.custom_timeouts[service.name]["update"] == f"{-(-(7200 + 70) // 60) + 20}m"
+
+
+# With the other options
+
+
+def test_with_https_the_rules_live_on_the_https_listener_not_the_redirect() -> None:
+    deployment = deploy(deployment_strategy="canary", **HTTPS)
+    by_port = {listener.inputs["port"]: listener for listener in deployment.of_type("aws:lb/listener:Listener")}
+    assert by_port[80].inputs["defaultActions"][0]["type"] == "redirect"
+    assert {rule.inputs["listenerArn"] for rule in deployment.of_type(RULE)} == {arn(by_port[443])}
+
+
+def test_without_a_test_header_there_is_no_test_route() -> None:
+    deployment = deploy(deployment_strategy="blue-green", test_traffic_header="")
+    assert list(rules(deployment)) == ["production"]
+    advanced = deployment.one("aws:ecs/service:Service").inputs["loadBalancers"][0]["advancedConfiguration"]
+    assert "testListenerRule" not in advanced
+
+
+def test_sticky_sessions_stick_to_a_task_in_both_groups_and_to_a_revision_in_the_rule() -> None:
+    deployment = deploy(deployment_strategy="linear", enable_sticky_sessions=True, sticky_duration_seconds=600)
+    for group in target_groups(deployment):
+        assert group.inputs["stickiness"] == {"type": "lb_cookie", "enabled": True, "cookieDuration": 600}
+    for rule in deployment.of_type(RULE):
+        assert rule.inputs["actions"][0]["forward"]["stickiness"] == {"enabled": True, "duration": 600}
+
+
+def test_request_scaling_counts_requests_per_target_over_both_groups() -> None:
+    deployment = deploy(deployment_strategy="blue-green", enable_autoscaling=True, autoscaling_requests_per_target=500)
+    primary, alternate = target_groups(deployment)
+    alb = deployment.one("aws:lb/loadBalancer:LoadBalancer")
+    [requests] = [p for p in deployment.of_type("aws:appautoscaling/policy:Policy") if p.name.endswith("-requests")]
+    configuration = requests.inputs["targetTrackingScalingPolicyConfiguration"]
+    assert configuration["targetValue"] == 500
+    assert "predefinedMetricSpecification" not in configuration
+    *groups, total = configuration["customizedMetricSpecification"]["metrics"]
+    assert [{d["name"]: d["value"] for d in query["metricStat"]["metric"]["dimensions"]} for query in groups] == [
+        {"LoadBalancer": f"app/{alb.name}/50dc6c495c0c9188", "TargetGroup": f"targetgroup/{tg.name}/73e2d6bc24d8a067"}
+        for tg in (primary, alternate)
+    ]
+    assert all(q["metricStat"]["metric"]["metricName"] == "RequestCountPerTarget" for q in groups)
+    assert all(q["metricStat"]["stat"] == "Sum" and q["returnData"] is False for q in groups)
+    assert total["expression"] == "FILL(group0, 0) + FILL(group1, 0)" and total["returnData"] is True
+
+
+def test_alarms_watch_both_target_groups_and_roll_back_the_release() -> None:
+    deployment = deploy(deployment_strategy="canary")
+    primary, alternate = target_groups(deployment)
+    alarms = deployment.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    watched: dict[str, set[str]] = {}
+    for alarm in alarms:
+        if "TargetGroup" in alarm.inputs["dimensions"]:
+            watched.setdefault(alarm.inputs["metricName"], set()).add(alarm.inputs["dimensions"]["TargetGroup"])
+    both = {f"targetgroup/{tg.name}/73e2d6bc24d8a067" for tg in (primary, alternate)}
+    assert watched == {metric: both for metric in watched} and len(watched) == 3
+    service = deployment.one("aws:ecs/service:Service").inputs
+    assert sorted(service["alarms"]["alarmNames"]) == sorted(alarm.name for alarm in alarms)
+
+
+@pytest.mark.parametrize("architecture", ["X86_64", "ARM64"])
+@pytest.mark.parametrize("networking", ["private-single-nat", "public-subnets"])
+def test_releases_work_with_every_architecture_and_networking_mode(architecture: str, networking: str) -> None:
+    deployment = deploy(deployment_strategy="blue-green", cpu_architecture=architecture, networking=networking)
+    service = deployment.one("aws:ecs/service:Service").inputs
+    assert service["deploymentConfiguration"]["strategy"] == "BLUE_GREEN"
+    assert len(deployment.of_type(TARGET_GROUP)) == 2
+
+
+def test_names_fit_aws_limits_with_the_alternate_group() -> None:
+    deployment = deploy(project="p" + "-abcdefgh" * 5, deployment_strategy="blue-green")
+    for group in deployment.of_type(TARGET_GROUP):
+        assert "name" not in group.inputs and "namePrefix" not in group.inputs
+        assert len(group.name) + AUTONAME_SUFFIX_LENGTH <= AWS_LB_NAME_LIMIT
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_switching_strategy_keeps_the_primary_group_and_the_service_in_place(strategy: str) -> None:
+    rolling, other = deploy(), deploy(deployment_strategy=strategy)
+    [before] = rolling.of_type(TARGET_GROUP)
+    after, _ = target_groups(other)
+    assert (after.name, after.inputs) == (before.name, before.inputs)
+    assert other.one("aws:ecs/service:Service").name == rolling.one("aws:ecs/service:Service").name
+    assert other.of_type("aws:lb/listener:Listener") == rolling.of_type("aws:lb/listener:Listener")
