@@ -1,6 +1,6 @@
-"""Write the monthly cost estimate of the chosen settings into the generated README.
+"""Write the monthly cost estimate and the modelled release times of the chosen settings into the generated README.
 
-Runs inside the generated project and uses its own infra/cost.py, the code `make cost` runs later.
+Runs inside the generated project and uses its own infra/cost.py (the code `make cost` runs later) and infra/timing.py.
 """
 
 import json
@@ -10,11 +10,14 @@ from pathlib import Path
 # Jinja's tojson escapes quotes, so no answer can close this raw string.
 ANSWERS = json.loads(r"""{{ cookiecutter | tojson }}""")
 MARKER = "<!-- cost estimate -->"
+RELEASE_MARKER = "<!-- release times -->"
 sys.path.insert(0, str(Path.cwd()))
 sys.dont_write_bytecode = True
 
 from infra.cost import markdown  # noqa: E402
+from infra.timing import release_markdown  # noqa: E402
 from infra.validation import parse_settings  # noqa: E402
 
+settings = parse_settings(ANSWERS)
 readme = Path("README.md")
-readme.write_text(readme.read_text().replace(MARKER, markdown(parse_settings(ANSWERS))))
+readme.write_text(readme.read_text().replace(MARKER, markdown(settings)).replace(RELEASE_MARKER, release_markdown(settings)))

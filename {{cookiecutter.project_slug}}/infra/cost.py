@@ -1,7 +1,8 @@
 """A monthly cost estimate for the stack's settings (stdlib only: the generation hook renders it into the README).
 
 Prices are us-east-1 list prices as of PRICES_AS_OF; other regions differ by a few percent. Not included: data
-transfer, NAT data processing ($0.045 per GB), CloudWatch, ECR storage, Route53 and the ALB's LCUs above one.
+transfer, NAT data processing ($0.045 per GB), CloudWatch, ECR storage, Route53 and the ALB's LCUs above one, and
+the second set of tasks that runs during a release (minutes per release, longer with blue/green bakes).
 """
 
 import dataclasses
@@ -36,7 +37,7 @@ def monthly_cost(settings: Settings) -> list[CostLine]:
     nats = nat_gateways[settings.networking]
     # One public IPv4 address per ALB zone, per NAT gateway, and per task when tasks get public IPs.
     public_ips = settings.az_count + nats + (settings.replicas if settings.networking == "public-subnets" else 0)
-    return [
+    lines = [
         CostLine(
             f"Fargate {arch}: {settings.replicas} x ({settings.cpu / 1024:g} vCPU, {settings.memory / 1024:g} GB)",
             settings.replicas * per_task_hour * HOURS_PER_MONTH,
@@ -48,6 +49,10 @@ def monthly_cost(settings: Settings) -> list[CostLine]:
         CostLine(f"NAT gateways: {nats}", nats * NAT_GATEWAY_PER_HOUR * HOURS_PER_MONTH),
         CostLine(f"Public IPv4 addresses: {public_ips}", public_ips * PUBLIC_IPV4_PER_HOUR * HOURS_PER_MONTH),
     ]
+    if settings.deployment_strategy != "rolling":
+        # ELB bills the load balancer (hours and LCUs), not its target groups or listener rules.
+        lines.append(CostLine(f"Second target group and rules for {settings.deployment_strategy} releases", 0.0))
+    return lines
 
 
 def total(settings: Settings) -> float:

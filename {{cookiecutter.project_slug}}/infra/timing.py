@@ -10,9 +10,10 @@ release = T + I + the schedule's bake minutes x 60 + D. ECS waits no bake after 
 the final bake (deployment_bake_minutes) follows instead.
 """
 
+import dataclasses
 from dataclasses import dataclass
 
-from infra.validation import Settings
+from infra.validation import DEPLOYMENT_STRATEGIES, Settings
 
 TASK_START_SECONDS = 30  # a small image pulled and started on Fargate
 # What the provider leaves in place when a stack does not set them (Pulumi's container template and awsx do not).
@@ -28,6 +29,7 @@ API_DEFAULTS = {
 # `pulumi up` waits for the release (wait_for_steady_state): the provider's own update timeout is 20 minutes, which
 # a release with long bakes outlasts. Ours: the modelled release plus this margin for a slow image pull or a rollback.
 TIMEOUT_MARGIN_MINUTES = 20
+PROVIDER_UPDATE_TIMEOUT_MINUTES = 20  # terraform-provider-aws ecs service.go, kept for rolling
 
 
 @dataclass(frozen=True)
@@ -87,4 +89,49 @@ def release_seconds(settings: Settings) -> int:
 
 def update_timeout_minutes(settings: Settings) -> int:
     """How long `pulumi up` waits for the service: the modelled release, rounded up to minutes, plus the margin."""
+    if settings.deployment_strategy == "rolling":
+        return PROVIDER_UPDATE_TIMEOUT_MINUTES
     return -(-release_seconds(settings) // 60) + TIMEOUT_MARGIN_MINUTES
+
+
+def _duration(seconds: int) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{seconds} s" if minutes == 0 else f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
+def _schedule_text(schedule: list[Shift]) -> str:
+    if not schedule:
+        return "tasks replaced as they pass health checks"
+    if len(schedule) > 2:
+        first, last = schedule[0], schedule[-1]
+        return f"{first.new_percent:g} % more every {first.bake_minutes} min, then 100 % for {last.bake_minutes} min"
+    return ", then ".join(f"{shift.new_percent:g} % for {shift.bake_minutes} min" for shift in schedule)
+
+
+def release_markdown(settings: Settings) -> str:
+    """Each strategy's modelled release time for this stack's settings and with the provider's and API's defaults."""
+    provider = dataclasses.replace(
+        settings,
+        health_check_interval_seconds=PROVIDER_DEFAULTS["interval"],
+        deregistration_delay_seconds=PROVIDER_DEFAULTS["deregistration_delay"],
+        canary_percent=API_DEFAULTS["canary_percent"],
+        canary_bake_minutes=int(API_DEFAULTS["canary_bake_minutes"]),
+        linear_step_percent=API_DEFAULTS["linear_step_percent"],
+        linear_step_bake_minutes=int(API_DEFAULTS["linear_step_bake_minutes"]),
+    )
+    rows = []
+    for strategy in DEPLOYMENT_STRATEGIES:
+        ours = dataclasses.replace(settings, deployment_strategy=strategy)
+        theirs = dataclasses.replace(provider, deployment_strategy=strategy)
+        label = f"**{strategy}** (this stack)" if strategy == settings.deployment_strategy else strategy
+        rows.append(
+            f"| {label} | {_schedule_text(traffic_schedule(ours))} | {_duration(release_seconds(ours))} "
+            f"| {_schedule_text(traffic_schedule(theirs))} | {_duration(release_seconds(theirs))} |"
+        )
+    return "\n".join(
+        [
+            "| strategy | traffic to the new revision | release | with provider and API defaults | release |",
+            "|---|---|---|---|---|",
+            *rows,
+        ]
+    )

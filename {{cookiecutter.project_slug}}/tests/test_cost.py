@@ -36,3 +36,13 @@ def test_markdown_shows_every_line_and_the_total() -> None:
     text = markdown(parse_settings({}))
     assert "| **total** | **$129.60** |" in text
     assert "| networking=private-single-nat | -$36.50 |" in text
+
+
+@pytest.mark.parametrize("strategy", ["blue-green", "canary", "linear"])
+def test_release_strategies_add_a_free_line_and_nothing_to_the_total(strategy: str) -> None:
+    settings = parse_settings({"deployment_strategy": strategy})
+    *_, releases = monthly_cost(settings)
+    assert releases.item == f"Second target group and rules for {strategy} releases"
+    assert releases.monthly_usd == 0.0
+    assert round(total(settings), 2) == 129.60
+    assert f"| Second target group and rules for {strategy} releases | $0.00 |" in markdown(settings)

@@ -18,6 +18,7 @@ def has(type_: str, where: Callable[[Registered], bool] = lambda _: True) -> Che
 NODES: dict[str, Check] = {
     "alb": has("aws:lb/loadBalancer:LoadBalancer"),
     "tg": has("aws:lb/targetGroup:TargetGroup"),
+    "tg2": lambda resources: sum(r.type == "aws:lb/targetGroup:TargetGroup" for r in resources) == 2,
     "service": has("aws:ecs/service:Service"),
     "nat": has("aws:ec2/natGateway:NatGateway"),
     "igw": has("aws:ec2/internetGateway:InternetGateway"),

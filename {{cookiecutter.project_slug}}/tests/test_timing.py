@@ -3,9 +3,20 @@
 
 import re
 
+import pytest
+import yaml
+
 from conftest import ROOT
-from infra.timing import model, provider_default_timing
-from infra.validation import DEFAULTS
+from infra.timing import (
+    Shift,
+    model,
+    provider_default_timing,
+    release_markdown,
+    release_seconds,
+    traffic_schedule,
+    update_timeout_minutes,
+)
+from infra.validation import DEFAULTS, parse_settings
 
 
 def default_timing() -> tuple[int, int, int]:
@@ -38,3 +49,51 @@ def test_readme_states_the_modelled_figures() -> None:
     rows = zip(default_timing(), (provider.detection, provider.replacement, provider.rolling_deploy), strict=True)
     for ours, theirs in rows:
         assert re.search(rf"\| {ours} s \| {theirs} s \| {theirs / ours:.1f}x \|", readme), (ours, theirs)
+
+
+@pytest.mark.parametrize(
+    ("settings", "schedule"),
+    [
+        ({"deployment_strategy": "rolling"}, []),
+        ({"deployment_strategy": "blue-green", "deployment_bake_minutes": 7}, [Shift(100.0, 7)]),
+        (
+            {"deployment_strategy": "canary", "canary_percent": 2.5, "canary_bake_minutes": 4},
+            [Shift(2.5, 4), Shift(100.0, 5)],
+        ),
+        (
+            {"deployment_strategy": "linear", "linear_step_percent": 30, "linear_step_bake_minutes": 2},
+            [Shift(30.0, 2), Shift(60.0, 2), Shift(90.0, 2), Shift(100.0, 5)],  # no step bake at 100 %
+        ),
+        ({"deployment_strategy": "linear", "linear_step_percent": 100}, [Shift(100.0, 5)]),
+        (
+            {"deployment_strategy": "linear", "linear_step_percent": 33.3},
+            [Shift(33.3, 3), Shift(66.6, 3), Shift(99.9, 3), Shift(100.0, 5)],
+        ),
+    ],
+)
+def test_traffic_schedule_follows_the_strategy(settings: dict[str, object], schedule: list[Shift]) -> None:
+    assert traffic_schedule(parse_settings(settings)) == schedule
+
+
+@pytest.mark.parametrize(
+    ("strategy", "seconds", "timeout"),
+    [
+        ("rolling", 70, 20),  # start 30 + one check 10 + deregistration 30; the provider's own timeout
+        ("blue-green", 370, 27),  # + bake 5 min
+        ("canary", 670, 32),  # + canary 5 min + bake 5 min
+        ("linear", 910, 36),  # + 3 steps x 3 min before 100 % + bake 5 min
+    ],
+)
+def test_release_time_and_the_wait_for_it(strategy: str, seconds: int, timeout: int) -> None:
+    settings = parse_settings({"deployment_strategy": strategy})
+    assert release_seconds(settings) == seconds
+    assert update_timeout_minutes(settings) == timeout
+
+
+def test_readme_states_the_release_times_of_its_stack() -> None:
+    readme = (ROOT / "README.md").read_text()
+    stack = re.search(r"<!-- diagram of stack (\S+):", readme)
+    assert stack
+    config = yaml.safe_load((ROOT / f"Pulumi.{stack[1]}.yaml").read_text())["config"]
+    settings = {key.split(":", 1)[1]: value for key, value in config.items() if not key.startswith("aws:")}
+    assert release_markdown(parse_settings({**settings, "aws_region": config["aws:region"]})) in readme
