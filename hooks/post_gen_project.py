@@ -20,4 +20,5 @@ from infra.validation import parse_settings  # noqa: E402
 
 settings = parse_settings(ANSWERS)
 readme = Path("README.md")
-readme.write_text(readme.read_text().replace(MARKER, markdown(settings)).replace(RELEASE_MARKER, release_markdown(settings)))
+text = readme.read_text().replace(MARKER, markdown(settings))
+readme.write_text(text.replace(RELEASE_MARKER, release_markdown(settings)))

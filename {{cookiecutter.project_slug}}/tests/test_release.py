@@ -18,9 +18,7 @@ RULE = "aws:lb/listenerRule:ListenerRule"
 def target_groups(deployment: Deployment) -> tuple[Registered, Registered]:
     """(primary, alternate): the service registers in the primary; the alternate is named in its advanced config."""
     [attachment] = deployment.one("aws:ecs/service:Service").inputs["loadBalancers"]
-    groups = {
-        f"arn:aws:mock:us-east-1:123456789012:targetgroup/{tg.name}": tg for tg in deployment.of_type(TARGET_GROUP)
-    }
+    groups = {tg.outputs["arn"]: tg for tg in deployment.of_type(TARGET_GROUP)}
     return groups[attachment["targetGroupArn"]], groups[attachment["advancedConfiguration"]["alternateTargetGroupArn"]]
 
 
@@ -33,7 +31,7 @@ def rules(deployment: Deployment) -> dict[str, Registered]:
 
 
 def arn(resource: Registered) -> str:
-    return f"arn:aws:mock:us-east-1:123456789012:{resource.type.split(':')[-1].lower()}/{resource.name}"
+    return str(resource.outputs["arn"])
 
 
 # Rolling: today's stack, whatever the release settings say
@@ -130,7 +128,7 @@ def test_ecs_infrastructure_role_for_load_balancers(strategy: str) -> None:
         for a in deployment.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
         if a.inputs["policyArn"] == LOAD_BALANCERS_POLICY_ARN
     ]
-    assert attachment.inputs["role"] == role.name
+    assert attachment.inputs["role"] == role.outputs["name"]
     advanced = deployment.one("aws:ecs/service:Service").inputs["loadBalancers"][0]["advancedConfiguration"]
     assert advanced["roleArn"] == arn(role)
 
@@ -243,8 +241,8 @@ def test_request_scaling_counts_requests_per_target_over_both_groups() -> None:
     assert "predefinedMetricSpecification" not in configuration
     *groups, total = configuration["customizedMetricSpecification"]["metrics"]
     assert [{d["name"]: d["value"] for d in query["metricStat"]["metric"]["dimensions"]} for query in groups] == [
-        {"LoadBalancer": f"app/{alb.name}/50dc6c495c0c9188", "TargetGroup": f"targetgroup/{tg.name}/73e2d6bc24d8a067"}
-        for tg in (primary, alternate)
+        {"LoadBalancer": alb.outputs["arnSuffix"], "TargetGroup": group.outputs["arnSuffix"]}
+        for group in (primary, alternate)
     ]
     assert all(q["metricStat"]["metric"]["metricName"] == "RequestCountPerTarget" for q in groups)
     assert all(q["metricStat"]["stat"] == "Sum" and q["returnData"] is False for q in groups)
@@ -259,10 +257,10 @@ def test_alarms_watch_both_target_groups_and_roll_back_the_release() -> None:
     for alarm in alarms:
         if "TargetGroup" in alarm.inputs["dimensions"]:
             watched.setdefault(alarm.inputs["metricName"], set()).add(alarm.inputs["dimensions"]["TargetGroup"])
-    both = {f"targetgroup/{tg.name}/73e2d6bc24d8a067" for tg in (primary, alternate)}
+    both = {tg.outputs["arnSuffix"] for tg in (primary, alternate)}
     assert watched == {metric: both for metric in watched} and len(watched) == 3
     service = deployment.one("aws:ecs/service:Service").inputs
-    assert sorted(service["alarms"]["alarmNames"]) == sorted(alarm.name for alarm in alarms)
+    assert sorted(service["alarms"]["alarmNames"]) == sorted(alarm.outputs["name"] for alarm in alarms)
 
 
 @pytest.mark.parametrize("architecture", ["X86_64", "ARM64"])
