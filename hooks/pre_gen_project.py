@@ -42,12 +42,12 @@ def template_source() -> str:
     return str(TEMPLATE_DIR) if ANSWERS["_repo_dir"] == typed else typed
 
 
-def where_to() -> list[str]:
+def where_to(output_dir: str) -> list[str]:
     """Options that make a command generate from the same template version into the same folder."""
     options = ["--checkout", str(ANSWERS["_checkout"])] if ANSWERS.get("_checkout") else []
     here = os.environ.get("PWD", "")  # the shell's folder: cookiecutter runs this hook inside the project folder
-    if not here or os.path.realpath(here) != os.path.realpath(ANSWERS["_output_dir"]):
-        options += ["--output-dir", str(ANSWERS["_output_dir"])]
+    if not here or os.path.realpath(here) != os.path.realpath(output_dir):
+        options += ["--output-dir", output_dir]
     return options
 
 
@@ -80,12 +80,16 @@ def wrapped(words: list[str], indent: str) -> list[str]:
 
 
 def retry_command(errors: list[str]) -> str:
-    """Every answer as one `cookiecutter --no-input` command for a POSIX shell, the refused ones on its last line."""
+    """Every answer as one command for a POSIX shell, the refused ones at its end."""
     refused = {match[1] for match in map(re.compile(r"([a-z_]+)=").match, errors) if match}
-    kept = [answer(key) for key in QUESTIONS if key not in refused and not derived(key)]
-    to_fix = [answer(key) for key in QUESTIONS if key in refused]
-    start = ["cookiecutter", "--no-input", *where_to(), template_source()]
-    lines = [" ".join(map(shlex.quote, start)), *wrapped(kept, "    "), "    " + " ".join(to_fix)]
+    kept = [key for key in QUESTIONS if key not in refused and not derived(key)]
+    to_fix = [key for key in QUESTIONS if key in refused]
+    if "_repo_dir" not in ANSWERS:  # cruft runs cookiecutter's steps itself: no _repo_dir, _output_dir or replay file
+        start = ["cruft", "create", "--no-input", *where_to(str(Path.cwd().parent)), str(ANSWERS["_template"])]
+        answers = json.dumps({key: ANSWERS[key] for key in kept + to_fix}, indent=4)
+        return f"  {shlex.join(start)} --extra-context {shlex.quote(answers)}"
+    start = ["cookiecutter", "--no-input", *where_to(ANSWERS["_output_dir"]), template_source()]
+    lines = [shlex.join(start), *wrapped(list(map(answer, kept)), "    "), "    " + " ".join(map(answer, to_fix))]
     return " \\\n".join(["  " + lines[0], *lines[1:]])
 
 
@@ -113,14 +117,14 @@ for error in errors:
     print(f"error: {error}", file=sys.stderr)
 if errors:
     print(
-        "Nothing was generated. Your answers as one command: fix the last line, then paste it.\n\n"
+        "Nothing was generated. Your answers as one command: fix the ones at its end, then paste it.\n\n"
         + retry_command(errors)
         + "\n",
         file=sys.stderr,
     )
-    replay = replay_file()
+    replay = replay_file() if "_repo_dir" in ANSWERS else None
     if replay:
-        again = ["cookiecutter", "--replay-file", str(replay), *where_to(), template_source()]
+        again = ["cookiecutter", "--replay-file", str(replay), *where_to(ANSWERS["_output_dir"]), template_source()]
         print(f"Cookiecutter also saved them in {replay}; edited there, they run with:", file=sys.stderr)
         print("  " + shlex.join(again) + "\n", file=sys.stderr)
     sys.exit(1)

@@ -117,8 +117,9 @@ def user_env(tmp_path: Path) -> dict[str, str]:
 
 
 def printed_command(output: str) -> str:
-    """The command a refused generation prints to run it again (continued lines ending in a backslash)."""
+    """The command a refused generation prints to run it again (after an empty line, up to the next one)."""
     lines = output.replace("\r\n", "\n").splitlines()
-    start = next(index for index, line in enumerate(lines) if line.startswith("  cookiecutter --no-input"))
-    end = next(index for index in range(start, len(lines)) if not lines[index].endswith("\\"))
-    return "\n".join(lines[start : end + 1])
+    start = (
+        lines.index("Nothing was generated. Your answers as one command: fix the ones at its end, then paste it.") + 2
+    )
+    return "\n".join(lines[start : lines.index("", start)])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BIN, TEMPLATE
+from conftest import BIN, TEMPLATE, printed_command
 
 COMMITS_BACK = 3
 
@@ -72,3 +72,31 @@ def test_a_project_from_before_the_menus_keeps_its_answers_through_an_update(tmp
     assert list(project.rglob("*.rej")) == []
     stack = yaml.safe_load((project / "Pulumi.dev.yaml").read_text())["config"]
     assert {key: stack[f"hello-fargate:{key}"] for key in answers} == answers
+
+
+def test_a_refused_cruft_create_prints_a_cruft_command_that_generates_once_fixed(
+    tmp_path: Path, user_env: dict[str, str]
+) -> None:
+    """Under cruft there is no replay file and no cookiecutter command line: the answers come back as cruft's
+    --extra-context, the refused one last."""
+    template = tmp_path / "template"
+    git("clone", "--quiet", str(TEMPLATE), str(template), cwd=tmp_path)
+    create = [
+        str(BIN / "cruft"),
+        "create",
+        "--no-input",
+        "--extra-context",
+        '{"replicas": 1, "cpu_architecture": "ARM64"}',
+    ]
+    done = subprocess.run([*create, str(template)], cwd=tmp_path, env=user_env, capture_output=True, text=True)
+    assert done.returncode != 0
+    command = printed_command(done.stderr).splitlines()
+    assert command[0] == f"  cruft create --no-input {template} --extra-context '{{"
+    assert command[-2:] == ['    "replicas": "1"', "}'"]
+
+    fixed = "\n".join([*command[:-2], '    "replicas": "2"', "}'"])
+    done = subprocess.run(["sh", "-c", fixed], cwd=tmp_path, env=user_env, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    stack = yaml.safe_load((tmp_path / "hello-fargate" / "Pulumi.dev.yaml").read_text())["config"]
+    assert (stack["hello-fargate:replicas"], stack["hello-fargate:cpu_architecture"]) == (2, "ARM64")
+    assert (tmp_path / "hello-fargate" / ".cruft.json").exists()
