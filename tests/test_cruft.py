@@ -79,19 +79,12 @@ def test_a_refused_cruft_create_prints_a_cruft_command_that_generates_once_fixed
 ) -> None:
     """Under cruft there is no replay file and no cookiecutter command line: the answers come back as cruft's
     --extra-context, the refused one last."""
-    template = tmp_path / "template"
-    git("clone", "--quiet", str(TEMPLATE), str(template), cwd=tmp_path)
-    create = [
-        str(BIN / "cruft"),
-        "create",
-        "--no-input",
-        "--extra-context",
-        '{"replicas": 1, "cpu_architecture": "ARM64"}',
-    ]
-    done = subprocess.run([*create, str(template)], cwd=tmp_path, env=user_env, capture_output=True, text=True)
+    answers = json.dumps({"replicas": 1, "cpu_architecture": "ARM64"})
+    create = [str(BIN / "cruft"), "create", "--no-input", "--extra-context", answers, str(TEMPLATE)]
+    done = subprocess.run(create, cwd=tmp_path, env=user_env, capture_output=True, text=True)
     assert done.returncode != 0
     command = printed_command(done.stderr).splitlines()
-    assert command[0] == f"  cruft create --no-input {template} --extra-context '{{"
+    assert command[0] == f"  cruft create --no-input {TEMPLATE} --extra-context '{{"
     assert command[-2:] == ['    "replicas": "1"', "}'"]
 
     fixed = "\n".join([*command[:-2], '    "replicas": "2"', "}'"])
