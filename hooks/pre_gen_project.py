@@ -3,7 +3,7 @@
 The answers arrive as JSON data (never pasted into this source as code). The rules are those of
 infra/validation.py in the template (located through local_extensions.py): the module the Pulumi program
 runs at deploy time. A refused run prints every answer as one command to paste once the bad ones are fixed, so
-nobody types 25 answers twice.
+nobody types every answer twice.
 """
 
 import json
@@ -13,6 +13,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from cookiecutter.config import get_user_config
+from cookiecutter.exceptions import CookiecutterException
 from jinja2 import Environment
 
 # Jinja's tojson escapes quotes, so no answer can close this raw string.
@@ -96,17 +98,16 @@ def retry_command(errors: list[str]) -> str:
 def replay_file() -> Path | None:
     """Cookiecutter's record of these answers, if it wrote one: it does so before any hook runs, in its replay_dir,
     named after the template's folder. With a --config-file this hook cannot see, it is not found: nothing is said."""
-    from cookiecutter.config import get_user_config
-    from cookiecutter.exceptions import CookiecutterException
-
     try:
         replay_dir = Path(get_user_config()["replay_dir"])
     except (CookiecutterException, OSError):
         return None
     path = replay_dir / f"{TEMPLATE_DIR.name}.json"
     try:
-        recorded = json.loads(path.read_text())["cookiecutter"]
-    except (OSError, ValueError, KeyError, TypeError):
+        recorded = json.loads(path.read_text()).get("cookiecutter")
+    except (OSError, ValueError):
+        return None
+    if not isinstance(recorded, dict):
         return None
     same = all(recorded.get(key) == ANSWERS.get(key) for key in [*QUESTIONS, "_output_dir", "_template"])
     return path if same else None

@@ -128,3 +128,18 @@ def test_the_replay_file_it_names_runs_once_edited(tmp_path: Path, user_env: dic
     assert done.returncode == 0, done.stderr
     config = stack_config(tmp_path / "hello-fargate")
     assert (config["networking"], config["replicas"]) == ("private-single-nat", 2)
+
+
+def test_a_replay_file_of_other_answers_is_not_named(tmp_path: Path, user_env: dict[str, str]) -> None:
+    """With a --config-file the hook cannot see, cookiecutter writes its replay elsewhere: the hook finds only an
+    older file under the usual name, holding other answers, and says nothing of it."""
+    stale = tmp_path / "replay" / f"{TEMPLATE.name}.json"
+    stale.parent.mkdir()
+    stale.write_text(json.dumps({"cookiecutter": {"replicas": "1"}}))
+    other = tmp_path / "other.yaml"
+    other.write_text(f"replay_dir: {tmp_path / 'other-replay'}\n")
+    command = [str(BIN / "cookiecutter"), "--no-input", "--config-file", str(other), str(TEMPLATE), "replicas=1"]
+    done = subprocess.run(command, cwd=tmp_path, env=user_env, capture_output=True, text=True)
+    assert "error: replicas=1 is out of range" in done.stderr
+    assert (tmp_path / "other-replay" / f"{TEMPLATE.name}.json").exists()
+    assert "Cookiecutter also saved them" not in done.stderr
