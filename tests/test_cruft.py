@@ -9,24 +9,26 @@ import yaml
 from conftest import BIN, TEMPLATE, printed_command
 
 COMMITS_BACK = 3
+# Answers that are not the defaults, two of them menus since; a project keeps them through an update.
+ANSWERS = {"cpu_architecture": "ARM64", "networking": "public-subnets", "replicas": 4}
 
 
 def git(*args: str, cwd: Path) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
 
 
-def test_project_from_an_older_commit_updates_to_head_without_conflicts(tmp_path: Path) -> None:
+def test_project_from_an_older_commit_updates_to_head_without_conflicts_keeping_its_answers(tmp_path: Path) -> None:
+    """The older commit is the last one where cpu_architecture and networking were typed words (else HEAD~3)."""
     template = tmp_path / "template"
     git("clone", "--quiet", str(TEMPLATE), str(template), cwd=tmp_path)
     if int(git("rev-list", "--count", "HEAD", cwd=template)) <= COMMITS_BACK:
         pytest.skip("the clone has too little history")
-    older, head = git("rev-parse", f"HEAD~{COMMITS_BACK}", cwd=template), git("rev-parse", "HEAD", cwd=template)
+    menus = git("log", "--reverse", "--format=%H", "-S", '"networking": [', "--", "cookiecutter.json", cwd=template)
+    older = git("rev-parse", f"{menus.split()[0]}^" if menus else f"HEAD~{COMMITS_BACK}", cwd=template)
+    head = git("rev-parse", "HEAD", cwd=template)
     cruft = str(BIN / "cruft")
-    subprocess.run(
-        [cruft, "create", "--no-input", "--checkout", older, "--output-dir", str(tmp_path / "out"), str(template)],
-        check=True,
-        capture_output=True,
-    )
+    create = [cruft, "create", "--no-input", "--checkout", older, "--extra-context", json.dumps(ANSWERS)]
+    subprocess.run([*create, "--output-dir", str(tmp_path / "out"), str(template)], check=True, capture_output=True)
     project = tmp_path / "out" / "hello-fargate"
     git("init", "--quiet", cwd=project)
     git("add", "--all", cwd=project)
@@ -45,33 +47,8 @@ def test_project_from_an_older_commit_updates_to_head_without_conflicts(tmp_path
     ]
     assert conflicted == []
     assert subprocess.run([cruft, "check"], cwd=project, capture_output=True).returncode == 0
-
-
-def test_a_project_from_before_the_menus_keeps_its_answers_through_an_update(tmp_path: Path) -> None:
-    """Projects made when cpu_architecture and networking were typed words update to the menus unchanged."""
-    template = tmp_path / "template"
-    git("clone", "--quiet", str(TEMPLATE), str(template), cwd=tmp_path)
-    menus_added = git(
-        "log", "--reverse", "--format=%H", "-S", '"networking": [', "--", "cookiecutter.json", cwd=template
-    )
-    if not menus_added:
-        pytest.skip("the clone has no commit that made networking a menu")
-    before = git("rev-parse", f"{menus_added.splitlines()[0]}^", cwd=template)
-    answers = {"cpu_architecture": "ARM64", "networking": "public-subnets", "replicas": 4}
-    cruft = str(BIN / "cruft")
-    create = [cruft, "create", "--no-input", "--checkout", before, "--extra-context", json.dumps(answers)]
-    subprocess.run([*create, "--output-dir", str(tmp_path / "out"), str(template)], check=True, capture_output=True)
-    project = tmp_path / "out" / "hello-fargate"
-    git("init", "--quiet", cwd=project)
-    git("add", "--all", cwd=project)
-    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "--quiet", "-m", "generated", cwd=project)
-
-    subprocess.run([cruft, "update", "--skip-apply-ask", "-y"], cwd=project, check=True, capture_output=True)
-
-    assert json.loads((project / ".cruft.json").read_text())["commit"] == git("rev-parse", "HEAD", cwd=template)
-    assert list(project.rglob("*.rej")) == []
     stack = yaml.safe_load((project / "Pulumi.dev.yaml").read_text())["config"]
-    assert {key: stack[f"hello-fargate:{key}"] for key in answers} == answers
+    assert {key: stack[f"hello-fargate:{key}"] for key in ANSWERS} == ANSWERS
 
 
 def test_a_refused_cruft_create_prints_a_cruft_command_that_generates_once_fixed(
