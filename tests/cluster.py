@@ -25,7 +25,8 @@ from typing import Any
 
 from conftest import project_module
 
-DEFAULTS: dict[str, Any] = project_module("infra/validation.py").DEFAULTS
+VALIDATION = project_module("infra/validation.py")
+DEFAULTS: dict[str, Any] = VALIDATION.DEFAULTS
 HEALTH_PATH = str(DEFAULTS["health_check_path"])
 INTERVAL = int(DEFAULTS["health_check_interval_seconds"])
 TIMEOUT = int(DEFAULTS["health_check_timeout_seconds"])
@@ -76,11 +77,29 @@ class LoadResult:
     p99_ms: float
 
 
+@dataclass(frozen=True)
+class HealthChecks:
+    """The target group's health-check timing (the stack's defaults unless a test shortens them)."""
+
+    interval: int = INTERVAL
+    timeout: int = TIMEOUT
+    healthy: int = HEALTHY
+    unhealthy: int = UNHEALTHY
+
+    @property
+    def drain(self) -> int:
+        """What the stack passes the app as SHUTDOWN_DRAIN_SECONDS for these checks."""
+        return int(VALIDATION.shutdown_drain_seconds(self.interval, self.unhealthy))
+
+
 class LocalCluster:
-    def __init__(self, app_dir: Path, replicas: int, sticky: bool = False) -> None:
+    def __init__(
+        self, app_dir: Path, replicas: int, sticky: bool = False, checks: HealthChecks = HealthChecks()
+    ) -> None:
         self.app_dir = app_dir
         self.replicas = replicas
         self.sticky = sticky
+        self.checks = checks
         self.workdir = Path(tempfile.mkdtemp(prefix="cluster-"))
         self.socket_path = self.workdir / "admin.sock"
         self.port = free_port()
@@ -97,7 +116,11 @@ class LocalCluster:
         config.write_text(self.haproxy_config())
         self.haproxy = subprocess.Popen(["haproxy", "-db", "-f", str(config)], stderr=subprocess.DEVNULL)
         wait_for(lambda: self.socket_path.exists(), 10, "HAProxy start")
-        wait_for(lambda: len(self.healthy()) == self.replicas, INTERVAL * HEALTHY + 10, "the first replicas' health")
+        wait_for(
+            lambda: len(self.healthy()) == self.replicas,
+            self.checks.interval * self.checks.healthy + 10,
+            "the first replicas' health",
+        )
         return self
 
     def __exit__(self, *_: object) -> None:
@@ -118,7 +141,11 @@ class LocalCluster:
             + "\n"
             for index, slot in enumerate(self.slots)
         )
-        checks = f"check inter {INTERVAL}s fastinter {INTERVAL}s downinter {INTERVAL}s rise {HEALTHY} fall {UNHEALTHY}"
+        interval = self.checks.interval
+        checks = (
+            f"check inter {interval}s fastinter {interval}s downinter {interval}s "
+            f"rise {self.checks.healthy} fall {self.checks.unhealthy}"
+        )
         # No retries and no redispatch: a request sent to a dead task fails, as it would behind the ALB.
         return f"""global
     stats socket {self.socket_path} mode 600 level admin
@@ -128,7 +155,7 @@ defaults
     timeout connect 2s
     timeout client 30s
     timeout server 30s
-    timeout check {TIMEOUT}s
+    timeout check {self.checks.timeout}s
 frontend web
     bind 127.0.0.1:{self.port}
     default_backend tasks
@@ -147,6 +174,7 @@ backend tasks
             "REPLICA_ID": slot.name,
             "HEALTH_CHECK_PATH": HEALTH_PATH,
             "GRACEFUL_SHUTDOWN_SECONDS": str(GRACEFUL_SHUTDOWN),
+            "SHUTDOWN_DRAIN_SECONDS": str(self.checks.drain),
             "PYTHONDONTWRITEBYTECODE": "1",
         }
         slot.process = subprocess.Popen(
@@ -189,7 +217,11 @@ backend tasks
             # Registered as a new ALB target is: out of rotation until `rise` checks pass (one command, no gap).
             self.admin(f"set server tasks/{slot.name} state ready; set server tasks/{slot.name} health down")
         new_names = {slot.name for slot in new}
-        wait_for(lambda: new_names <= set(self.healthy()), INTERVAL * (HEALTHY + 1) + 10, "the new tasks' health")
+        wait_for(
+            lambda: new_names <= set(self.healthy()),
+            self.checks.interval * (self.checks.healthy + 1) + 10,
+            "the new tasks' health",
+        )
         for slot in old:
             self.admin(f"set server tasks/{slot.name} state drain")
         # Like the ALB, deregistration ends when the delay is over or the target has no request left, if sooner.
@@ -204,7 +236,7 @@ backend tasks
             slot.process.send_signal(signal.SIGTERM)
         for slot in old:
             assert slot.process
-            slot.process.wait(timeout=GRACEFUL_SHUTDOWN + 10)
+            slot.process.wait(timeout=self.checks.drain + GRACEFUL_SHUTDOWN + 10)
             self.admin(f"set server tasks/{slot.name} state maint")
 
     def kill(self, slot: Slot) -> float:
@@ -212,8 +244,15 @@ backend tasks
         assert slot.process
         slot.process.kill()
         slot.process.wait()
+        return self.wait_until_down(slot)
+
+    def wait_until_down(self, slot: Slot) -> float:
+        """The seconds until the load balancer marks `slot` down."""
+        checks = self.checks
         return wait_for(
-            lambda: self.states()[slot.name].startswith("DOWN"), INTERVAL * (UNHEALTHY + 1) + TIMEOUT, "down"
+            lambda: self.states()[slot.name].startswith("DOWN"),
+            checks.interval * (checks.unhealthy + 1) + checks.timeout,
+            "down",
         )
 
 

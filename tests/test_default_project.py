@@ -116,5 +116,10 @@ def test_local_compose_runs_the_replicas_behind_a_load_balancer_checking_like_th
         f"fall {checks['unhealthy_threshold']}"
     ) in config
     assert f"timeout check {checks['health_check_timeout_seconds']}s" in config
+    drain = project_module("infra/validation.py").shutdown_drain_seconds(
+        checks["health_check_interval_seconds"], checks["unhealthy_threshold"]
+    )
+    assert compose["services"]["app"]["environment"]["SHUTDOWN_DRAIN_SECONDS"] == str(drain)
+    assert compose["services"]["app"]["stop_grace_period"] == f"{checks['stop_timeout_seconds']}s"
     if shutil.which("haproxy"):  # CI installs it; HAProxy's own parser validates the file
         run_in(default_project, "haproxy", "-c", "-f", "local/haproxy.cfg")

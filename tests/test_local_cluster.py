@@ -4,18 +4,21 @@
 2. A SIGKILLed replica is marked down within the modelled detection time; only its share of requests fails meanwhile,
    and none once it is down.
 3. With sticky sessions, one client keeps reaching the same replica.
+4. A replica that gets SIGTERM while still in rotation (a Fargate Spot reclaim) fails no request: it fails its health
+   check at once and keeps serving until the load balancer has taken it out, then shuts down.
 """
 
 import http.cookiejar
 import json
 import os
 import shutil
+import signal
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
-from cluster import HEALTH_PATH, INTERVAL, TIMEOUT, UNHEALTHY, Load, LocalCluster
+from cluster import HEALTH_PATH, INTERVAL, TIMEOUT, UNHEALTHY, HealthChecks, Load, LocalCluster
 from conftest import project_module
 
 REPLICAS = 3
@@ -31,8 +34,12 @@ def replica_of(opener: urllib.request.OpenerDirector, url: str) -> str:
         return str(json.load(response)["replica"])
 
 
+# Short health-check intervals keep these tests to seconds; the SIGKILL test runs the stack's own.
+QUICK_CHECKS = HealthChecks(interval=1, timeout=1, healthy=2, unhealthy=2)
+
+
 def test_rolling_replacement_fails_no_request(default_project: Path) -> None:
-    with LocalCluster(default_project / "app", REPLICAS) as cluster:
+    with LocalCluster(default_project / "app", REPLICAS, checks=QUICK_CHECKS) as cluster:
         first = {slot.name for slot in cluster.running()}
         load = Load(f"http://127.0.0.1:{cluster.port}/")
         time.sleep(2)
@@ -79,3 +86,22 @@ def test_verify_script_sees_every_replica_behind_the_load_balancer(default_proje
         url = f"http://127.0.0.1:{cluster.port}"
         assert verify.answers(url + HEALTH_PATH)
         assert verify.distinct_replicas(url + "/", 12) == {slot.name for slot in cluster.running()}
+
+
+def test_replica_sigtermed_while_in_rotation_fails_no_request(default_project: Path) -> None:
+    with LocalCluster(default_project / "app", REPLICAS, checks=QUICK_CHECKS) as cluster:
+        load = Load(f"http://127.0.0.1:{cluster.port}/")
+        time.sleep(2)
+        reclaimed = cluster.running()[0]
+        assert reclaimed.process
+        # No drain state in the load balancer first: a Spot reclaim's SIGTERM reaches a task still in rotation.
+        assert cluster.states()[reclaimed.name].startswith("UP")
+        reclaimed.process.send_signal(signal.SIGTERM)
+        marked_down_after = cluster.wait_until_down(reclaimed)
+        assert reclaimed.process.poll() is None, "the replica stopped serving before the load balancer took it out"
+        reclaimed.process.wait(timeout=QUICK_CHECKS.drain + 10)
+        time.sleep(1)
+        result = load.stop()
+    assert marked_down_after <= QUICK_CHECKS.drain
+    assert result.requests > 1000
+    assert result.failures == 0

@@ -4,10 +4,11 @@ import asyncio
 import json
 import os
 import socket
+import threading
 import urllib.request
 from urllib.parse import urlsplit
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 MAX_DELAY_MS = 5000
 
@@ -29,6 +30,8 @@ def replica_id() -> str:
 SERVICE_NAME = os.environ.get("SERVICE_NAME", "app")
 REPLICA = replica_id()
 app = FastAPI(title=SERVICE_NAME)
+# Set by server.py on SIGTERM: the health check fails from then on, so the load balancer takes this replica out.
+draining = threading.Event()
 
 
 @app.get("/")
@@ -38,7 +41,10 @@ async def index(delay_ms: int = 0) -> dict[str, str]:
     return {"service": SERVICE_NAME, "replica": REPLICA}
 
 
-async def health() -> dict[str, str]:
+async def health(response: Response) -> dict[str, str]:
+    if draining.is_set():
+        response.status_code = 503
+        return {"status": "draining"}
     return {"status": "ok"}
 
 

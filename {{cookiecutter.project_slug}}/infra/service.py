@@ -6,7 +6,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.release import ReleaseTraffic, deployment_configuration, service_timeouts
-from infra.validation import Settings
+from infra.validation import Settings, shutdown_drain_seconds
 
 CONTAINER_NAME = "app"
 # The image's non-root user (see app/Dockerfile); set here too so ECS enforces it.
@@ -51,6 +51,10 @@ def container_definitions(
         "PORT": str(port),
         "HEALTH_CHECK_PATH": settings.health_check_path,
         "GRACEFUL_SHUTDOWN_SECONDS": str(settings.graceful_shutdown_seconds),
+        # On SIGTERM the app fails its health check and keeps serving this long, until the ALB has taken it out.
+        "SHUTDOWN_DRAIN_SECONDS": str(
+            shutdown_drain_seconds(settings.health_check_interval_seconds, settings.unhealthy_threshold)
+        ),
     }
     return pulumi.Output.json_dumps(
         [

@@ -105,7 +105,8 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     "deregistration_delay_seconds": 30,
     "health_check_grace_period_seconds": 30,
     "graceful_shutdown_seconds": 20,
-    "stop_timeout_seconds": 30,
+    # Room for the whole SIGTERM sequence: the drain ((2 + 1) x 10 s by default) plus the graceful shutdown (20 s).
+    "stop_timeout_seconds": 60,
     "alarm_email": "",
     "alarm_p99_latency_ms": 1000,
     "alarm_5xx_per_minute": 10,
@@ -491,14 +492,28 @@ def _timeout_below_interval(v: dict[str, Any]) -> str | None:
     )
 
 
-@_check("graceful_shutdown_seconds", "stop_timeout_seconds")
+def shutdown_drain_seconds(health_check_interval_seconds: int, unhealthy_threshold: int) -> int:
+    """How long a replica keeps serving after SIGTERM while failing its health check, so the load balancer has marked
+    it down before it stops accepting (a Fargate Spot reclaim sends SIGTERM without deregistering the task first).
+
+    The first failing check comes at most one interval after the SIGTERM, so `unhealthy_threshold` failures take at
+    most threshold x interval; one interval more covers the load balancer acting on its verdict.
+    """
+    return (unhealthy_threshold + 1) * health_check_interval_seconds
+
+
+@_check("stop_timeout_seconds", "graceful_shutdown_seconds", "health_check_interval_seconds", "unhealthy_threshold")
 def _shutdown_inside_stop_timeout(v: dict[str, Any]) -> str | None:
-    shutdown, stop_timeout = v["graceful_shutdown_seconds"], v["stop_timeout_seconds"]
-    if shutdown < stop_timeout:
+    stop_timeout, shutdown = v["stop_timeout_seconds"], v["graceful_shutdown_seconds"]
+    interval, threshold = v["health_check_interval_seconds"], v["unhealthy_threshold"]
+    drain = shutdown_drain_seconds(interval, threshold)
+    if drain + shutdown < stop_timeout:
         return None
     return (
-        f"graceful_shutdown_seconds={shutdown} must be shorter than stop_timeout_seconds={stop_timeout}: "
-        "ECS kills the container when stop_timeout_seconds runs out"
+        f"stop_timeout_seconds={stop_timeout} is too short for the SIGTERM sequence: the drain "
+        f"((unhealthy_threshold={threshold} + 1) x health_check_interval_seconds={interval} = {drain} s) plus "
+        f"graceful_shutdown_seconds={shutdown} must end before ECS kills the container: raise stop_timeout_seconds "
+        f"above {drain + shutdown} (at most 120) or shorten the others"
     )
 
 

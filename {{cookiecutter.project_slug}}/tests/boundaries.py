@@ -83,8 +83,16 @@ CASES: list[Case] = [
     *edge("sticky_duration_seconds", 604800, 604801, enable_sticky_sessions=True),
     *edge("sticky_duration_seconds", 1, 0, enable_sticky_sessions=True),
     *edge("health_check_timeout_seconds", 9, 10, health_check_interval_seconds=10),
-    *edge("graceful_shutdown_seconds", 29, 30, stop_timeout_seconds=30),
+    *edge("graceful_shutdown_seconds", 1, 0),
+    # The SIGTERM sequence: drain ((2 + 1) x 10 s) + graceful shutdown (20 s) must end before stop_timeout_seconds.
+    *edge("stop_timeout_seconds", 51, 50),
     *edge("stop_timeout_seconds", 120, 121),
+    # Fargate's 120 s cap bounds the sequence: a (2 + 1) x 30 s drain leaves less than 30 s for the graceful shutdown.
+    Case(
+        "stop_timeout_seconds",
+        {"stop_timeout_seconds": 120, "health_check_interval_seconds": 30, "graceful_shutdown_seconds": 30},
+        False,
+    ),
     *edge("alarm_email", "ops@example.com", "ops@example"),
     *edge("alarm_p99_latency_ms", 10, 9),
     *edge("alarm_5xx_per_minute", 1, 0),

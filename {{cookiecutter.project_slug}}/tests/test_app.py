@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -83,6 +84,29 @@ def test_sigterm_finishes_in_flight_requests_then_exits() -> None:
         assert process.wait(timeout=10) == -signal.SIGTERM
         assert len(results) == 1
         assert results[0]["replica"] == socket.gethostname()
+
+
+def status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_sigterm_fails_the_health_check_at_once_and_keeps_serving_until_drained() -> None:
+    """A Spot reclaim's SIGTERM can come while the load balancer still sends requests: keep answering them."""
+    with running_app(SHUTDOWN_DRAIN_SECONDS="2", GRACEFUL_SHUTDOWN_SECONDS="5") as (process, base):
+        assert status_of(base + "/health") == 200
+        sent = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        assert status_of(base + "/health") == 503
+        assert status_of(base + "/") == 200  # a request arriving during the drain is still served
+        time.sleep(1)
+        assert status_of(base + "/") == 200
+        assert process.wait(timeout=10) == -signal.SIGTERM
+        assert 2 <= time.monotonic() - sent < 5
 
 
 def test_sigterm_stops_waiting_after_the_graceful_window() -> None:

@@ -28,7 +28,13 @@ def test_container_is_unprivileged_non_root_and_read_only_with_a_private_tmp(def
 
 def test_environment_holds_no_credentials_and_no_secret_policy_without_secrets(default_stack: Deployment) -> None:
     names = {entry["name"] for entry in container(default_stack)["environment"]}
-    assert names == {"SERVICE_NAME", "PORT", "HEALTH_CHECK_PATH", "GRACEFUL_SHUTDOWN_SECONDS"}
+    assert names == {
+        "SERVICE_NAME",
+        "PORT",
+        "HEALTH_CHECK_PATH",
+        "GRACEFUL_SHUTDOWN_SECONDS",
+        "SHUTDOWN_DRAIN_SECONDS",
+    }
     assert container(default_stack)["secrets"] == []
     assert default_stack.of_type("aws:iam/rolePolicy:RolePolicy") == []
 

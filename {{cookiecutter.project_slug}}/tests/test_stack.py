@@ -144,6 +144,17 @@ def test_container_gets_its_port_and_health_path_from_the_stack() -> None:
     assert deployment.one("aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]["path"] == "/ready"
 
 
+def test_container_drains_for_the_load_balancers_detection_time_inside_its_stop_timeout() -> None:
+    deployment = deploy(
+        health_check_interval_seconds=5, health_check_timeout_seconds=4, unhealthy_threshold=3, stop_timeout_seconds=45
+    )
+    [container] = json.loads(deployment.one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])
+    environment = {entry["name"]: entry["value"] for entry in container["environment"]}
+    assert environment["SHUTDOWN_DRAIN_SECONDS"] == "20"  # (3 + 1) x 5 s
+    assert environment["GRACEFUL_SHUTDOWN_SECONDS"] == "20"
+    assert container["stopTimeout"] == 45
+
+
 def test_url_is_the_alb_address(default_stack: Deployment) -> None:
     alb = default_stack.one("aws:lb/loadBalancer:LoadBalancer")
     assert default_stack.url == f"http://{alb.outputs['dnsName']}"
