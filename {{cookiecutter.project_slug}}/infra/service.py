@@ -257,7 +257,8 @@ class FargateService(pulumi.ComponentResource):
             deployment_circuit_breaker={"enable": True, "rollback": True},
             # Rolling leaves ECS's default in place; the other strategies name theirs, with the bake times.
             deployment_configuration=None if release is None else deployment_configuration(settings),
-            # A release that sets off these alarms during its rollout is rolled back too.
+            # A release that sets off these alarms during its rollout or bake time is rolled back too (ServiceAlarms
+            # lists only signals a release causes: unhealthy targets and 5xx rates, not latency).
             alarms={"alarm_names": alarm_names, "enable": True, "rollback": True},
             availability_zone_rebalancing="ENABLED",
             enable_execute_command=settings.enable_exec,

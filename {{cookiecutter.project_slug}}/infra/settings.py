@@ -2,13 +2,14 @@
 
 import pulumi
 
-from infra.validation import DEFAULTS, InvalidSettings, Settings, parse_settings
+from infra.validation import DEFAULTS, RETIRED_SETTINGS, InvalidSettings, Settings, parse_settings
 
 
 def load_settings() -> Settings:
     """Settings from this stack's config; stops the program before any resource with every error found."""
     config = pulumi.Config()
-    raw: dict[str, object] = {key: value for key in DEFAULTS if (value := config.get(key)) is not None}
+    keys = [*DEFAULTS, *RETIRED_SETTINGS]  # retired keys are read only to be refused with what replaced them
+    raw: dict[str, object] = {key: value for key in keys if (value := config.get(key)) is not None}
     raw["aws_region"] = pulumi.Config("aws").get("region") or DEFAULTS["aws_region"]
     try:
         return parse_settings(raw)

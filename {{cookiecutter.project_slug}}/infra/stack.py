@@ -76,7 +76,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
         alb_security_group=load_balancer.security_group,
         target_group=load_balancer.target_group,
         listener=load_balancer.serving_listener,
-        alarm_names=alarms.names,
+        alarm_names=alarms.rollback_alarm_names,
         release=release,
     )
     autoscaling = None

@@ -109,7 +109,9 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     "stop_timeout_seconds": 60,
     "alarm_email": "",
     "alarm_p99_latency_ms": 1000,
-    "alarm_5xx_per_minute": 10,
+    # The rollback alarms' 5xx rate: percent of a minute's requests, judged only from this many requests a minute.
+    "alarm_5xx_rate_percent": 5,
+    "alarm_min_requests_per_minute": 50,
     # Security: empty deletion protection means "on for stacks named prod*"; secrets map env names to ARNs/names.
     "alb_deletion_protection": "",
     "access_log_retention_days": 90,
@@ -163,7 +165,8 @@ class Settings:
     stop_timeout_seconds: int
     alarm_email: str
     alarm_p99_latency_ms: int
-    alarm_5xx_per_minute: int
+    alarm_5xx_rate_percent: int
+    alarm_min_requests_per_minute: int
     alb_deletion_protection: bool | None
     access_log_retention_days: int
     secrets: tuple[tuple[str, str], ...]
@@ -373,7 +376,8 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "stop_timeout_seconds": _integer(2, 120),
     "alarm_email": _email,
     "alarm_p99_latency_ms": _integer(10, 60_000),
-    "alarm_5xx_per_minute": _integer(1, 1_000_000),
+    "alarm_5xx_rate_percent": _integer(1, 100),
+    "alarm_min_requests_per_minute": _integer(1, 1_000_000),
     "alb_deletion_protection": lambda raw: None if str(raw).strip() == "" else _boolean(raw),
     "access_log_retention_days": _integer(1, 3650),
     "secrets": _secrets,
@@ -386,6 +390,14 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "linear_step_percent": _tenths(3.0, 100.0),
     "linear_step_bake_minutes": _integer(0, MAX_BAKE_MINUTES),
     "test_traffic_header": _test_header,
+}
+# Settings that no longer exist -> what replaced them. Refused rather than ignored: a stack that set one expects it
+# to act, and silently dropping it would leave that stack without the protection it asked for.
+RETIRED_SETTINGS: dict[str, str] = {
+    "alarm_5xx_per_minute": (
+        "is no longer used: the 5xx alarms are rates now; set alarm_5xx_rate_percent (default 5) and "
+        "alarm_min_requests_per_minute (default 50), then `pulumi config rm alarm_5xx_per_minute`"
+    ),
 }
 assert PARSERS.keys() == DEFAULTS.keys() == {field.name for field in dataclasses.fields(Settings)}
 
@@ -520,10 +532,13 @@ def _shutdown_inside_stop_timeout(v: dict[str, Any]) -> str | None:
 def parse_settings(raw: Mapping[str, object]) -> Settings:
     """Parse stack settings (strings, numbers or booleans) into Settings, or raise InvalidSettings with every error.
 
-    Keys missing from raw take their DEFAULTS; keys that are not settings are ignored.
+    Keys missing from raw take their DEFAULTS; keys that are not settings are ignored, except RETIRED_SETTINGS.
     """
     values: dict[str, Any] = {}
     errors = []
+    for field, retired in RETIRED_SETTINGS.items():
+        if field in raw:
+            errors.append(f"{field}={_show(raw[field])} {retired}")
     for field, parse in PARSERS.items():
         given = raw.get(field, DEFAULTS[field])
         try:

@@ -160,32 +160,6 @@ def test_url_is_the_alb_address(default_stack: Deployment) -> None:
     assert default_stack.url == f"http://{alb.outputs['dnsName']}"
 
 
-def test_alarms_watch_the_alb_and_roll_back_a_bad_release(default_stack: Deployment) -> None:
-    alarms = {
-        alarm.inputs["metricName"]: alarm for alarm in default_stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    }
-    assert sorted(alarms) == [
-        "HTTPCode_ELB_5XX_Count",
-        "HTTPCode_Target_5XX_Count",
-        "TargetResponseTime",
-        "UnHealthyHostCount",
-    ]
-    assert alarms["TargetResponseTime"].inputs["extendedStatistic"] == "p99"
-    assert alarms["TargetResponseTime"].inputs["threshold"] == 1.0
-    alb, target_group = (
-        default_stack.one(f"aws:lb/{kind}") for kind in ("loadBalancer:LoadBalancer", "targetGroup:TargetGroup")
-    )
-    assert alarms["UnHealthyHostCount"].inputs["dimensions"] == {
-        "LoadBalancer": alb.outputs["arnSuffix"],
-        "TargetGroup": target_group.outputs["arnSuffix"],
-    }
-    assert alarms["HTTPCode_ELB_5XX_Count"].inputs["dimensions"] == {"LoadBalancer": alb.outputs["arnSuffix"]}
-    service = default_stack.one("aws:ecs/service:Service").inputs
-    assert service["alarms"]["enable"] is True and service["alarms"]["rollback"] is True
-    assert sorted(service["alarms"]["alarmNames"]) == sorted(alarm.outputs["name"] for alarm in alarms.values())
-    assert default_stack.of_type("aws:sns/topicSubscription:TopicSubscription") == []
-
-
 def test_alarm_email_subscribes_to_the_alarm_topic() -> None:
     deployment = deploy(alarm_email="ops@example.com")
     subscription = deployment.one("aws:sns/topicSubscription:TopicSubscription").inputs

@@ -60,3 +60,13 @@ def test_fargate_table_matches_aws() -> None:
 def test_strings_numbers_and_booleans_from_config_all_parse() -> None:
     settings = parse_settings({"replicas": " 4 ", "enable_https": "True", "domain_name": "API.Example.com."})
     assert (settings.replicas, settings.enable_https, settings.domain_name) == (4, True, "api.example.com")
+
+
+def test_a_retired_setting_is_refused_naming_what_replaced_it() -> None:
+    # alarm_5xx_per_minute counted 5xx; the alarms are rates now, and ignoring the key would drop the user's intent.
+    pulumi.runtime.set_all_config(stack_config({"alarm_5xx_per_minute": 10}))
+    with pytest.raises(pulumi.RunError) as refused:
+        load_settings()
+    [error] = str(refused.value).splitlines()[1:]
+    assert error.strip().startswith("alarm_5xx_per_minute=10 is no longer used")
+    assert "alarm_5xx_rate_percent" in error and "pulumi config rm alarm_5xx_per_minute" in error
