@@ -1,0 +1,118 @@
+"""Blue/green, canary and linear releases on a real load balancer: two target groups of the generated app behind
+HAProxy, whose rule weights are rewritten the way ECS rewrites the ALB's, on the schedule of the project's own
+timing model, under wrk load.
+
+1. The test route (the stack's header) reaches only the new revision while production stays on the old.
+2. A canary sends its configured share to the new revision, then all of it; a linear release steps as configured.
+3. A rollback returns all traffic to the old revision.
+No request fails at any step. Shares are measured from HAProxy's per-group response counters and must be within
+TOLERANCE percentage points of the schedule.
+"""
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cluster import Load
+from conftest import project_module
+from release_cluster import ReleaseCluster, Revisions, replica_behind
+
+VALIDATION = project_module("infra/validation.py")
+TIMING = project_module("infra/timing.py")
+REPLICAS = 2
+SECONDS_PER_BAKE_MINUTE = 1.0  # the schedule's minutes, run as seconds
+TOLERANCE = 3.0
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("haproxy") and shutil.which("wrk")) and os.environ.get("CI") != "true",
+    reason="needs haproxy and wrk (apt-get install haproxy wrk)",
+)
+
+
+@pytest.fixture(scope="module")
+def revisions(default_project: Path) -> Iterator[Revisions]:
+    started = Revisions(default_project / "app", REPLICAS)
+    yield started
+    started.stop()
+
+
+def release(cluster: ReleaseCluster, schedule: list[Any]) -> list[tuple[float, float, int]]:
+    """Shift production traffic step by step, holding each for its bake: (scheduled, measured share, responses)."""
+    measured = []
+    for shift in schedule:
+        cluster.shift("production", shift.new_percent)
+        share, responses = cluster.share_while(shift.bake_minutes * SECONDS_PER_BAKE_MINUTE)
+        measured.append((shift.new_percent, share, responses))
+    return measured
+
+
+def start_green_and_test_it(cluster: ReleaseCluster, url: str) -> tuple[set[str], float]:
+    """ECS's first stages: the new revision's tasks start in the empty group, then the test rule points at them."""
+    cluster.register("green")
+    cluster.wait_healthy("green")
+    cluster.shift("test", 100)
+    header, value = cluster.test_header
+    tested = {replica_behind(url, {header: value}) for _ in range(20)}
+    production_share, _ = cluster.share_while(0.6)
+    return tested, production_share
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"deployment_strategy": "canary", "canary_percent": 20, "canary_bake_minutes": 2, "deployment_bake_minutes": 1},
+        {
+            "deployment_strategy": "linear",
+            "linear_step_percent": 25,
+            "linear_step_bake_minutes": 1,
+            "deployment_bake_minutes": 1,
+        },
+    ],
+    ids=["canary", "linear"],
+)
+def test_release_moves_traffic_as_scheduled_and_fails_no_request(
+    revisions: Revisions, settings: dict[str, object]
+) -> None:
+    parsed = VALIDATION.parse_settings(settings)
+    schedule = TIMING.traffic_schedule(parsed)
+    with ReleaseCluster(revisions, parsed.test_header) as cluster:
+        url = f"http://127.0.0.1:{cluster.port}/"
+        load = Load(url)
+        before, _ = cluster.share_while(0.6)
+        tested, during_test = start_green_and_test_it(cluster, url)
+        measured = release(cluster, schedule)
+        cluster.deregister("blue")  # after the final bake ECS takes the old revision out, then stops it
+        after, _ = cluster.share_while(0.6)
+        result = load.stop()
+    assert before == 0.0
+    assert tested == {f"green{index}" for index in range(REPLICAS)}
+    assert during_test == 0.0
+    assert [scheduled for scheduled, _, _ in measured] == [shift.new_percent for shift in schedule]
+    for scheduled, share, responses in measured:
+        assert responses > 100, (scheduled, responses)
+        assert abs(share - scheduled) <= TOLERANCE, (scheduled, share)
+    assert after == 100.0
+    assert result.requests > 1000
+    assert result.failures == 0
+
+
+def test_rollback_returns_all_traffic_to_the_old_revision(revisions: Revisions) -> None:
+    parsed = VALIDATION.parse_settings({"deployment_strategy": "canary", "canary_percent": 30})
+    [canary, _] = TIMING.traffic_schedule(parsed)
+    with ReleaseCluster(revisions, parsed.test_header) as cluster:
+        url = f"http://127.0.0.1:{cluster.port}/"
+        load = Load(url)
+        start_green_and_test_it(cluster, url)
+        cluster.shift("production", canary.new_percent)
+        during_canary, _ = cluster.share_while(1.0)
+        # An alarm fires: ECS points both rules back at the old revision, then stops the new one.
+        cluster.shift("production", 0)
+        cluster.shift("test", 0)
+        after_rollback, responses = cluster.share_while(1.0)
+        cluster.deregister("green")
+        result = load.stop()
+    assert abs(during_canary - canary.new_percent) <= TOLERANCE
+    assert after_rollback == 0.0 and responses > 100
+    assert result.failures == 0
