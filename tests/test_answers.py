@@ -96,6 +96,16 @@ def test_bad_answers_are_refused_together_and_nothing_is_left(tmp_path: Path) ->
     ]
 
 
+def test_a_value_outside_a_menu_on_the_command_line_is_refused_naming_the_field(tmp_path: Path) -> None:
+    """Cookiecutter refuses it itself, before any hook runs (docs/design-decisions.md): its last line names it."""
+    done = generate(tmp_path, "cpu_architecture=arm64")
+    assert done.returncode != 0
+    assert list(tmp_path.iterdir()) == []
+    assert done.stderr.splitlines()[-1] == (
+        "ValueError: arm64 provided for choice variable cpu_architecture, but the choices are ['X86_64', 'ARM64']."
+    )
+
+
 PAYLOAD = "x'); import os; os.system('touch {marker}') #"
 
 
