@@ -1,27 +1,88 @@
 """The container image: an ECR repository and the image built from app/ with the Docker Build provider."""
 
 import hashlib
+import stat
+from importlib.metadata import version
 from pathlib import Path
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
+import pulumi_random as random
 
 PLATFORM_BY_ARCHITECTURE = {
     "X86_64": docker_build.Platform.LINUX_AMD64,
     "ARM64": docker_build.Platform.LINUX_ARM64,
 }
-KEEP_IMAGES = 20
+# Every release tag starts with this; the lifecycle policy counts only these, never the build cache.
+RELEASE_TAG_PREFIX = "release-"
+KEEP_RELEASES = 20
+# Untagged images are the build-cache manifests each build replaces: nothing runs them, so they go after a day.
+UNTAGGED_EXPIRY_DAYS = 1
 CACHE_TAG = "buildcache"
 
 
-def content_tag(app_dir: Path, platform: str) -> str:
-    """A tag that changes exactly when the app's files or the target platform change (tags are immutable in ECR)."""
-    digest = hashlib.sha256(platform.encode())
+def files_hash(app_dir: Path) -> str:
+    """Path, mode and content of every file in app_dir: a superset of what the Docker Build provider hashes.
+
+    __pycache__ is left out (app/.dockerignore keeps it out of the build context too), so running the app or its
+    tests locally does not make a new release.
+    """
+    digest = hashlib.sha256()
     for path in sorted(p for p in app_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         digest.update(path.relative_to(app_dir).as_posix().encode())
+        digest.update(oct(stat.S_IMODE(path.stat().st_mode)).encode())
         digest.update(path.read_bytes())
-    return f"{platform.replace('/', '-')}-{digest.hexdigest()[:16]}"
+    return digest.hexdigest()
+
+
+def release_keepers(app_dir: Path, platform: str) -> dict[str, str]:
+    """Everything whose change makes the Docker Build provider build and push again.
+
+    The provider rebuilds when its context hash or any input changes (the context's path, the platform, its own
+    version); each rebuild pushes a new digest, and ECR refuses any push under an existing immutable tag.
+    """
+    return {
+        "files": files_hash(app_dir),
+        "context": str(app_dir),
+        "platform": platform,
+        "builder": version("pulumi_docker_build"),
+    }
+
+
+def release_tag(platform: str, files: str, unique: str) -> str:
+    """`release-linux-amd64-<files>-<unique>`: readable, and never the same twice."""
+    return f"{RELEASE_TAG_PREFIX}{platform.replace('/', '-')}-{files[:12]}-{unique}"
+
+
+def lifecycle_policy(keep_releases: int = KEEP_RELEASES) -> dict[str, object]:
+    """Untagged images (replaced build caches) expire first; then only the newest releases are kept."""
+    return {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "description": f"expire untagged images (replaced build caches) after {UNTAGGED_EXPIRY_DAYS} day",
+                "selection": {
+                    "tagStatus": "untagged",
+                    "countType": "sinceImagePushed",
+                    "countUnit": "days",
+                    "countNumber": UNTAGGED_EXPIRY_DAYS,
+                },
+                "action": {"type": "expire"},
+            },
+            {
+                "rulePriority": 2,
+                "description": f"keep the last {keep_releases} releases",
+                "selection": {
+                    "tagStatus": "tagged",
+                    "tagPrefixList": [RELEASE_TAG_PREFIX],
+                    "countType": "imageCountMoreThan",
+                    "countNumber": keep_releases,
+                },
+                "action": {"type": "expire"},
+            },
+        ]
+    }
 
 
 class ContainerImage(pulumi.ComponentResource):
@@ -44,25 +105,15 @@ class ContainerImage(pulumi.ComponentResource):
         aws.ecr.LifecyclePolicy(
             f"{name}-keep-recent",
             repository=self.repository.name,
-            policy=pulumi.Output.json_dumps(
-                {
-                    "rules": [
-                        {
-                            "rulePriority": 1,
-                            "description": f"keep the last {KEEP_IMAGES} images",
-                            "selection": {
-                                "tagStatus": "any",
-                                "countType": "imageCountMoreThan",
-                                "countNumber": KEEP_IMAGES,
-                            },
-                            "action": {"type": "expire"},
-                        }
-                    ]
-                }
-            ),
+            policy=pulumi.Output.json_dumps(lifecycle_policy()),
             opts=child,
         )
         platform = PLATFORM_BY_ARCHITECTURE[cpu_architecture]
+        keepers = release_keepers(app_dir, platform.value)
+        # A new random suffix whenever anything that rebuilds the image changes, including a return to earlier
+        # content: ECR refuses even an identical push under an existing immutable tag, so a tag is never reused.
+        self.release = random.RandomId(f"{name}-release", byte_length=4, keepers=keepers, opts=child)
+        tag = self.release.hex.apply(lambda unique: release_tag(platform.value, keepers["files"], unique))
         token = aws.ecr.get_authorization_token_output(registry_id=self.repository.registry_id)
         url = self.repository.repository_url
         cache_ref = pulumi.Output.concat(url, ":", CACHE_TAG)
@@ -71,7 +122,7 @@ class ContainerImage(pulumi.ComponentResource):
             context={"location": str(app_dir)},
             dockerfile={"location": str(app_dir / "Dockerfile")},
             platforms=[platform],
-            tags=[pulumi.Output.concat(url, ":", content_tag(app_dir, platform.value))],
+            tags=[pulumi.Output.concat(url, ":", tag)],
             push=True,
             registries=[{"address": url, "username": token.user_name, "password": token.password}],
             cache_from=[{"registry": {"ref": cache_ref}}],

@@ -263,6 +263,11 @@ def scaling_policy(new: New) -> dict[str, Any]:
     return {"id": new.name, "name": new.name, "arn": new.arn("autoscaling", f"scalingPolicy:{new.uuid()}:{resource}")}
 
 
+def random_id(new: New) -> dict[str, Any]:
+    """pulumi_random's RandomId of 4 bytes (the same on every run here; test_image.py models its replacement)."""
+    return {"id": new.hex[:8], "hex": new.hex[:8]}
+
+
 def any_resource(new: New) -> dict[str, Any]:
     """A type without its own entry: an id and an ARN of the usual form, both naming it."""
     module, kind = new.typ.split(":")[1].split("/", 1)[0], new.typ.rsplit(":", 1)[-1]
@@ -297,6 +302,7 @@ MADE_UP: dict[str, Callable[[New], dict[str, Any]]] = {
     "aws:sns/topicSubscription:TopicSubscription": subscription,
     "aws:appautoscaling/target:Target": scalable_target,
     "aws:appautoscaling/policy:Policy": scaling_policy,
+    "random:index/randomId:RandomId": random_id,
 }
 
 
@@ -418,9 +424,11 @@ class Deployment:
         return [invoke for invoke in self.invokes if invoke.token == token]
 
 
-def run_program(program: Callable[[], Any], stack: str = "dev", region: str = "us-east-1") -> RecordingMocks:
+def run_program(
+    program: Callable[[], Any], stack: str = "dev", region: str = "us-east-1", mocks: RecordingMocks | None = None
+) -> RecordingMocks:
     """Run `program` under fresh mocks (preview=False, so every output resolves) until all its resources exist."""
-    mocks = RecordingMocks(region)
+    mocks = mocks or RecordingMocks(region)
     asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks))
     pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]

@@ -165,7 +165,7 @@ def test_task_platform_and_image_platform_match(architecture: str, platform: str
     assert task["runtimePlatform"] == {"cpuArchitecture": architecture, "operatingSystemFamily": "LINUX"}
     assert (task["cpu"], task["memory"]) == ("4096", "30720")
     assert image["platforms"] == [platform]
-    assert image["tags"][0].rsplit(":", 1)[1].startswith(platform.replace("/", "-"))
+    assert image["tags"][0].rsplit(":", 1)[1].startswith("release-" + platform.replace("/", "-"))
 
 
 # Networking

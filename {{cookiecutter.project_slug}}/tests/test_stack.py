@@ -113,7 +113,7 @@ def test_task_definition_runs_the_built_image(default_stack: Deployment) -> None
     assert image["context"]["location"].endswith("app")
     repository_url, tag = image["tags"][0].rsplit(":", 1)
     assert repository_url == default_stack.one("aws:ecr/repository:Repository").outputs["repositoryUrl"]
-    assert tag.startswith("linux-amd64-")
+    assert tag.startswith("release-linux-amd64-")
     assert image["registries"][0]["address"] == repository_url
 
 

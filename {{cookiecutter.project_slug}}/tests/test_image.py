@@ -1,0 +1,206 @@
+"""Image tags against ECR's tag immutability, and the repository's lifecycle policy.
+
+Sequences of deploys are replayed against moto's ECR, which refuses a push under an existing immutable tag as ECR
+does. Between deploys the mocks keep each RandomId's value while its keepers stay the same and draw a new one when
+they change, as pulumi_random does; a deploy pushes whenever the Docker Build provider would rebuild (any input or its
+build-context hash changed, reproduced below from its source), each time a new digest (builds carry timestamps).
+"""
+
+import fnmatch
+import hashlib
+import json
+import secrets
+import shutil
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3  # type: ignore[import-untyped]
+import pulumi
+import pytest
+from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+from moto import mock_aws
+
+import infra.stack
+from conftest import PROJECT, RecordingMocks, Registered, deploy, run_program
+from infra.image import CACHE_TAG, RELEASE_TAG_PREFIX, lifecycle_policy
+from infra.stack import build_stack
+from infra.validation import parse_settings
+
+APP_DIR = Path(__file__).resolve().parent.parent / "app"
+
+
+class ReplacingMocks(RecordingMocks):
+    """Mocks that remember each RandomId between runs: kept while its keepers stay the same, new when they change."""
+
+    def __init__(self, randoms: dict[str, tuple[Any, str]]) -> None:
+        super().__init__()
+        self.randoms = randoms
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        resource_id, outputs = super().new_resource(args)
+        if args.typ == "random:index/randomId:RandomId":
+            keepers = args.inputs.get("keepers")
+            previous = self.randoms.get(args.name)
+            if previous is None or previous[0] != keepers:
+                self.randoms[args.name] = (keepers, secrets.token_hex(4))
+            outputs["hex"] = self.randoms[args.name][1]
+        return resource_id, outputs
+
+
+def docker_build_context_hash(app_dir: Path) -> str:
+    """What pulumi-docker-build hashes to decide on a rebuild (provider/internal/context.go, hashBuildContext):
+    the Dockerfile's content, then path, mode and content of each file .dockerignore lets into the context."""
+    patterns = [line.strip() for line in (app_dir / ".dockerignore").read_text().splitlines() if line.strip()]
+
+    def ignored(relative: str) -> bool:
+        verdict = False
+        parts = relative.split("/")
+        prefixes = ["/".join(parts[: depth + 1]) for depth in range(len(parts))]
+        for pattern in patterns:
+            negated, glob = pattern.startswith("!"), pattern.lstrip("!")
+            if any(fnmatch.fnmatchcase(p, glob) and p.count("/") == glob.count("/") for p in prefixes):
+                verdict = not negated
+        return verdict
+
+    digest = hashlib.sha256((app_dir / "Dockerfile").read_bytes())
+    for path in sorted(app_dir.rglob("*")):
+        relative = path.relative_to(app_dir).as_posix()
+        if path.is_file() and not ignored(relative):
+            digest.update(path.read_bytes() + relative.encode() + oct(path.stat().st_mode).encode())
+    return digest.hexdigest()
+
+
+class Deployer:
+    """`pulumi up` of the image, repeated: the program under mocks, then the pushes the provider would make."""
+
+    def __init__(self) -> None:
+        self.randoms: dict[str, tuple[Any, str]] = {}
+        self.ecr = boto3.client("ecr", region_name="us-east-1")
+        self.last_build: tuple[Any, ...] | None = None
+        self.pushed_tags: list[str] = []
+        self.repository = ""
+
+    def up(self, app_dir: Path, cpu_architecture: str, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setattr(infra.stack, "APP_DIR", app_dir)
+        settings = parse_settings({"cpu_architecture": cpu_architecture, "cpu": 1024, "memory": 2048})
+        mocks = run_program(lambda: build_stack(PROJECT, settings), mocks=ReplacingMocks(self.randoms))
+        [repository] = [r for r in mocks.resources if r.type == "aws:ecr/repository:Repository"]
+        [image] = [r for r in mocks.resources if r.type == "docker-build:index:Image"]
+        if not self.repository:
+            self.create_repository(repository)
+        inputs = {key: value for key, value in image.inputs.items() if key != "registries"}
+        context = Path(image.inputs["context"]["location"])
+        build = (json.dumps(inputs, sort_keys=True), docker_build_context_hash(context))
+        if build != self.last_build:
+            for reference in [*image.inputs["tags"], image.inputs["cacheTo"][0]["registry"]["ref"]]:
+                self.push(reference.rsplit(":", 1)[1])
+            self.last_build = build
+
+    def create_repository(self, repository: Registered) -> None:
+        """The repository as the program declares it (mutability and exclusions from its inputs)."""
+        self.repository = "app"
+        self.ecr.create_repository(
+            repositoryName=self.repository,
+            imageTagMutability=repository.inputs["imageTagMutability"],
+            imageTagMutabilityExclusionFilters=[
+                {"filter": f["filter"], "filterType": f["filterType"]}
+                for f in repository.inputs.get("imageTagMutabilityExclusionFilters", [])
+            ],
+        )
+
+    def push(self, tag: str) -> None:
+        manifest = {
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "annotations": {"created": str(time.time_ns()), "nonce": secrets.token_hex(8)},
+        }
+        self.ecr.put_image(repositoryName=self.repository, imageManifest=json.dumps(manifest), imageTag=tag)
+        self.pushed_tags.append(tag)
+
+
+def write(path: Path) -> None:
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(b"\0")
+
+
+def edit(path: Path, change: Callable[[str], str]) -> None:
+    path.write_text(change(path.read_text()))
+
+
+def revert(path: Path, text: str) -> None:
+    path.write_text(text)
+
+
+@mock_aws
+def test_every_sequence_of_app_changes_deploys_under_new_immutable_tags(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = tmp_path / "checkout" / "app"
+    shutil.copytree(APP_DIR, app, ignore=shutil.ignore_patterns("__pycache__"))
+    original = (app / "main.py").read_text()
+    deployer = Deployer()
+    steps: list[tuple[str, Callable[[], None], str]] = [
+        ("first deploy", lambda: None, "X86_64"),
+        ("change the app", lambda: edit(app / "main.py", lambda text: text + "\n# v2\n"), "X86_64"),
+        ("revert the change", lambda: revert(app / "main.py", original), "X86_64"),
+        ("switch to ARM64", lambda: None, "ARM64"),
+        ("switch back to X86_64", lambda: None, "X86_64"),
+        ("make a file executable", lambda: (app / "server.py").chmod(0o755), "X86_64"),
+        ("run the app locally (bytecode)", lambda: write(app / "__pycache__" / "main.pyc"), "X86_64"),
+    ]
+    for step, change, architecture in steps:
+        change()
+        try:
+            deployer.up(app, architecture, monkeypatch)
+        except ClientError as error:
+            pytest.fail(f"{step}: ECR refused the push: {error}")
+    # Deploying the same commit from another checkout: the provider rebuilds (its context path changed).
+    moved = tmp_path / "elsewhere" / "app"
+    shutil.copytree(app, moved)
+    try:
+        deployer.up(moved, "X86_64", monkeypatch)
+    except ClientError as error:
+        pytest.fail(f"deploy from another checkout: ECR refused the push: {error}")
+
+    releases = [tag for tag in deployer.pushed_tags if tag != CACHE_TAG]
+    assert len(releases) == len(set(releases)) == 7, "one release per rebuild, none for unchanged content"
+    assert all(tag.startswith(RELEASE_TAG_PREFIX) for tag in releases)
+
+
+def test_release_tag_names_its_platform_and_content() -> None:
+    deployment = deploy(cpu_architecture="ARM64", cpu=1024, memory=2048)
+    [tag] = deployment.one("docker-build:index:Image").inputs["tags"]
+    release = deployment.one("random:index/randomId:RandomId")
+    assert tag.rsplit(":", 1)[1].startswith(f"{RELEASE_TAG_PREFIX}linux-arm64-")
+    assert tag.endswith("-" + release.outputs["hex"])
+    assert release.inputs["keepers"]["platform"] == "linux/arm64"
+
+
+def test_build_context_leaves_out_bytecode() -> None:
+    """The release keepers skip __pycache__; the build context must too, or a rebuild could reuse a tag."""
+    patterns = (APP_DIR / ".dockerignore").read_text().split()
+    assert patterns[0] == "*" and not any("__pycache__" in p or p == "!*" for p in patterns)
+
+
+def test_lifecycle_expires_untagged_images_first_then_keeps_the_newest_releases(default_stack: Any) -> None:
+    policy = json.loads(default_stack.one("aws:ecr/lifecyclePolicy:LifecyclePolicy").inputs["policy"])
+    untagged, releases = policy["rules"]
+    assert policy == lifecycle_policy()
+    assert untagged["rulePriority"] < releases["rulePriority"]
+    assert untagged["selection"] == {
+        "tagStatus": "untagged",
+        "countType": "sinceImagePushed",
+        "countUnit": "days",
+        "countNumber": 1,
+    }
+    # Only release tags count towards the kept images: the moving build-cache tag and its untagged predecessors don't.
+    assert releases["selection"] == {
+        "tagStatus": "tagged",
+        "tagPrefixList": [RELEASE_TAG_PREFIX],
+        "countType": "imageCountMoreThan",
+        "countNumber": 20,
+    }
+    assert not CACHE_TAG.startswith(RELEASE_TAG_PREFIX)
+    assert all(rule["action"] == {"type": "expire"} for rule in policy["rules"])
