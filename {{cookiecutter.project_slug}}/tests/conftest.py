@@ -464,8 +464,8 @@ _DEPLOYMENTS: dict[tuple[str, str, Settings], Deployment] = {}
 PROGRAM = ROOT / "__main__.py"
 
 
-def run_main(config: dict[str, str], stack: str = "dev") -> tuple[list[Registered], pulumi.RunError | None]:
-    """Run __main__.py as `pulumi up` would with this stack config (full keys); what it registered, how it failed."""
+def run_stack(config: dict[str, str], stack: str = "dev") -> tuple[Deployment, pulumi.RunError | None]:
+    """Run __main__.py as `pulumi up` would with this stack config (full keys); what it did, how it failed."""
     failure: list[pulumi.RunError] = []
 
     def program() -> None:
@@ -475,11 +475,20 @@ def run_main(config: dict[str, str], stack: str = "dev") -> tuple[list[Registere
         except pulumi.RunError as error:
             failure.append(error)
 
-    return run_program(program, stack, config.get("aws:region", "us-east-1")).resources, failure[0] if failure else None
+    mocks = run_program(program, stack, config.get("aws:region", "us-east-1"))
+    deployment = Deployment(mocks.resources, "", mocks.ignore_changes, mocks.invokes, mocks.origins)
+    return deployment, failure[0] if failure else None
+
+
+def run_main(config: dict[str, str], stack: str = "dev") -> tuple[list[Registered], pulumi.RunError | None]:
+    """Run __main__.py as `pulumi up` would with this stack config (full keys); what it registered, how it failed."""
+    deployment, failure = run_stack(config, stack)
+    return deployment.resources, failure
 
 
 @pytest.fixture(scope="module")
 def default_stack() -> Deployment:
+    """The program run with its default settings (whatever this project's stack file says)."""
     return deploy()
 
 

@@ -1,4 +1,7 @@
-"""The default stack, under mocks: what `pulumi up` would create and how the pieces are wired."""
+"""The program with its default settings, under mocks: what `pulumi up` would create and how the pieces are wired.
+
+These run `deploy()` (the defaults in infra/validation.py, not this project's stack file), so their values hold in
+every variant; test_stack_files.py checks the stack this project was generated for."""
 
 import json
 

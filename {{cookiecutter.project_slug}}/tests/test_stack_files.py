@@ -1,6 +1,14 @@
-"""Every Pulumi.<stack>.yaml of this project, run through the program under mocks: the config drives the stack."""
+"""Every Pulumi.<stack>.yaml of this project, run through the program under mocks: the config drives the stack.
+
+These are the tests of the stack this project was generated for: every value they expect comes from the stack file,
+never from the program's defaults, and every cookiecutter answer (a key of the stack file) has a check below, so a
+variant cannot pass here by asserting the defaults. (test_stack.py and test_options.py test the program with the
+settings they name, in every variant alike.)
+"""
 
 import json
+from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -8,45 +16,173 @@ import pytest
 import yaml
 from security_rules import violations
 
-from conftest import PROJECT, ROOT, Registered, run_main
+from conftest import PROJECT, ROOT, Deployment, run_stack
+from infra.validation import ANSWER_DEFAULTS, Settings, parse_settings
 
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
+NAT_GATEWAYS: dict[str, Callable[[int], int]] = {
+    "private-nat-per-az": lambda azs: azs,
+    "private-single-nat": lambda _: 1,
+    "public-subnets": lambda _: 0,
+}
 
 
-def only(resources: list[Registered], type_: str) -> list[dict[str, Any]]:
-    return [resource.inputs for resource in resources if resource.type == type_]
+def config_of(stack_file: Path) -> dict[str, str]:
+    """The stack file's config as `pulumi` hands it to the program: strings, booleans lower-case."""
+    config = yaml.safe_load(stack_file.read_text())["config"]
+    return {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in config.items()}
+
+
+@cache
+def stack_of(stack_file: Path) -> tuple[Settings, Deployment]:
+    """The settings the stack file holds, and what the program built from it (once per file)."""
+    config = config_of(stack_file)
+    deployment, failure = run_stack(config)
+    assert failure is None, failure
+    raw = {key.split(":", 1)[1]: value for key, value in config.items() if not key.startswith("aws:")}
+    return parse_settings({**raw, "aws_region": config["aws:region"]}), deployment
+
+
+def only(deployment: Deployment, type_: str) -> list[dict[str, Any]]:
+    return [resource.inputs for resource in deployment.of_type(type_)]
+
+
+def listener_on(deployment: Deployment, port: int) -> list[dict[str, Any]]:
+    return [listener for listener in only(deployment, "aws:lb/listener:Listener") if listener["port"] == port]
+
+
+def policies(deployment: Deployment) -> dict[str, dict[str, Any]]:
+    found = {}
+    for policy in only(deployment, "aws:appautoscaling/policy:Policy"):
+        configuration = policy["targetTrackingScalingPolicyConfiguration"]
+        found[configuration["predefinedMetricSpecification"]["predefinedMetricType"]] = configuration
+    return found
+
+
+def scaling_target(deployment: Deployment) -> dict[str, Any]:
+    [target] = only(deployment, "aws:appautoscaling/target:Target")
+    return target
+
+
+def container(deployment: Deployment) -> dict[str, Any]:
+    [task] = only(deployment, "aws:ecs/taskDefinition:TaskDefinition")
+    [first] = json.loads(task["containerDefinitions"])
+    return dict(first)
+
+
+def zone_lookups(deployment: Deployment) -> list[dict[str, Any]]:
+    return [invoke.args for invoke in deployment.lookups("aws:route53/getZone:getZone")]
+
+
+def certificate_used(deployment: Deployment, certificate_arn: str) -> bool:
+    """The HTTPS listener serves the given certificate, or else the one ACM issued, once validated."""
+    [listener] = listener_on(deployment, 443)
+    if certificate_arn:
+        return listener["certificateArn"] == certificate_arn and not deployment.of_type(
+            "aws:acm/certificate:Certificate"
+        )
+    validation = deployment.one("aws:acm/certificateValidation:CertificateValidation")
+    return bool(listener["certificateArn"] == validation.outputs["certificateArn"])
+
+
+def target_groups(deployment: Deployment) -> list[dict[str, Any]]:
+    """The service's target groups: one, or two that take turns for a blue-green, canary or linear release."""
+    return only(deployment, "aws:lb/targetGroup:TargetGroup")
+
+
+def stickiness(deployment: Deployment) -> list[dict[str, Any]]:
+    return [dict(target_group["stickiness"]) for target_group in target_groups(deployment)]
+
+
+def service(deployment: Deployment) -> dict[str, Any]:
+    [found] = only(deployment, "aws:ecs/service:Service")
+    return found
+
+
+Check = Callable[[Settings, Deployment], bool]
+
+# Each answer -> what the stack built from it must show. A new cookiecutter answer needs a line here.
+ANSWER_CHECKS: dict[str, Check] = {
+    "aws_region": lambda s, d: container(d)["logConfiguration"]["options"]["awslogs-region"] == s.aws_region,
+    "replicas": lambda s, d: service(d)["desiredCount"] == s.replicas,
+    "cpu": lambda s, d: only(d, "aws:ecs/taskDefinition:TaskDefinition")[0]["cpu"] == str(s.cpu),
+    "memory": lambda s, d: only(d, "aws:ecs/taskDefinition:TaskDefinition")[0]["memory"] == str(s.memory),
+    "cpu_architecture": lambda s, d: (
+        only(d, "aws:ecs/taskDefinition:TaskDefinition")[0]["runtimePlatform"]["cpuArchitecture"] == s.cpu_architecture
+    ),
+    "container_port": lambda s, d: (
+        all(target_group["port"] == s.container_port for target_group in target_groups(d))
+        and container(d)["portMappings"][0]["containerPort"] == s.container_port
+    ),
+    "health_check_path": lambda s, d: all(
+        target_group["healthCheck"]["path"] == s.health_check_path for target_group in target_groups(d)
+    ),
+    "networking": lambda s, d: (
+        service(d)["networkConfiguration"]["assignPublicIp"] is (s.networking == "public-subnets")
+        and (
+            s.networking not in NAT_GATEWAYS
+            or len(d.of_type("aws:ec2/natGateway:NatGateway")) == NAT_GATEWAYS[s.networking](s.az_count)
+        )
+    ),
+    "az_count": lambda s, d: (
+        len({d.by_id(subnet).inputs["availabilityZone"] for subnet in service(d)["networkConfiguration"]["subnets"]})
+        == s.az_count
+    ),
+    "log_retention_days": lambda s, d: (
+        only(d, "aws:cloudwatch/logGroup:LogGroup")[0]["retentionInDays"] == s.log_retention_days
+    ),
+    "enable_https": lambda s, d: len(listener_on(d, 443)) == s.enable_https,
+    "domain_name": lambda s, d: (
+        [r["name"] for r in only(d, "aws:route53/record:Record") if r["type"] == "A"]
+        == ([s.domain_name] if s.domain_name else [])
+    ),
+    "hosted_zone_name": lambda s, d: (
+        zone_lookups(d) == ([{"name": s.zone_name, "privateZone": False}] if s.domain_name else [])
+    ),
+    "certificate_arn": lambda s, d: not s.enable_https or certificate_used(d, s.certificate_arn),
+    "enable_autoscaling": lambda s, d: len(only(d, "aws:appautoscaling/target:Target")) == s.enable_autoscaling,
+    "autoscaling_min": lambda s, d: not s.enable_autoscaling or scaling_target(d)["minCapacity"] == s.autoscaling_min,
+    "autoscaling_max": lambda s, d: not s.enable_autoscaling or scaling_target(d)["maxCapacity"] == s.autoscaling_max,
+    "autoscaling_cpu_target": lambda s, d: (
+        not s.enable_autoscaling
+        or policies(d)["ECSServiceAverageCPUUtilization"]["targetValue"] == s.autoscaling_cpu_target
+    ),
+    "autoscaling_requests_per_target": lambda s, d: (
+        not s.enable_autoscaling
+        or (policies(d).get("ALBRequestCountPerTarget") or {"targetValue": 0})["targetValue"]
+        == s.autoscaling_requests_per_target
+    ),
+    "enable_sticky_sessions": lambda s, d: all(
+        sticky["enabled"] is s.enable_sticky_sessions for sticky in stickiness(d)
+    ),
+    "sticky_duration_seconds": lambda s, d: (
+        not s.enable_sticky_sessions
+        or all(sticky["cookieDuration"] == s.sticky_duration_seconds for sticky in stickiness(d))
+    ),
+    "deployment_strategy": lambda s, d: (
+        len(target_groups(d)) == (1 if s.deployment_strategy == "rolling" else 2)
+        and service(d).get("deploymentConfiguration", {}).get("strategy", "ROLLING")
+        == s.deployment_strategy.upper().replace("-", "_")
+    ),
+}
+
+
+def test_every_answer_has_a_check() -> None:
+    missing = sorted(set(ANSWER_DEFAULTS) - set(ANSWER_CHECKS))
+    assert not missing, f"answers no stack-file check looks at: {missing} (add them to ANSWER_CHECKS)"
 
 
 @pytest.mark.parametrize("stack_file", STACK_FILES, ids=[path.name for path in STACK_FILES])
-def test_stack_file_builds_the_stack_it_describes(stack_file: Path) -> None:
-    config = {
-        key: str(value).lower() if isinstance(value, bool) else str(value)
-        for key, value in yaml.safe_load(stack_file.read_text())["config"].items()
-    }
-    settings = {key.split(":", 1)[1]: value for key, value in config.items() if not key.startswith("aws:")}
-    assert all(key.startswith((f"{PROJECT}:", "aws:")) for key in config), "keys outside the project's namespace"
-    resources, failure = run_main(config)
-    assert failure is None, failure
-    assert violations([(r.type, r.inputs) for r in resources]) == {}, "the policy pack would refuse this stack"
-
-    [service] = only(resources, "aws:ecs/service:Service")
-    [task] = only(resources, "aws:ecs/taskDefinition:TaskDefinition")
-    target_groups = only(resources, "aws:lb/targetGroup:TargetGroup")
-    [container] = json.loads(task["containerDefinitions"])
-    assert service["desiredCount"] == int(settings["replicas"])
-    assert (task["cpu"], task["memory"]) == (settings["cpu"], settings["memory"])
-    assert task["runtimePlatform"]["cpuArchitecture"] == settings["cpu_architecture"]
-    assert container["logConfiguration"]["options"]["awslogs-region"] == config["aws:region"]
-    assert len(target_groups) == (1 if settings["deployment_strategy"] == "rolling" else 2)
-    strategy = service.get("deploymentConfiguration", {}).get("strategy", "ROLLING")
-    assert strategy == settings["deployment_strategy"].upper().replace("-", "_")
-    for target_group in target_groups:
-        assert target_group["port"] == int(settings["container_port"])
-        assert target_group["healthCheck"]["path"] == settings["health_check_path"]
-        assert target_group["stickiness"]["enabled"] is (settings["enable_sticky_sessions"] == "true")
-    https_listeners = [listener for listener in only(resources, "aws:lb/listener:Listener") if listener["port"] == 443]
-    assert len(https_listeners) == (settings["enable_https"] == "true")
-    assert len(only(resources, "aws:appautoscaling/target:Target")) == (settings["enable_autoscaling"] == "true")
-    assert len(only(resources, "aws:ec2/subnet:Subnet")) == int(settings["az_count"]) * (
-        1 if settings["networking"] == "public-subnets" else 2
+def test_stack_file_builds_a_stack_the_policy_pack_accepts(stack_file: Path) -> None:
+    assert all(key.startswith((f"{PROJECT}:", "aws:")) for key in config_of(stack_file)), "keys outside the namespace"
+    _, deployment = stack_of(stack_file)
+    assert violations([(r.type, r.inputs) for r in deployment.resources]) == {}, (
+        "the policy pack would refuse this stack"
     )
+
+
+@pytest.mark.parametrize("answer", sorted(ANSWER_CHECKS))
+@pytest.mark.parametrize("stack_file", STACK_FILES, ids=[path.name for path in STACK_FILES])
+def test_stack_file_answer_shows_in_the_stack(stack_file: Path, answer: str) -> None:
+    settings, deployment = stack_of(stack_file)
+    assert ANSWER_CHECKS[answer](settings, deployment), f"{answer}={getattr(settings, answer)!r} is not what was built"
