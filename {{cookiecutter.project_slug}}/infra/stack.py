@@ -8,13 +8,14 @@ import pulumi
 from infra.access_logs import AccessLogBucket
 from infra.alarms import ServiceAlarms
 from infra.autoscaling import ServiceAutoscaling
+from infra.dashboard import ServiceDashboard
 from infra.domain import DomainAlias, IssuedCertificate, hosted_zone_id
 from infra.image import ContainerImage
 from infra.load_balancer import LoadBalancer
 from infra.network import Network, available_zones
 from infra.release import ReleaseTraffic
 from infra.service import FargateService
-from infra.validation import Settings, is_production, resource_base_name
+from infra.validation import Settings, is_production, resource_base_name, stack_resource_name
 
 APP_DIR = Path(__file__).resolve().parent.parent / "app"
 
@@ -28,6 +29,7 @@ class Stack:
     alarms: ServiceAlarms
     service: FargateService
     autoscaling: ServiceAutoscaling | None
+    dashboard: ServiceDashboard
     url: pulumi.Output[str]
 
 
@@ -90,9 +92,21 @@ def build_stack(project: str, settings: Settings) -> Stack:
             target_groups=target_groups,
         )
 
+    dashboard = ServiceDashboard(
+        name,
+        stack_resource_name(project, pulumi.get_stack()),
+        settings.aws_region,
+        alb=load_balancer.alb,
+        target_groups=target_groups,
+        cluster=service.cluster,
+        service=service.service,
+        alarms=alarms.alarms,
+        scaling_target=autoscaling.target if autoscaling else None,
+    )
+
     if zone_id is not None:
         DomainAlias(name, settings.domain_name, zone_id, load_balancer.alb)
         url = pulumi.Output.from_input(f"{'https' if settings.enable_https else 'http'}://{settings.domain_name}")
     else:
         url = pulumi.Output.concat("http://", load_balancer.alb.dns_name)
-    return Stack(network, image, load_balancer, release, alarms, service, autoscaling, url)
+    return Stack(network, image, load_balancer, release, alarms, service, autoscaling, dashboard, url)

@@ -566,6 +566,11 @@ def resource_base_name(project_slug: str) -> str:
     return project_slug[:longest].rstrip("-")
 
 
+def stack_resource_name(project_slug: str, stack: str, limit: int = 128) -> str:
+    """A fixed name for a per-stack resource (dashboard, web ACL): project and stack, in the characters both allow."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", f"{project_slug}-{stack}")[:limit]
+
+
 def check_answers(answers: Mapping[str, object]) -> list[str]:
     """Every error in a set of cookiecutter answers: the project fields, then the stack settings."""
     errors = []

@@ -2,9 +2,9 @@
 
     python scripts/verify.py STACK [--requests 30] [--chaos] [--timeout 600]
 
-Reads the URL, cluster and service from the stack's outputs (`pulumi stack output`) and the health path from its
-config. With --chaos it stops one task through the ECS API and watches the service return to its desired count
-while the URL keeps answering. Exits non-zero when a check fails.
+Reads the URL, cluster, service and dashboard link from the stack's outputs (`pulumi stack output`) and the health
+path from its config. With --chaos it stops one task through the ECS API and watches the service return to its
+desired count while the URL keeps answering. Exits non-zero when a check fails.
 """
 
 import argparse
@@ -27,6 +27,7 @@ class Target:
     cluster: str
     service: str
     region: str
+    dashboard_url: str = ""
 
 
 def get_json(url: str, timeout: float = 5) -> Any:
@@ -85,9 +86,10 @@ def chaos(
 
 
 def stack_target(stack: str) -> Target:
-    def output(name: str) -> str:
+    def output(name: str, required: bool = True) -> str:
         command = ["pulumi", "stack", "output", name, "--stack", stack]
-        return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
+        found = subprocess.run(command, check=required, capture_output=True, text=True)
+        return found.stdout.strip() if found.returncode == 0 else ""
 
     def config(key: str, default: str) -> str:
         command = ["pulumi", "config", "get", key, "--stack", stack]
@@ -100,6 +102,8 @@ def stack_target(stack: str) -> Target:
         cluster=output("cluster_name"),
         service=output("service_name"),
         region=config("aws:region", "us-east-1"),
+        # Stacks last deployed before the dashboard existed have no such output yet.
+        dashboard_url=output("dashboard_url", required=False),
     )
 
 
@@ -117,6 +121,7 @@ def main() -> int:
     print(f"ok: {target.url}{target.health_path} answers")
     replicas = distinct_replicas(target.url + "/", args.requests)
     print(f"ok: {len(replicas)} distinct replicas answered {args.requests} requests")
+    print(f"dashboard: {target.dashboard_url or 'none yet (run make up)'}")
     if args.chaos:
         ecs = boto3.client("ecs", region_name=target.region)
         seconds, failures, checks = chaos(ecs, target, args.timeout)

@@ -27,6 +27,7 @@ NODES: dict[str, Check] = {
     "s3": has("aws:s3/bucket:Bucket"),
     "alarms": has("aws:cloudwatch/metricAlarm:MetricAlarm"),
     "sns": has("aws:sns/topic:Topic"),
+    "dashboard": has("aws:cloudwatch/dashboard:Dashboard"),
     "scaling": has("aws:appautoscaling/target:Target"),
     "dns": has("aws:route53/record:Record", lambda r: r.inputs["type"] == "A"),
     "acm": has("aws:lb/listener:Listener", lambda r: r.inputs["port"] == 443),

@@ -6,6 +6,7 @@ in front of the moto service: it fails while the service runs fewer tasks than i
 report), and it keeps every answer it gave, so a test can tell whether verify.py counted what it saw.
 """
 
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import boto3  # type: ignore[import-untyped]
 import pytest
 from moto import mock_aws
 from test_app import running_app
-from verify import Target, answers, chaos, distinct_replicas, running_tasks
+from verify import Target, answers, chaos, distinct_replicas, running_tasks, stack_target
 
 CLUSTER, SERVICE, REPLICAS = "cluster", "service", 3
 REPLACE_AFTER_SECONDS = 0.4  # the stand-in scheduler's delay: several polls see the service short of a task
@@ -138,3 +139,25 @@ def test_chaos_gives_up_when_the_service_does_not_heal(ecs: Any) -> None:
     target = Target("http://127.0.0.1:9", "/health", CLUSTER, SERVICE, "us-east-1")
     with pytest.raises(TimeoutError, match="did not return to 3 tasks"):
         chaos(ecs, target, timeout=0.3, say=lambda _: None, poll_seconds=0.1)
+
+
+def fake_pulumi(outputs: dict[str, str], config: dict[str, str]) -> Any:
+    """Stands in for subprocess.run of the Pulumi CLI: `stack output NAME` and `config get KEY`."""
+
+    def run(command: list[str], check: bool, **_: Any) -> subprocess.CompletedProcess[str]:
+        known, key = outputs if command[1] == "stack" else config, command[3]
+        if key not in known and check:
+            raise subprocess.CalledProcessError(255, command)
+        return subprocess.CompletedProcess(command, 0 if key in known else 255, known.get(key, ""), "")
+
+    return run
+
+
+def test_target_carries_the_stacks_dashboard_link(monkeypatch: pytest.MonkeyPatch) -> None:
+    outputs = {"url": "http://lb", "cluster_name": "c", "service_name": "s"}
+    dashboard = "https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1#dashboards/dashboard/x-dev"
+    monkeypatch.setattr(subprocess, "run", fake_pulumi({**outputs, "dashboard_url": dashboard}, {}))
+    assert stack_target("dev").dashboard_url == dashboard
+    monkeypatch.setattr(subprocess, "run", fake_pulumi(outputs, {"aws:region": "eu-west-1"}))
+    target = stack_target("dev")  # a stack deployed before the dashboard existed
+    assert (target.dashboard_url, target.region, target.health_path) == ("", "eu-west-1", "/health")
