@@ -50,6 +50,7 @@ def test_program_exports_where_to_find_the_service(monkeypatch: pytest.MonkeyPat
     assert sorted(exported) == [
         "alb_dns_name",
         "cluster_name",
+        "dashboard_url",
         "image_ref",
         "log_group_name",
         "repository_url",
