@@ -125,8 +125,14 @@ def created(stack: Deployment) -> dict[str, set[str]]:
 
 @pytest.mark.parametrize(
     "options",
-    [{}, {"enable_autoscaling": True}, {"enable_https": True, "domain_name": "api.example.com"}],
-    ids=["defaults", "autoscaling", "https"],
+    [
+        {},
+        {"enable_autoscaling": True},
+        {"enable_https": True, "domain_name": "api.example.com"},
+        {"deployment_strategy": "blue-green"},
+        {"deployment_strategy": "canary", "enable_autoscaling": True, "autoscaling_requests_per_target": 100},
+    ],
+    ids=["defaults", "autoscaling", "https", "blue-green", "canary-autoscaling"],
 )
 def test_body_has_the_documented_shape_and_names_only_this_stacks_resources(options: dict[str, Any]) -> None:
     stack = deploy(**options)
