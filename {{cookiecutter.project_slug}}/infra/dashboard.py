@@ -55,7 +55,8 @@ def widgets(
     target_groups: Sequence[pulumi.Input[str]],
     cluster: pulumi.Input[str],
     service: pulumi.Input[str],
-    alarm_arns: Sequence[pulumi.Input[str]],
+    rollback_alarm_arns: Sequence[pulumi.Input[str]],
+    notify_alarm_arns: Sequence[pulumi.Input[str]] = (),
     scaling_range: tuple[pulumi.Input[int], pulumi.Input[int]] | None = None,
     web_acl: pulumi.Input[str] | None = None,
 ) -> list[Widget]:
@@ -128,12 +129,12 @@ def widgets(
         [{"expression": "100 * memory / memoryreserved", "label": "memory % of reserved", "id": "memorypercent"}],
     ]
 
+    alarm_groups = (("Alarms that roll a release back", rollback_alarm_arns), ("Alarms that notify", notify_alarm_arns))
     rows: list[list[Widget]] = [
         [
-            {
-                "type": "alarm",
-                "properties": {"title": "Alarms (they roll a deployment back)", "alarms": list(alarm_arns)},
-            }
+            {"type": "alarm", "properties": {"title": title, "alarms": list(arns)}}
+            for title, arns in alarm_groups
+            if arns
         ],
         [
             _graph("Requests", region, requests, stat="Sum"),
@@ -182,7 +183,8 @@ class ServiceDashboard(pulumi.ComponentResource):
         target_groups: Sequence[aws.lb.TargetGroup],
         cluster: aws.ecs.Cluster,
         service: aws.ecs.Service,
-        alarms: Sequence[aws.cloudwatch.MetricAlarm],
+        rollback_alarms: Sequence[aws.cloudwatch.MetricAlarm],
+        notify_alarms: Sequence[aws.cloudwatch.MetricAlarm],
         scaling_target: aws.appautoscaling.Target | None = None,
         web_acl_metric_name: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
@@ -195,7 +197,8 @@ class ServiceDashboard(pulumi.ComponentResource):
                 target_groups=[target_group.arn_suffix for target_group in target_groups],
                 cluster=cluster.name,
                 service=service.name,
-                alarm_arns=[alarm.arn for alarm in alarms],
+                rollback_alarm_arns=[alarm.arn for alarm in rollback_alarms],
+                notify_alarm_arns=[alarm.arn for alarm in notify_alarms],
                 scaling_range=(
                     None if scaling_target is None else (scaling_target.min_capacity, scaling_target.max_capacity)
                 ),

@@ -100,7 +100,8 @@ def build_stack(project: str, settings: Settings) -> Stack:
         target_groups=target_groups,
         cluster=service.cluster,
         service=service.service,
-        alarms=alarms.alarms,
+        rollback_alarms=alarms.rollback_alarms,
+        notify_alarms=alarms.notify_alarms,
         scaling_target=autoscaling.target if autoscaling else None,
     )
 

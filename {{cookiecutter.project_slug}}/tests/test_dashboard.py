@@ -152,15 +152,25 @@ def test_the_shape_check_fails_on_a_broken_body(default_stack: Deployment) -> No
     graph["properties"]["period"] = 90
     graph["properties"]["metrics"].append(["AWS/ApplicationELB", "RequestCount", "LoadBalancer"])
     graph["properties"]["metrics"].append([{"expression": "100 * nothere", "id": "e9"}])
-    broken["widgets"][0]["properties"].pop("alarms")
+    broken["widgets"][0]["properties"].pop("alarms")  # an alarm widget needs its alarms
     assert len(shape_problems(broken)) == 4
 
 
-def test_alarm_widget_shows_the_alarms_the_stack_created(default_stack: Deployment) -> None:
-    [alarm_widget] = [widget for widget in body(default_stack)["widgets"] if widget["type"] == "alarm"]
-    alarms = default_stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
-    assert alarms
-    assert sorted(alarm_widget["properties"]["alarms"]) == sorted(alarm.outputs["arn"] for alarm in alarms)
+@pytest.mark.parametrize("options", [{}, {"deployment_strategy": "blue-green"}], ids=["rolling", "blue-green"])
+def test_alarm_widgets_show_the_alarms_the_stack_created_by_what_they_do(options: dict[str, Any]) -> None:
+    stack = deploy(**options)
+    shown = {
+        widget["properties"]["title"]: sorted(widget["properties"]["alarms"])
+        for widget in body(stack)["widgets"]
+        if widget["type"] == "alarm"
+    }
+    alarms = stack.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+    rollback = stack.one("aws:ecs/service:Service").inputs["alarms"]["alarmNames"]
+    assert rollback and len(alarms) > len(rollback)
+    assert shown == {
+        "Alarms that roll a release back": sorted(a.outputs["arn"] for a in alarms if a.outputs["name"] in rollback),
+        "Alarms that notify": sorted(a.outputs["arn"] for a in alarms if a.outputs["name"] not in rollback),
+    }
 
 
 def test_layout_reads_by_importance_without_overlaps(default_stack: Deployment) -> None:
@@ -195,7 +205,7 @@ def test_two_target_groups_each_get_their_own_lines() -> None:
             target_groups=["targetgroup/blue/2", "targetgroup/green/3"],
             cluster="cluster",
             service="service",
-            alarm_arns=["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:a"],
+            rollback_alarm_arns=["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:a"],
         )
     }
     assert shape_problems(document) == []
@@ -213,7 +223,7 @@ def test_waf_row_appears_with_a_web_acl() -> None:
             target_groups=["targetgroup/tg/2"],
             cluster="cluster",
             service="service",
-            alarm_arns=["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:a"],
+            rollback_alarm_arns=["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:a"],
             web_acl="acl-metric",
         )
     }
