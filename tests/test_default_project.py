@@ -121,5 +121,9 @@ def test_local_compose_runs_the_replicas_behind_a_load_balancer_checking_like_th
     )
     assert compose["services"]["app"]["environment"]["SHUTDOWN_DRAIN_SECONDS"] == str(drain)
     assert compose["services"]["app"]["stop_grace_period"] == f"{checks['stop_timeout_seconds']}s"
+    # Idle connections as behind the ALB: shared and kept for the idle timeout, the app's keep-alive longer.
+    settings = project_module("infra/validation.py").parse_settings({})
+    assert "http-reuse always" in config and f"pool-purge-delay {checks['alb_idle_timeout_seconds']}s" in config
+    assert compose["services"]["app"]["environment"]["KEEP_ALIVE_SECONDS"] == str(settings.app_keep_alive_seconds)
     if shutil.which("haproxy"):  # CI installs it; HAProxy's own parser validates the file
         run_in(default_project, "haproxy", "-c", "-f", "local/haproxy.cfg")

@@ -72,6 +72,9 @@ def main() -> None:
         port=int(os.environ.get("PORT", "8000")),
         log_config=LOG_CONFIG,
         timeout_graceful_shutdown=int(os.environ.get("GRACEFUL_SHUTDOWN_SECONDS", "20")),
+        # Idle connections stay open longer than the ALB's idle timeout (the stack passes it; 65 = 60 + 5), so the
+        # ALB never reuses a connection the app has just closed.
+        timeout_keep_alive=int(os.environ.get("KEEP_ALIVE_SECONDS", "65")),
         proxy_headers=True,
         forwarded_allow_ips="*",
     )

@@ -79,6 +79,8 @@ class LoadBalancer(pulumi.ComponentResource):
             security_groups=[self.security_group.id],
             subnets=subnet_ids,
             drop_invalid_header_fields=True,
+            # The app's keep-alive is derived from this (Settings.app_keep_alive_seconds) so it is always longer.
+            idle_timeout=settings.alb_idle_timeout_seconds,
             access_logs={"bucket": access_logs.bucket.id, "prefix": access_logs.prefix, "enabled": True},
             enable_deletion_protection=deletion_protection,
             tags={"stack": pulumi.get_stack()},

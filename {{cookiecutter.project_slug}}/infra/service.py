@@ -55,6 +55,7 @@ def container_definitions(
         "SHUTDOWN_DRAIN_SECONDS": str(
             shutdown_drain_seconds(settings.health_check_interval_seconds, settings.unhealthy_threshold)
         ),
+        "KEEP_ALIVE_SECONDS": str(settings.app_keep_alive_seconds),
     }
     return pulumi.Output.json_dumps(
         [

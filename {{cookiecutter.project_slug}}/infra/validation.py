@@ -39,6 +39,7 @@ DEPLOYMENT_STRATEGIES = ("rolling", "blue-green", "canary", "linear")
 MAX_BAKE_MINUTES = 1440  # the ECS API's limit for every bake time
 # ALB http-header condition: name up to 40 characters, value patterns up to 128 (no wildcards here: an exact value).
 TEST_HEADER_PATTERN = re.compile(r"(?P<name>[A-Za-z0-9-]{1,40}): ?(?P<value>[A-Za-z0-9._~-]{1,128})")
+KEEP_ALIVE_MARGIN_SECONDS = 5
 # Commercial-partition regions (GovCloud and China use other ARN partitions and are not supported).
 AWS_REGIONS = (
     "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
@@ -126,6 +127,7 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     "linear_step_percent": 25.0,
     "linear_step_bake_minutes": 3,
     "test_traffic_header": "X-Release-Test: 1",
+    "alb_idle_timeout_seconds": 60,
 }
 DEFAULTS = {**ANSWER_DEFAULTS, **STACK_ONLY_DEFAULTS}
 
@@ -179,6 +181,13 @@ class Settings:
     linear_step_percent: float
     linear_step_bake_minutes: int
     test_traffic_header: str
+    alb_idle_timeout_seconds: int
+
+    @property
+    def app_keep_alive_seconds(self) -> int:
+        """How long the app keeps an idle connection: longer than the ALB's idle timeout, so the ALB always closes
+        first and never sends a request down a connection the app has just closed (a 502)."""
+        return self.alb_idle_timeout_seconds + KEEP_ALIVE_MARGIN_SECONDS
 
     @property
     def zone_name(self) -> str:
@@ -390,6 +399,7 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "linear_step_percent": _tenths(3.0, 100.0),
     "linear_step_bake_minutes": _integer(0, MAX_BAKE_MINUTES),
     "test_traffic_header": _test_header,
+    "alb_idle_timeout_seconds": _integer(1, 4000),
 }
 # Settings that no longer exist -> what replaced them. Refused rather than ignored: a stack that set one expects it
 # to act, and silently dropping it would leave that stack without the protection it asked for.

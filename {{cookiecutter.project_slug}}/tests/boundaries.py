@@ -110,6 +110,8 @@ CASES: list[Case] = [
     *edge("linear_step_bake_minutes", 1440, 1441, deployment_strategy="linear"),
     *edge("test_traffic_header", "X-Release-Test: 1", "X-Release-Test 1", deployment_strategy="canary"),
     *edge("test_traffic_header", "X-" + "a" * 38 + ": 1", "X-" + "a" * 39 + ": 1", deployment_strategy="canary"),
+    *edge("alb_idle_timeout_seconds", 1, 0),
+    *edge("alb_idle_timeout_seconds", 4000, 4001),
 ]
 # Cookiecutter itself refuses a value outside a choice list (with its own traceback), before our hook runs.
 CHOICE_QUESTIONS = {"deployment_strategy"}

@@ -34,6 +34,7 @@ def test_environment_holds_no_credentials_and_no_secret_policy_without_secrets(d
         "HEALTH_CHECK_PATH",
         "GRACEFUL_SHUTDOWN_SECONDS",
         "SHUTDOWN_DRAIN_SECONDS",
+        "KEEP_ALIVE_SECONDS",
     }
     assert container(default_stack)["secrets"] == []
     assert default_stack.of_type("aws:iam/rolePolicy:RolePolicy") == []
