@@ -53,6 +53,7 @@ def valid_answers(draw: Any) -> dict[str, object]:
         "autoscaling_requests_per_target": draw(st.integers(0, 100_000)),
         "enable_sticky_sessions": draw(st.booleans()),
         "sticky_duration_seconds": draw(st.integers(1, 604_800)),
+        "deployment_strategy": draw(st.sampled_from(validation.DEPLOYMENT_STRATEGIES)),
     }
 
 
@@ -65,6 +66,7 @@ INVALID: dict[str, Any] = {
     "cpu": outside(TABLE),
     "cpu_architecture": st.sampled_from(["x86_64", "ARM", "arm64", "AMD64", ""]),
     "networking": st.sampled_from(["private", "public", "nat", "PUBLIC-SUBNETS", ""]),
+    "deployment_strategy": st.sampled_from(["blue_green", "BLUE_GREEN", "bluegreen", "Canary", "rolling-update", ""]),
     "az_count": outside(validation.AZ_COUNTS),
     "aws_region": st.from_regex(r"[a-z]{2}-[a-z]{3,9}-[0-9]", fullmatch=True).filter(
         lambda region: region not in validation.AWS_REGIONS
