@@ -192,3 +192,8 @@ def test_a_health_check_path_with_a_query_reaches_every_consumer_unchanged(cooki
     assert f"option httpchk GET {QUERY_PATH}\n" in (project / "local/haproxy.cfg").read_text()
     if shutil.which("haproxy"):
         subprocess.run(["haproxy", "-c", "-f", "local/haproxy.cfg"], cwd=project, capture_output=True, check=True)
+
+
+def test_the_options_page_names_every_setting() -> None:
+    options = (TEMPLATE / "docs" / "options.md").read_text()
+    assert [key for key in VALIDATION.DEFAULTS if f"`{key}`" not in options] == []

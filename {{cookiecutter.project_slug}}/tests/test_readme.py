@@ -1,4 +1,4 @@
-"""The README's architecture diagram shows exactly what the program creates for the stack it was generated for."""
+"""The README: its diagram shows exactly what the program creates for its stack; its tables name every setting."""
 
 import re
 from collections.abc import Callable
@@ -6,6 +6,7 @@ from collections.abc import Callable
 import yaml
 
 from conftest import ROOT, Registered, run_main
+from infra.validation import DEFAULTS
 
 Check = Callable[[list[Registered]], bool]
 
@@ -46,3 +47,9 @@ def test_diagram_nodes_are_the_resources_of_the_generated_stack() -> None:
     )
     assert failure is None
     assert drawn == {node for node, exists in NODES.items() if exists(resources)}
+
+
+def test_configuration_tables_name_every_setting() -> None:
+    readme = (ROOT / "README.md").read_text()
+    keys = ["aws:region" if key == "aws_region" else key for key in DEFAULTS]
+    assert [key for key in keys if f"`{key}`" not in readme] == []
