@@ -22,6 +22,11 @@ DOMAINS = {"api.example.com": ["", "example.com", "api.example.com"], "shop-1.eu
 EXAMPLES = settings(max_examples=30, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 
 
+def fargate_zone_count(region: str) -> int:
+    """How many zone IDs of the region Fargate runs in (us-west-1: two); 3, the most az_count asks, elsewhere."""
+    return len(validation.FARGATE_ZONE_IDS.get(region, range(3)))
+
+
 @st.composite
 def valid_answers(draw: Any) -> dict[str, object]:
     cpu = draw(st.sampled_from(sorted(TABLE)))
@@ -40,7 +45,7 @@ def valid_answers(draw: Any) -> dict[str, object]:
         "container_port": draw(st.integers(1, 65535)),
         "health_check_path": draw(st.from_regex(r"/[a-z0-9_~./-]{0,20}", fullmatch=True)),
         "networking": draw(st.sampled_from(validation.NETWORKING_MODES)),
-        "az_count": draw(st.sampled_from(validation.AZ_COUNTS)),
+        "az_count": draw(st.sampled_from([n for n in validation.AZ_COUNTS if n <= fargate_zone_count(region)])),
         "log_retention_days": draw(st.sampled_from(validation.LOG_RETENTION_DAYS)),
         "enable_https": https,
         "domain_name": domain,

@@ -5,24 +5,39 @@ import ipaddress
 import pulumi
 import pulumi_aws as aws
 
+from infra.validation import fargate_zone_ids
+
 VPC_CIDR = ipaddress.ip_network("10.0.0.0/16")
 # Sixteen /20 blocks (4,096 addresses each): public subnets take the first, private ones start at the ninth.
 SUBNET_BLOCKS = list(VPC_CIDR.subnets(new_prefix=20))
 FIRST_PRIVATE_BLOCK = 8
 
 
-def available_zones(count: int) -> list[str]:
-    """The first `count` Availability Zones of the region (local and wavelength zones left out)."""
+def choose_zones(region: str, zone_ids: list[str], count: int) -> list[str]:
+    """The `count` lowest zone IDs among `zone_ids` where Fargate runs; a one-line error if there are fewer."""
+    usable = fargate_zone_ids(region, zone_ids)
+    if len(usable) < count:
+        found = f"{len(usable)} available zone{'' if len(usable) == 1 else 's'}"
+        raise pulumi.RunError(
+            f"az_count={count} but Fargate runs in {found} of {region} here ({', '.join(usable) or 'none'}): "
+            "lower az_count or choose another region"
+        )
+    return usable[:count]
+
+
+def fargate_zones(region: str, count: int) -> list[str]:
+    """Zone IDs for the stack: by ID, not name, since names map to different physical zones in each account.
+
+    Local and Wavelength zones (opt-in) are left out, and so are the zone IDs AWS documents as without Fargate.
+    """
     zones = aws.get_availability_zones(
         state="available", filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}]
-    ).names
-    if len(zones) < count:
-        raise pulumi.RunError(f"az_count={count} but this region offers {len(zones)} zones: lower az_count")
-    return sorted(zones)[:count]
+    )
+    return choose_zones(region, list(zones.zone_ids), count)
 
 
 class Network(pulumi.ComponentResource):
-    """A VPC over `zones`, with NAT gateways per `networking` mode."""
+    """A VPC over `zones` (Availability Zone IDs), with NAT gateways per `networking` mode."""
 
     def __init__(self, name: str, zones: list[str], networking: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("fargate:network:Network", name, None, opts)
@@ -50,7 +65,7 @@ class Network(pulumi.ComponentResource):
                 f"{name}-public-{index}",
                 vpc_id=self.vpc.id,
                 cidr_block=str(SUBNET_BLOCKS[index]),
-                availability_zone=zone,
+                availability_zone_id=zone,
                 # Tasks in public-subnets mode get their public IP from the service, not from the subnet.
                 map_public_ip_on_launch=False,
                 tags={"Name": f"{name}-public-{zone}", "tier": "public"},
@@ -81,7 +96,7 @@ class Network(pulumi.ComponentResource):
                     f"{name}-private-{index}",
                     vpc_id=self.vpc.id,
                     cidr_block=str(SUBNET_BLOCKS[FIRST_PRIVATE_BLOCK + index]),
-                    availability_zone=zone,
+                    availability_zone_id=zone,
                     tags={"Name": f"{name}-private-{zone}", "tier": "private"},
                     opts=child,
                 )

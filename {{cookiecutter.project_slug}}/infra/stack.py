@@ -12,7 +12,7 @@ from infra.dashboard import ServiceDashboard
 from infra.domain import DomainAlias, IssuedCertificate, hosted_zone_id
 from infra.image import ContainerImage
 from infra.load_balancer import LoadBalancer
-from infra.network import Network, available_zones
+from infra.network import Network, fargate_zones
 from infra.release import ReleaseTraffic
 from infra.service import FargateService
 from infra.validation import Settings, is_production, resource_base_name, stack_resource_name
@@ -36,7 +36,7 @@ class Stack:
 def build_stack(project: str, settings: Settings) -> Stack:
     """Every resource of the service, for `project` (the Pulumi project name) and its settings."""
     name = resource_base_name(project)
-    network = Network(name, available_zones(settings.az_count), settings.networking)
+    network = Network(name, fargate_zones(settings.aws_region, settings.az_count), settings.networking)
     image = ContainerImage(name, APP_DIR, settings.cpu_architecture)
 
     zone_id = hosted_zone_id(settings.zone_name) if settings.domain_name else None

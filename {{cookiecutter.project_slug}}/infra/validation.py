@@ -50,6 +50,13 @@ AWS_REGIONS = (
     "mx-central-1", "sa-east-1", "us-east-1", "us-east-2", "us-west-1", "us-west-2",
 )  # fmt: skip
 
+# "Supported Regions for Amazon ECS on AWS Fargate" (Linux containers; read 2026-11-26): in these regions Fargate runs
+# only in the listed Availability Zone IDs (older accounts also see usw1-az2 and apne1-az3). Other regions: every zone.
+FARGATE_ZONE_IDS: dict[str, tuple[str, ...]] = {
+    "us-west-1": ("usw1-az1", "usw1-az3"),
+    "ap-northeast-1": ("apne1-az1", "apne1-az2", "apne1-az4"),
+}
+
 # Pulumi auto-naming appends "-" and 7 random characters; ALB and target-group names stop at 32.
 AWS_LB_NAME_LIMIT = 32
 AUTONAME_SUFFIX_LENGTH = 8
@@ -447,6 +454,24 @@ def _memory_fits_cpu(v: dict[str, Any]) -> str | None:
     fitting_cpu = next((size for size, sizes in FARGATE_MEMORY_BY_CPU.items() if memory in sizes), None)
     other_cpu = "" if fitting_cpu is None else f" (or {'raise' if fitting_cpu > cpu else 'lower'} cpu to {fitting_cpu})"
     return f"memory={memory} is not valid with cpu={cpu}: choose {allowed}{other_cpu}"
+
+
+@_check("az_count", "aws_region")
+def _az_count_fits_fargate_zones(v: dict[str, Any]) -> str | None:
+    region, count = v["aws_region"], v["az_count"]
+    zones = FARGATE_ZONE_IDS.get(region, ())
+    if not zones or count <= len(zones):
+        return None
+    return (
+        f"az_count={count} is more zones than Fargate runs in, in aws_region={region} ({', '.join(zones)} only): "
+        f"use az_count={len(zones)} or another region"
+    )
+
+
+def fargate_zone_ids(region: str, zone_ids: list[str]) -> list[str]:
+    """The zone IDs among `zone_ids` where Fargate runs, sorted: the same physical zones in every account."""
+    allowed = FARGATE_ZONE_IDS.get(region)
+    return sorted(zone for zone in zone_ids if allowed is None or zone in allowed)
 
 
 @_check("enable_https", "domain_name")

@@ -43,6 +43,8 @@ CASES: list[Case] = [
     *edge("networking", "public-subnets", "private"),
     *edge("az_count", 3, 4),
     *edge("az_count", 2, 1),
+    *edge("az_count", 2, 3, aws_region="us-west-1"),  # Fargate runs in two of its zone IDs only
+    *edge("az_count", 3, 4, aws_region="ap-northeast-1"),
     *edge("aws_region", "eu-west-3", "eu-west-4"),
     *edge("container_port", 1, 0),
     *edge("container_port", 65535, 65536),

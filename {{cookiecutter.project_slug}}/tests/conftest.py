@@ -82,11 +82,32 @@ def record_fqdn(name: str, zone_name: str) -> str:
     return fqdn if fqdn == zone or fqdn.endswith("." + zone) else f"{fqdn}.{zone}"
 
 
+# Regions whose zones matter to a test, as an older account sees them: name -> AZ id, in DescribeAvailabilityZones
+# order. The name-to-id mapping differs per account (AWS RAM guide, "AZ IDs"); the ids that exist are AWS's. Fargate
+# runs in only some of them (ECS guide, "Supported Regions for Amazon ECS on AWS Fargate").
+REGION_ZONES: dict[str, dict[str, str]] = {
+    "us-west-1": {"us-west-1a": "usw1-az3", "us-west-1b": "usw1-az1", "us-west-1c": "usw1-az2"},
+    "ap-northeast-1": {
+        "ap-northeast-1a": "apne1-az4",
+        "ap-northeast-1b": "apne1-az3",
+        "ap-northeast-1c": "apne1-az1",
+        "ap-northeast-1d": "apne1-az2",
+    },
+}
+
+
 def zone_ids(region: str) -> list[str]:
     """AZ ids ("use1-az4"): the same physical zone in every account, unlike the names; a different order on purpose."""
+    if region in REGION_ZONES:
+        return list(REGION_ZONES[region].values())
     words = region.split("-")
     short = words[0] + "".join(word[0] for word in words[1:-1]) + words[-1]
     return [f"{short}-az{number}" for number in (4, 6, 1, 2)]
+
+
+def zone_names(region: str) -> list[str]:
+    """The zone names, in the same order as zone_ids (the data source returns them side by side)."""
+    return list(REGION_ZONES[region]) if region in REGION_ZONES else [f"{region}{letter}" for letter in "abcd"]
 
 
 @dataclass
@@ -336,7 +357,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         asked = dict(args.args)
         answers: dict[str, Callable[[], dict[str, Any]]] = {
             "aws:index/getAvailabilityZones:getAvailabilityZones": lambda: {
-                "names": [f"{self.region}{letter}" for letter in "abcd"],
+                "names": zone_names(self.region),
                 "zoneIds": zone_ids(self.region),
             },
             "aws:ecr/getAuthorizationToken:getAuthorizationToken": lambda: {
