@@ -3,7 +3,7 @@ VENV := .venv
 PYTHON := $(VENV)/bin/python
 PROJECT_TEMPLATE := {{cookiecutter.project_slug}}
 
-.PHONY: install project test bench clean
+.PHONY: install project test bench mutants clean
 
 $(VENV)/.installed: requirements-dev.txt $(PROJECT_TEMPLATE)/requirements-dev.txt $(PROJECT_TEMPLATE)/requirements.txt $(PROJECT_TEMPLATE)/app/requirements.txt
 	python3 -m venv $(VENV)
@@ -25,3 +25,6 @@ clean:
 
 bench: install  ## time the variant matrix (bench/matrix.py) and the deploy timing model
 	$(PYTHON) bench/matrix.py
+
+mutants: install  ## one-line program mutations (bench/mutants.py), each must fail the generated tests
+	$(PYTHON) bench/mutants.py
