@@ -62,7 +62,12 @@ def test_prompts_quote_the_prices_of_the_cost_estimate() -> None:
         "cpu": [f"${vcpu['X86_64'] * month:.0f}/month per 1024"],
         "memory": [f"${gib['X86_64'] * month:.2f}/month per 1024"],
         "replicas": [f"256/512 on X86_64: ${(vcpu['X86_64'] / 4 + gib['X86_64'] / 2) * month:.0f}/month"],
-        "networking": [f"({nat} each)", f"({nat};", f"(${cost.PUBLIC_IPV4_PER_HOUR * month:.2f}/month each;"],
+        "networking": [
+            f"({nat} each)",
+            f"({nat};",
+            f"(${cost.PUBLIC_IPV4_PER_HOUR * month:.2f}/month each;",
+            f"(${cost.INTERFACE_ENDPOINT_PER_ZONE_HOUR * month:.2f}/month each per zone)",
+        ],
         "az_count": [f"adds {nat}"],
     }
     prompts = defaults()["__prompts__"]

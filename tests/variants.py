@@ -34,6 +34,7 @@ VARIANTS: dict[str, dict[str, object]] = {
     # networking x zones
     "networking:private-single-nat": {"networking": "private-single-nat"},
     "networking:public-subnets": {"networking": "public-subnets"},
+    "networking:private-endpoints": {"networking": "private-endpoints"},
     "az_count:3": {"az_count": 3},
     # deployment strategies x HTTPS (the weighted rule moves to the HTTPS listener)
     "deployment_strategy:blue-green": {"deployment_strategy": "blue-green"},
@@ -54,7 +55,7 @@ VARIANTS: dict[str, dict[str, object]] = {
         "cpu_architecture": "ARM64",
         "container_port": 9000,
         "health_check_path": "/healthz",
-        "networking": "private-single-nat",
+        "networking": "private-endpoints",
         "az_count": 3,
         "log_retention_days": 90,
         "enable_https": True,

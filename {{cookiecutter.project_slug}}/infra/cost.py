@@ -1,8 +1,9 @@
 """A monthly cost estimate for the stack's settings (stdlib only: the generation hook renders it into the README).
 
 Prices are us-east-1 list prices as of PRICES_AS_OF; other regions differ by a few percent. Not included: data
-transfer, NAT data processing ($0.045 per GB), CloudWatch, ECR storage, Route53 and the ALB's LCUs above one, and
-the second set of tasks that runs during a release (minutes per release, longer with blue/green bakes).
+transfer, data processed by NAT gateways or VPC endpoints (per GB, shown under the table), CloudWatch, ECR storage,
+Route53 and the ALB's LCUs above one, and the second set of tasks that runs during a release (minutes per release,
+longer with blue/green bakes).
 """
 
 import dataclasses
@@ -18,7 +19,12 @@ ALB_PER_HOUR = 0.0225
 ALB_PER_LCU_HOUR = 0.008
 ALB_LCUS_ASSUMED = 1
 NAT_GATEWAY_PER_HOUR = 0.045
+NAT_GATEWAY_PER_GB = 0.045
 PUBLIC_IPV4_PER_HOUR = 0.005
+# AWS PrivateLink: each interface endpoint is billed per hour in each zone it is in, and per GB it processes (the
+# first PB a month); S3 gateway endpoints cost nothing.
+INTERFACE_ENDPOINT_PER_ZONE_HOUR = 0.01
+INTERFACE_ENDPOINT_PER_GB = 0.01
 
 
 @dataclass(frozen=True)
@@ -33,8 +39,7 @@ def monthly_cost(settings: Settings) -> list[CostLine]:
     per_task_hour = (
         settings.cpu / 1024 * FARGATE_PER_VCPU_HOUR[arch] + settings.memory / 1024 * FARGATE_PER_GB_HOUR[arch]
     )
-    nat_gateways = {"private-nat-per-az": settings.az_count, "private-single-nat": 1, "public-subnets": 0}
-    nats = nat_gateways[settings.networking]
+    nats = {"private-nat-per-az": settings.az_count, "private-single-nat": 1}.get(settings.networking, 0)
     # One public IPv4 address per ALB zone, per NAT gateway, and per task when tasks get public IPs.
     public_ips = settings.az_count + nats + (settings.replicas if settings.networking == "public-subnets" else 0)
     lines = [
@@ -49,6 +54,15 @@ def monthly_cost(settings: Settings) -> list[CostLine]:
         CostLine(f"NAT gateways: {nats}", nats * NAT_GATEWAY_PER_HOUR * HOURS_PER_MONTH),
         CostLine(f"Public IPv4 addresses: {public_ips}", public_ips * PUBLIC_IPV4_PER_HOUR * HOURS_PER_MONTH),
     ]
+    if settings.networking == "private-endpoints":
+        endpoints = len(settings.interface_endpoints)
+        lines.append(
+            CostLine(
+                f"VPC interface endpoints: {endpoints} ({', '.join(settings.interface_endpoints)}) "
+                f"x {settings.az_count} zones; S3 gateway endpoint free",
+                endpoints * settings.az_count * INTERFACE_ENDPOINT_PER_ZONE_HOUR * HOURS_PER_MONTH,
+            )
+        )
     if settings.deployment_strategy != "rolling":
         # ELB bills the load balancer (hours and LCUs), not its target groups or listener rules.
         lines.append(CostLine(f"Second target group and rules for {settings.deployment_strategy} releases", 0.0))
@@ -69,9 +83,22 @@ def what_changes_it(settings: Settings) -> list[tuple[str, float]]:
         "networking=private-nat-per-az": dataclasses.replace(settings, networking="private-nat-per-az"),
         "networking=private-single-nat": dataclasses.replace(settings, networking="private-single-nat"),
         "networking=public-subnets": dataclasses.replace(settings, networking="public-subnets"),
+        "networking=private-endpoints": dataclasses.replace(settings, networking="private-endpoints"),
         "az_count=3": dataclasses.replace(settings, az_count=3),
     }
     return [(change, total(changed) - base) for change, changed in changes.items() if total(changed) != base]
+
+
+def per_gb(settings: Settings) -> str:
+    """What the traffic leaving the tasks costs on top, per GB, for the networking mode."""
+    if settings.networking == "private-endpoints":
+        return (
+            f"Plus ${INTERFACE_ENDPOINT_PER_GB} per GB through the interface endpoints (image pulls from ECR's API, "
+            "logs, secrets; image layers come through the free S3 gateway endpoint); there is no internet egress."
+        )
+    if settings.networking == "public-subnets":
+        return "Plus data transfer out to the internet per GB; no NAT processing charge."
+    return f"Plus ${NAT_GATEWAY_PER_GB} per GB processed by the NAT gateways (image pulls, logs, every outbound call)."
 
 
 def markdown(settings: Settings) -> str:
@@ -89,6 +116,8 @@ def markdown(settings: Settings) -> str:
             "|---|---|",
             *rows,
             f"| **total** | **${total(settings):,.2f}** |",
+            "",
+            per_gb(settings),
             "",
             "| change | per month |",
             "|---|---|",

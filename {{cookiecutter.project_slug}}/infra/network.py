@@ -1,4 +1,5 @@
-"""The VPC: public subnets for the load balancer and, unless networking=public-subnets, private ones for the tasks."""
+"""The VPC: public subnets for the load balancer and, unless networking=public-subnets, private ones for the tasks
+(leaving through NAT gateways, or with networking=private-endpoints not at all: see infra/endpoints.py)."""
 
 import ipaddress
 
@@ -60,6 +61,7 @@ class Network(pulumi.ComponentResource):
         self.public_subnets: list[aws.ec2.Subnet] = []
         self.private_subnets: list[aws.ec2.Subnet] = []
         self.nat_gateways: list[aws.ec2.NatGateway] = []
+        self.private_route_tables: list[aws.ec2.RouteTable] = []
         for index, zone in enumerate(zones):
             subnet = aws.ec2.Subnet(
                 f"{name}-public-{index}",
@@ -79,7 +81,8 @@ class Network(pulumi.ComponentResource):
         if networking == "public-subnets":
             self.task_subnets = self.public_subnets
         else:
-            nat_count = len(zones) if networking == "private-nat-per-az" else 1
+            # private-endpoints has no NAT gateway: its private subnets have no route out of the VPC at all.
+            nat_count = {"private-nat-per-az": len(zones), "private-single-nat": 1}.get(networking, 0)
             for index in range(nat_count):
                 address = aws.ec2.Eip(f"{name}-nat-{index}", domain="vpc", opts=child)
                 self.nat_gateways.append(
@@ -101,13 +104,11 @@ class Network(pulumi.ComponentResource):
                     opts=child,
                 )
                 # Each zone leaves through its own NAT gateway when it has one, so a zone outage stays contained.
-                nat = self.nat_gateways[index % nat_count]
-                routes = aws.ec2.RouteTable(
-                    f"{name}-private-{index}",
-                    vpc_id=self.vpc.id,
-                    routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
-                    opts=child,
-                )
+                egress: list[aws.ec2.RouteTableRouteArgsDict] = []
+                if nat_count:
+                    egress = [{"cidr_block": "0.0.0.0/0", "nat_gateway_id": self.nat_gateways[index % nat_count].id}]
+                routes = aws.ec2.RouteTable(f"{name}-private-{index}", vpc_id=self.vpc.id, routes=egress, opts=child)
+                self.private_route_tables.append(routes)
                 aws.ec2.RouteTableAssociation(
                     f"{name}-private-{index}", subnet_id=subnet.id, route_table_id=routes.id, opts=child
                 )

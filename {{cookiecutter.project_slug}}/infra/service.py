@@ -5,6 +5,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from infra.endpoints import VpcEndpoints
 from infra.release import ReleaseTraffic, deployment_configuration, service_timeouts
 from infra.validation import Settings, shutdown_drain_seconds
 
@@ -142,6 +143,7 @@ class FargateService(pulumi.ComponentResource):
         listener: aws.lb.Listener,
         alarm_names: list[pulumi.Output[str]],
         release: ReleaseTraffic | None = None,
+        endpoints: VpcEndpoints | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("fargate:service:FargateService", name, None, opts)
@@ -230,6 +232,25 @@ class FargateService(pulumi.ComponentResource):
             opts=child,
         )
 
+        # ECS checks the listener, and for releases its role's permissions, when the service changes.
+        start_after: list[pulumi.Resource] = [listener] if release is None else [listener, release.role_policy]
+        if endpoints is not None:
+            # Without a route out, tasks reach ECR, logs and secrets only through the endpoints: let them in, and
+            # start no task before the endpoints exist.
+            start_after += endpoints.endpoints
+            start_after.append(
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-tasks-to-endpoints",
+                    security_group_id=endpoints.security_group.id,
+                    referenced_security_group_id=self.security_group.id,
+                    ip_protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    description="HTTPS from the Fargate tasks to the VPC endpoints",
+                    opts=child,
+                )
+            )
+
         load_balancer: aws.ecs.ServiceLoadBalancerArgsDict = {
             "target_group_arn": target_group.arn,
             "container_name": CONTAINER_NAME,
@@ -271,8 +292,7 @@ class FargateService(pulumi.ComponentResource):
             wait_for_steady_state=True,
             opts=pulumi.ResourceOptions(
                 parent=self,
-                # ECS checks the listener, and for releases its role's permissions, when the service changes.
-                depends_on=[listener] if release is None else [listener, release.role_policy],
+                depends_on=start_after,
                 # With autoscaling on, the scaler owns the task count between deploys.
                 ignore_changes=["desired_count"] if settings.enable_autoscaling else None,
                 # A release with bake times outlasts the provider's 20-minute wait.

@@ -10,6 +10,7 @@ from infra.alarms import ServiceAlarms
 from infra.autoscaling import ServiceAutoscaling
 from infra.dashboard import ServiceDashboard
 from infra.domain import DomainAlias, IssuedCertificate, hosted_zone_id
+from infra.endpoints import VpcEndpoints
 from infra.image import ContainerImage
 from infra.load_balancer import LoadBalancer
 from infra.network import Network, fargate_zones
@@ -37,6 +38,16 @@ def build_stack(project: str, settings: Settings) -> Stack:
     """Every resource of the service, for `project` (the Pulumi project name) and its settings."""
     name = resource_base_name(project)
     network = Network(name, fargate_zones(settings.aws_region, settings.az_count), settings.networking)
+    endpoints = None
+    if settings.networking == "private-endpoints":
+        endpoints = VpcEndpoints(
+            name,
+            region=settings.aws_region,
+            vpc_id=network.vpc.id,
+            subnet_ids=[subnet.id for subnet in network.private_subnets],
+            route_table_ids=[table.id for table in network.private_route_tables],
+            services=settings.interface_endpoints,
+        )
     image = ContainerImage(name, APP_DIR, settings.cpu_architecture)
 
     zone_id = hosted_zone_id(settings.zone_name) if settings.domain_name else None
@@ -80,6 +91,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
         listener=load_balancer.serving_listener,
         alarm_names=alarms.rollback_alarm_names,
         release=release,
+        endpoints=endpoints,
     )
     autoscaling = None
     if settings.enable_autoscaling:

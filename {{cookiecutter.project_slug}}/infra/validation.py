@@ -26,7 +26,7 @@ FARGATE_MEMORY_BY_CPU: dict[int, tuple[int, ...]] = {
     16384: tuple(range(32768, 122880 + 1, 8192)),
 }
 CPU_ARCHITECTURES = ("X86_64", "ARM64")
-NETWORKING_MODES = ("private-nat-per-az", "private-single-nat", "public-subnets")
+NETWORKING_MODES = ("private-nat-per-az", "private-single-nat", "public-subnets", "private-endpoints")
 AZ_COUNTS = (2, 3)
 MIN_REPLICAS, MAX_REPLICAS = 2, 1000
 LOG_RETENTION_DAYS = (
@@ -200,6 +200,28 @@ class Settings:
     def zone_name(self) -> str:
         """The Route53 zone holding domain_name: the one given, or the domain's parent."""
         return _zone_name(self.domain_name, self.hosted_zone_name)
+
+    @property
+    def interface_endpoints(self) -> tuple[str, ...]:
+        """The AWS services private tasks reach through interface endpoints with networking=private-endpoints.
+
+        Fargate (platform 1.4.0+) pulls the image through the task's network interface: ECR's API and registry (its
+        layers come from S3, through the gateway endpoint); the awslogs driver writes to CloudWatch Logs; secrets
+        are read from SSM or Secrets Manager (and decrypted with a customer key through KMS) at task start; ECS exec
+        opens its channel through SSM messages. The app itself calls no AWS API.
+        """
+        sources = [source for _, source in self.secrets]
+        from_secrets_manager = [source for source in sources if source.startswith("arn:aws:secretsmanager:")]
+        needed = {
+            "ecr.api": True,
+            "ecr.dkr": True,
+            "logs": True,
+            "ssm": len(from_secrets_manager) < len(sources),
+            "secretsmanager": bool(from_secrets_manager),
+            "kms": bool(sources and self.secrets_kms_key_arn),
+            "ssmmessages": self.enable_exec,
+        }
+        return tuple(service for service, wanted in needed.items() if wanted)
 
     @property
     def test_header(self) -> tuple[str, str] | None:

@@ -95,6 +95,31 @@ def every_bucket_is_encrypted(resources: Sequence[Resource]) -> list[str]:
     return [f"{buckets} buckets but {encrypted} encryption configurations"] if encrypted < buckets else []
 
 
+PRIVATE_TASK_ENDPOINTS = {("ecr.api", "Interface"), ("ecr.dkr", "Interface"), ("logs", "Interface"), ("s3", "Gateway")}
+
+
+def private_tasks_use_endpoints(resources: Sequence[Resource]) -> list[str]:
+    """A service declaring networking=private-endpoints has no NAT gateway, and its VPC has the endpoints Fargate
+    needs to pull images and write logs privately, interface endpoints with private DNS."""
+    services = of_type(resources, "aws:ecs/service:Service")
+    if not any(props.get("tags", {}).get("networking") == "private-endpoints" for props in services):
+        return []
+    problems = [
+        f"NAT gateway {index}: private-endpoints has none"
+        for index, _ in enumerate(of_type(resources, "aws:ec2/natGateway:NatGateway"))
+    ]
+    endpoints = of_type(resources, "aws:ec2/vpcEndpoint:VpcEndpoint")
+    # "com.amazonaws.<region>.ecr.api" -> "ecr.api"
+    present = {(str(e.get("serviceName", "")).split(".", 3)[-1], e.get("vpcEndpointType")) for e in endpoints}
+    problems += [f"no {kind} endpoint for {service}" for service, kind in sorted(PRIVATE_TASK_ENDPOINTS - present)]
+    problems += [
+        f"interface endpoint {e.get('serviceName')} without private DNS"
+        for e in endpoints
+        if e.get("vpcEndpointType") == "Interface" and e.get("privateDnsEnabled") is not True
+    ]
+    return problems
+
+
 def separate_roles(props: Props) -> list[str]:
     execution, task = props.get("executionRoleArn"), props.get("taskRoleArn")
     if not execution or not task:
@@ -290,6 +315,12 @@ STACK_RULES = [
         every_repository_has_a_lifecycle_policy,
     ),
     StackRule("s3-encryption", "S3", "every bucket is encrypted", every_bucket_is_encrypted),
+    StackRule(
+        "private-tasks-use-vpc-endpoints",
+        "PrivateLink",
+        "with networking=private-endpoints: no NAT gateway; ECR, Logs (private DNS) and S3 endpoints",
+        private_tasks_use_endpoints,
+    ),
 ]
 
 

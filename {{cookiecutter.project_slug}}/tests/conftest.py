@@ -338,6 +338,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.ignore_changes: dict[str, list[str]] = {}
         self.zone_names: dict[str, str] = {}
         self.custom_timeouts: dict[str, dict[str, str]] = {}
+        self.depends_on: dict[str, list[str]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         registered = Registered(args.typ, args.name, args.inputs)
@@ -405,6 +406,8 @@ class RecordingMonitor(MockMonitor):
 
     def RegisterResource(self, request: Any) -> Any:
         self.mocks.ignore_changes[request.name] = list(request.ignoreChanges)
+        # The logical names of what the resource waits for (its depends_on and the resources its inputs came from).
+        self.mocks.depends_on[request.name] = [urn.rsplit("::", 1)[-1] for urn in request.dependencies]
         timeouts = request.customTimeouts
         self.mocks.custom_timeouts[request.name] = {
             kind: getattr(timeouts, kind) for kind in ("create", "update", "delete") if getattr(timeouts, kind)
@@ -422,6 +425,7 @@ class Deployment:
     invokes: list[Invoke] = field(default_factory=list)
     origins: dict[str, tuple[Registered, str]] = field(default_factory=dict)
     custom_timeouts: dict[str, dict[str, str]] = field(default_factory=dict)
+    depends_on: dict[str, list[str]] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Registered]:
         return [resource for resource in self.resources if resource.type == type_]
@@ -475,6 +479,7 @@ def deploy(project: str = PROJECT, stack: str = "dev", **config: object) -> Depl
         deployment.resources, deployment.ignore_changes = mocks.resources, mocks.ignore_changes
         deployment.invokes, deployment.origins = mocks.invokes, mocks.origins
         deployment.custom_timeouts = mocks.custom_timeouts
+        deployment.depends_on = mocks.depends_on
         _DEPLOYMENTS[key] = deployment
     return _DEPLOYMENTS[key]
 

@@ -46,3 +46,33 @@ def test_release_strategies_add_a_free_line_and_nothing_to_the_total(strategy: s
     assert releases.monthly_usd == 0.0
     assert round(total(settings), 2) == 129.60
     assert f"| Second target group and rules for {strategy} releases | $0.00 |" in markdown(settings)
+
+
+def test_private_endpoints_replace_the_nat_gateways_with_endpoint_hours() -> None:
+    settings = parse_settings({"networking": "private-endpoints"})
+    *_, endpoints = monthly_cost(settings)
+    # No NAT; 2 public IPv4 addresses (the ALB's zones) x 0.005 x 730 = 7.30;
+    # 3 interface endpoints (ecr.api, ecr.dkr, logs) x 2 zones x 0.01 x 730 = 43.80.
+    assert [round(line.monthly_usd, 3) for line in monthly_cost(settings)] == [27.030, 22.265, 0.0, 7.3, 43.8]
+    assert endpoints.item.startswith("VPC interface endpoints: 3 (ecr.api, ecr.dkr, logs) x 2 zones")
+    assert round(total(settings), 2) == 100.40
+    # Against the NAT modes: 2 NAT + 2 addresses (65.70 + 14.60) minus 43.80 of endpoints and 7.30 of addresses.
+    assert round(dict(what_changes_it(parse_settings({})))["networking=private-endpoints"], 2) == -29.20
+    # One NAT gateway and its address (32.85 + 3.65) cost less at rest than 3 endpoints in 2 zones: -7.30.
+    assert round(dict(what_changes_it(settings))["networking=private-single-nat"], 2) == -7.30
+
+
+def test_endpoint_hours_grow_with_zones_and_with_what_the_secrets_and_exec_need() -> None:
+    settings = parse_settings(
+        {"networking": "private-endpoints", "az_count": 3, "enable_exec": True, "secrets": {"DB": "/db/url"}}
+    )
+    *_, endpoints = monthly_cost(settings)
+    # 5 endpoints (ecr.api, ecr.dkr, logs, ssm, ssmmessages) x 3 zones x 0.01 x 730 = 109.50
+    assert round(endpoints.monthly_usd, 2) == 109.50
+
+
+def test_per_gb_charges_follow_the_networking_mode() -> None:
+    assert "$0.045 per GB processed by the NAT gateways" in markdown(parse_settings({}))
+    endpoints = markdown(parse_settings({"networking": "private-endpoints"}))
+    assert "$0.01 per GB through the interface endpoints" in endpoints
+    assert "there is no internet egress" in endpoints

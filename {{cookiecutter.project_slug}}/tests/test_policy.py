@@ -12,6 +12,7 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "defaults": {},
     "https": {"enable_https": True, "domain_name": "api.example.com"},
     "public-subnets": {"networking": "public-subnets"},
+    "private-endpoints": {"networking": "private-endpoints", "enable_exec": True},
     "prod": {"stack": "prod"},
     "secrets": {"secrets": {"DATABASE_URL": "/prod/db"}, "enable_autoscaling": True},
 }
@@ -93,6 +94,7 @@ BROKEN: dict[str, list[tuple[str, dict[str, Any]]]] = {
         )
     ],
     "s3-encryption": [("aws:s3/bucket:Bucket", {})],
+    "private-tasks-use-vpc-endpoints": [("aws:ecs/service:Service", {"tags": {"networking": "private-endpoints"}})],
 }
 
 
@@ -112,3 +114,31 @@ def test_public_ip_is_allowed_only_when_declared() -> None:
 
 def test_unknown_container_definitions_are_not_judged_during_preview() -> None:
     assert violations([(TASK, {"containerDefinitions": None, "executionRoleArn": "a", "taskRoleArn": "b"})]) == {}
+
+
+def endpoint(service: str, kind: str = "Interface", private_dns: bool = True) -> tuple[str, dict[str, Any]]:
+    props: dict[str, Any] = {"serviceName": f"com.amazonaws.us-east-1.{service}", "vpcEndpointType": kind}
+    if kind == "Interface":
+        props["privateDnsEnabled"] = private_dns
+    return ("aws:ec2/vpcEndpoint:VpcEndpoint", props)
+
+
+PRIVATE_SERVICE = ("aws:ecs/service:Service", {"tags": {"networking": "private-endpoints"}})
+PRIVATE_ENDPOINTS = [endpoint("ecr.api"), endpoint("ecr.dkr"), endpoint("logs"), endpoint("s3", "Gateway")]
+
+
+@pytest.mark.parametrize(
+    ("resources", "problem"),
+    [
+        ([*PRIVATE_ENDPOINTS, ("aws:ec2/natGateway:NatGateway", {})], "NAT gateway 0: private-endpoints has none"),
+        (PRIVATE_ENDPOINTS[1:], "no Interface endpoint for ecr.api"),
+        (PRIVATE_ENDPOINTS[:3], "no Gateway endpoint for s3"),
+        ([*PRIVATE_ENDPOINTS[1:], endpoint("ecr.api", private_dns=False)], "without private DNS"),
+    ],
+)
+def test_private_endpoints_mode_needs_its_endpoints_and_no_nat(
+    resources: list[tuple[str, dict[str, Any]]], problem: str
+) -> None:
+    [found] = violations([PRIVATE_SERVICE, *resources])["private-tasks-use-vpc-endpoints"]
+    assert problem in found
+    assert violations([PRIVATE_SERVICE, *PRIVATE_ENDPOINTS]) == {}

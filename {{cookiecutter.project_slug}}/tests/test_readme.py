@@ -23,6 +23,7 @@ NODES: dict[str, Check] = {
     "service": has("aws:ecs/service:Service"),
     "nat": has("aws:ec2/natGateway:NatGateway"),
     "igw": has("aws:ec2/internetGateway:InternetGateway"),
+    "vpce": has("aws:ec2/vpcEndpoint:VpcEndpoint"),
     "ecr": has("aws:ecr/repository:Repository"),
     "logs": has("aws:cloudwatch/logGroup:LogGroup"),
     "s3": has("aws:s3/bucket:Bucket"),
