@@ -79,7 +79,7 @@ def hosted_zone_id(zone_name: str) -> str:
 def record_fqdn(name: str, zone_name: str) -> str:
     """What the provider reports as a record's fqdn (its expandRecordName): lower case, no trailing dot, in the zone."""
     fqdn, zone = name.rstrip(".").lower(), zone_name.rstrip(".").lower()
-    return fqdn if fqdn == zone or fqdn.endswith("." + zone) else f"{fqdn}.{zone}"
+    return fqdn if not zone or fqdn == zone or fqdn.endswith("." + zone) else f"{fqdn}.{zone}"
 
 
 # Regions whose zones matter to a test, as an older account sees them: name -> AZ id, in DescribeAvailabilityZones
@@ -437,8 +437,9 @@ class Deployment:
 
     def by_id(self, resource_id: str) -> Registered:
         """The resource whose id this is (a test follows an id the program passed on back to its source)."""
-        [found] = [resource for resource in self.resources if resource.id == resource_id]
-        return found
+        found = [resource for resource in self.resources if resource.id == resource_id]
+        assert len(found) == 1, f"{len(found)} resources have the id {resource_id!r}"
+        return found[0]
 
     def origin(self, value: str) -> tuple[Registered, str] | None:
         """The resource and output a made-up value came from, or None if the mocks never made it up."""
