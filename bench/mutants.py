@@ -102,8 +102,8 @@ MUTANTS = [
     Mutant(
         "every zone routes through the first NAT gateway",
         "infra/network.py",
-        "nat = self.nat_gateways[index % nat_count]",
-        "nat = self.nat_gateways[0]",
+        'egress = [{"cidr_block": "0.0.0.0/0", "nat_gateway_id": self.nat_gateways[index % nat_count].id}]',
+        'egress = [{"cidr_block": "0.0.0.0/0", "nat_gateway_id": self.nat_gateways[0].id}]',
         ("tests/test_stack.py",),
         "losing one zone cuts every task's outbound traffic: the per-zone NAT gateways are paid for nothing",
     ),
