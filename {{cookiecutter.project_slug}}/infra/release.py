@@ -15,7 +15,7 @@ from infra.timing import update_timeout_minutes
 from infra.validation import Settings
 
 # The ECS API's names for the stack's strategies.
-ECS_STRATEGIES = {"blue-green": "BLUE_GREEN", "canary": "CANARY", "linear": "LINEAR"}
+ECS_STRATEGIES = {"rolling": "ROLLING", "blue-green": "BLUE_GREEN", "canary": "CANARY", "linear": "LINEAR"}
 LOAD_BALANCERS_POLICY_ARN = "arn:aws:iam::aws:policy/AmazonECSInfrastructureRolePolicyForLoadBalancers"
 ECS_TRUST = json.dumps(
     {
@@ -92,7 +92,13 @@ class ReleaseTraffic(pulumi.ComponentResource):
 
 
 def deployment_configuration(settings: Settings) -> aws.ecs.ServiceDeploymentConfigurationArgsDict:
-    """The service's `deployment_configuration`: bake times are strings and percentages floats in the provider."""
+    """The service's `deployment_configuration`: bake times are strings and percentages floats in the provider.
+
+    Rolling names its strategy too: the provider's block and `strategy` are Optional+Computed, so a block left out
+    keeps what ECS reports, and a service switched back from BLUE_GREEN would stay BLUE_GREEN.
+    """
+    if settings.deployment_strategy == "rolling":
+        return {"strategy": ECS_STRATEGIES["rolling"]}
     configuration: aws.ecs.ServiceDeploymentConfigurationArgsDict = {
         "strategy": ECS_STRATEGIES[settings.deployment_strategy],
         "bake_time_in_minutes": str(settings.deployment_bake_minutes),

@@ -277,8 +277,8 @@ class FargateService(pulumi.ComponentResource):
             deployment_minimum_healthy_percent=100,
             deployment_maximum_percent=200,
             deployment_circuit_breaker={"enable": True, "rollback": True},
-            # Rolling leaves ECS's default in place; the other strategies name theirs, with the bake times.
-            deployment_configuration=None if release is None else deployment_configuration(settings),
+            # Always named, rolling included (ROLLING), so a switch back from blue/green reaches ECS.
+            deployment_configuration=deployment_configuration(settings),
             # A release that sets off these alarms during its rollout or bake time is rolled back too (ServiceAlarms
             # lists only signals a release causes: unhealthy targets and 5xx rates, not latency).
             alarms={"alarm_names": alarm_names, "enable": True, "rollback": True},

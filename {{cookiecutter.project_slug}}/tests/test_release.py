@@ -65,9 +65,16 @@ def test_rolling_stack_has_one_target_group_no_rules_and_no_ecs_role() -> None:
     assert default.of_type(RULE) == []
     trusted = [json.loads(role.inputs["assumeRolePolicy"]) for role in default.of_type("aws:iam/role:Role")]
     assert all(doc["Statement"][0]["Principal"]["Service"] == "ecs-tasks.amazonaws.com" for doc in trusted)
-    assert "deploymentConfiguration" not in service.inputs
     assert "advancedConfiguration" not in service.inputs["loadBalancers"][0]
     assert default.custom_timeouts[service.name] == {}
+
+
+def test_rolling_names_its_strategy_so_switching_back_from_blue_green_switches() -> None:
+    # The provider's `deployment_configuration` and its `strategy` are Optional+Computed: a block left out keeps
+    # whatever ECS reports (BLUE_GREEN after a switch), so rolling must say ROLLING. This input is the only thing
+    # rolling sends that it did not before the strategies existed.
+    service = deploy().one("aws:ecs/service:Service")
+    assert service.inputs["deploymentConfiguration"] == {"strategy": "ROLLING"}
 
 
 # Blue-green, canary, linear: the resources and their wiring

@@ -161,8 +161,7 @@ ANSWER_CHECKS: dict[str, Check] = {
     ),
     "deployment_strategy": lambda s, d: (
         len(target_groups(d)) == (1 if s.deployment_strategy == "rolling" else 2)
-        and service(d).get("deploymentConfiguration", {}).get("strategy", "ROLLING")
-        == s.deployment_strategy.upper().replace("-", "_")
+        and service(d)["deploymentConfiguration"]["strategy"] == s.deployment_strategy.upper().replace("-", "_")
     ),
 }
 
