@@ -1,16 +1,20 @@
-"""Bakes the template with pytest-cookies and runs tools inside the baked project with this same venv."""
+"""Bakes the template (each variant once per session) and runs tools inside the baked project with this same venv."""
 
 import importlib.util
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from cookiecutter.main import cookiecutter
+
+pytest.register_assert_rewrite("rendered")
+from variants import VARIANTS  # noqa: E402
 
 TEMPLATE = Path(__file__).resolve().parent.parent
 PROJECT_TEMPLATE = TEMPLATE / "{{cookiecutter.project_slug}}"
@@ -53,18 +57,6 @@ def bake(cookies, **answers: object) -> Path:
     return Path(result.project_path)
 
 
-UNRENDERED = re.compile(r"{{\s*cookiecutter|{%-?\s|\s-?%}")
-
-
-def unrendered_files(project: Path) -> list[str]:
-    """Files of a baked project that still hold template syntax."""
-    return [
-        str(path.relative_to(project))
-        for path in project.rglob("*")
-        if path.is_file() and UNRENDERED.search(path.read_text(errors="replace"))
-    ]
-
-
 def run_in(project: Path, *command: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run a command in the baked project with this venv's tools; fail with its output if it fails."""
     # One mypy cache for every bake: pulumi_aws's stubs are checked once per test session, not once per project.
@@ -90,8 +82,42 @@ def clean_project_template() -> None:
 
 
 @pytest.fixture(scope="session")
-def default_project(cookies_session) -> Path:
-    return bake(cookies_session)
+def variant_project(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Path]:
+    """Bake a variant of tests/variants.py by its id, once per session: its tests all read that one bake."""
+    projects: dict[str, Path] = {}
+
+    def baked(name: str) -> Path:
+        if name not in projects:
+            output = tmp_path_factory.mktemp("variant")
+            projects[name] = Path(
+                cookiecutter(str(TEMPLATE), no_input=True, extra_context=VARIANTS[name], output_dir=str(output))
+            )
+        return projects[name]
+
+    return baked
+
+
+@pytest.fixture(scope="session")
+def default_project(variant_project: Callable[[str], Path]) -> Path:
+    return variant_project("defaults")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Deal the longest tests out first, one to each worker in turn, so both cores start on slow work at once.
+
+    Under `--dist worksteal` each worker starts with one contiguous share of this order (the shorter share first)
+    and an idle worker takes the tail of a busy one's queue: the short tests at the end even out the finish.
+    `@pytest.mark.takes(seconds)` marks the long ones; the rest count as one second.
+    """
+    workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
+    ranked = sorted(items, key=lambda item: -expected_seconds(item))
+    shares = sorted((ranked[worker::workers] for worker in range(workers)), key=len)
+    items[:] = [item for share in shares for item in share]
+
+
+def expected_seconds(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("takes")
+    return float(marker.args[0]) if marker else 1.0
 
 
 @pytest.fixture

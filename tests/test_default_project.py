@@ -1,13 +1,22 @@
-"""The default variant: generated cleanly, parses, lints, type-checks, and its own tests pass."""
+"""The default variant in detail, and the generated project's whole quality gate on the defaults and everything-on.
+
+The gate (ruff, mypy --strict, hadolint, the generated tests) runs on two variants only: every variant's `.py` files
+are the template's, byte for byte (tests/rendered.py), so one run covers them all. The everything-on variant's own
+tests run in tests/test_readme_path.py, from a fresh clone in a new venv.
+"""
 
 import re
 import shutil
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 
+import pytest
 import yaml
-from conftest import BIN, TEMPLATE, defaults, project_module, run_in, unrendered_files
+from conftest import BIN, TEMPLATE, defaults, project_module, run_in
+
+GATED = ["defaults", "everything-on"]
 
 
 def test_generates_the_whole_project(default_project: Path) -> None:
@@ -30,10 +39,6 @@ def test_generates_the_whole_project(default_project: Path) -> None:
         assert (default_project / path).is_file(), path
 
 
-def test_no_template_syntax_is_left(default_project: Path) -> None:
-    assert unrendered_files(default_project) == []
-
-
 def test_pulumi_project_and_stack_config_parse(default_project: Path) -> None:
     project = yaml.safe_load((default_project / "Pulumi.yaml").read_text())
     assert project["name"] == "hello-fargate"
@@ -54,19 +59,27 @@ def test_workflow_and_pyproject_parse(default_project: Path) -> None:
     assert pyproject["project"]["name"] == "hello-fargate"
 
 
-def test_ruff_is_clean(default_project: Path) -> None:
-    run_in(default_project, str(BIN / "ruff"), "check", ".")
-    run_in(default_project, str(BIN / "ruff"), "format", "--check", ".")
+@pytest.mark.parametrize("name", GATED)
+def test_ruff_is_clean(variant_project: Callable[[str], Path], name: str) -> None:
+    run_in(variant_project(name), str(BIN / "ruff"), "check", ".")
+    run_in(variant_project(name), str(BIN / "ruff"), "format", "--check", ".")
 
 
-def test_mypy_strict_is_clean_against_pulumi_aws(default_project: Path) -> None:
-    run_in(default_project, str(BIN / "mypy"))
+@pytest.mark.takes(60)
+def test_mypy_strict_is_clean_against_pulumi_aws(variant_project: Callable[[str], Path]) -> None:
+    """`make typecheck`: the program, then the policy pack. One test, so the variants run one after the other and
+    only the first pays for analysing pulumi_aws (about a minute); the others read the shared cache."""
+    for name in GATED:
+        run_in(variant_project(name), str(BIN / "mypy"))
+        run_in(variant_project(name), str(BIN / "mypy"), "policy/__main__.py")
 
 
-def test_hadolint_is_clean(default_project: Path) -> None:
-    run_in(default_project, str(BIN / "hadolint"), "app/Dockerfile")
+@pytest.mark.parametrize("name", GATED)
+def test_hadolint_is_clean(variant_project: Callable[[str], Path], name: str) -> None:
+    run_in(variant_project(name), str(BIN / "hadolint"), "app/Dockerfile")
 
 
+@pytest.mark.takes(20)
 def test_generated_tests_pass(default_project: Path) -> None:
     done = run_in(default_project, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
     assert re.search(r"\b\d+ passed\b", done.stdout) and " failed" not in done.stdout

@@ -38,6 +38,7 @@ def replica_of(opener: urllib.request.OpenerDirector, url: str) -> str:
 QUICK_CHECKS = HealthChecks(interval=1, timeout=1, healthy=2, unhealthy=2)
 
 
+@pytest.mark.takes(10)
 def test_rolling_replacement_fails_no_request(default_project: Path) -> None:
     with LocalCluster(default_project / "app", REPLICAS, checks=QUICK_CHECKS) as cluster:
         first = {slot.name for slot in cluster.running()}
@@ -52,6 +53,7 @@ def test_rolling_replacement_fails_no_request(default_project: Path) -> None:
     assert result.failures == 0
 
 
+@pytest.mark.takes(25)
 def test_killed_replica_is_taken_out_within_the_modelled_detection_time(default_project: Path) -> None:
     with LocalCluster(default_project / "app", REPLICAS) as cluster:
         url = f"http://127.0.0.1:{cluster.port}/"
@@ -69,6 +71,7 @@ def test_killed_replica_is_taken_out_within_the_modelled_detection_time(default_
     assert healed.failures == 0
 
 
+@pytest.mark.takes(5)
 def test_sticky_sessions_keep_a_client_on_one_replica(default_project: Path) -> None:
     with LocalCluster(default_project / "app", REPLICAS, sticky=True) as cluster:
         url = f"http://127.0.0.1:{cluster.port}/"
@@ -80,6 +83,7 @@ def test_sticky_sessions_keep_a_client_on_one_replica(default_project: Path) -> 
     assert len(seen_without_cookie) == REPLICAS
 
 
+@pytest.mark.takes(5)
 def test_verify_script_sees_every_replica_behind_the_load_balancer(default_project: Path) -> None:
     verify = project_module("scripts/verify.py")
     with LocalCluster(default_project / "app", REPLICAS) as cluster:
@@ -88,6 +92,7 @@ def test_verify_script_sees_every_replica_behind_the_load_balancer(default_proje
         assert verify.distinct_replicas(url + "/", 12) == {slot.name for slot in cluster.running()}
 
 
+@pytest.mark.takes(10)
 def test_replica_sigtermed_while_in_rotation_fails_no_request(default_project: Path) -> None:
     with LocalCluster(default_project / "app", REPLICAS, checks=QUICK_CHECKS) as cluster:
         load = Load(f"http://127.0.0.1:{cluster.port}/")

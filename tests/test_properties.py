@@ -99,6 +99,7 @@ def generate(answers: dict[str, object], output: Path) -> Path:
     return Path(cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output)))
 
 
+@pytest.mark.takes(30)
 def test_valid_answers_generate_and_the_program_builds_them(cookies) -> None:
     stack_files: list[str] = []
 
@@ -124,6 +125,7 @@ def test_valid_answers_generate_and_the_program_builds_them(cookies) -> None:
     assert f"{len(stack_files) + 1} passed" in done.stdout
 
 
+@pytest.mark.takes(10)
 def test_answers_with_one_invalid_field_are_refused_naming_it(capfd: pytest.CaptureFixture[str]) -> None:
     @EXAMPLES
     @given(answers_with_one_invalid_field())

@@ -1,16 +1,22 @@
-"""The generated README's path from scratch: a fresh clone of the project, `make test` in a new venv."""
+"""The generated README's path from scratch: a fresh clone of the project, `make test` in a new venv.
+
+On the everything-on variant: this is where its own tests run (tests/test_default_project.py runs the defaults').
+"""
 
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import bake
 
 
 @pytest.mark.slow
-def test_make_test_passes_in_a_fresh_clone_of_the_generated_project(cookies, tmp_path: Path) -> None:
-    project = bake(cookies)
+@pytest.mark.takes(60)
+def test_make_test_passes_in_a_fresh_clone_of_the_generated_project(
+    variant_project: Callable[[str], Path], tmp_path: Path
+) -> None:
+    project = variant_project("everything-on")
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
     subprocess.run(["git", "add", "-A"], cwd=project, check=True)
     subprocess.run(

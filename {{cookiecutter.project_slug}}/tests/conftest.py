@@ -32,6 +32,7 @@ import runpy
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -524,3 +525,21 @@ def stack_config(answers: dict[str, object]) -> dict[str, str]:
     text = {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in answers.items()}
     region = text.pop("aws_region", "us-east-1")
     return {"aws:region": region, **{f"{PROJECT}:{key}": value for key, value in text.items()}}
+
+
+def stack_file_config(path: Path) -> dict[str, str]:
+    """A Pulumi.<stack>.yaml's config as `pulumi` hands it to the program: strings, booleans lower-case."""
+    config = yaml.safe_load(path.read_text())["config"]
+    return {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in config.items()}
+
+
+@cache
+def deploy_stack_file(path: Path) -> Deployment:
+    """Run __main__.py with a stack file as `pulumi up --stack <stack>` would, once per file per session.
+
+    The stack-file checks (test_stack_files.py) and the README diagram check (test_readme.py) read this one run.
+    """
+    stack = path.name.removeprefix("Pulumi.").removesuffix(".yaml")
+    deployment, failure = run_stack(stack_file_config(path), stack)
+    assert failure is None, failure
+    return deployment

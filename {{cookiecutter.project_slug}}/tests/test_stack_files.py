@@ -8,15 +8,13 @@ settings they name, in every variant alike.)
 
 import json
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
 from security_rules import violations
 
-from conftest import PROJECT, ROOT, Deployment, run_stack
+from conftest import PROJECT, ROOT, Deployment, deploy_stack_file, stack_file_config
 from infra.validation import ANSWER_DEFAULTS, Settings, parse_settings
 
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
@@ -27,20 +25,11 @@ NAT_GATEWAYS: dict[str, Callable[[int], int]] = {
 }
 
 
-def config_of(stack_file: Path) -> dict[str, str]:
-    """The stack file's config as `pulumi` hands it to the program: strings, booleans lower-case."""
-    config = yaml.safe_load(stack_file.read_text())["config"]
-    return {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in config.items()}
-
-
-@cache
 def stack_of(stack_file: Path) -> tuple[Settings, Deployment]:
     """The settings the stack file holds, and what the program built from it (once per file)."""
-    config = config_of(stack_file)
-    deployment, failure = run_stack(config)
-    assert failure is None, failure
+    config = stack_file_config(stack_file)
     raw = {key.split(":", 1)[1]: value for key, value in config.items() if not key.startswith("aws:")}
-    return parse_settings({**raw, "aws_region": config["aws:region"]}), deployment
+    return parse_settings({**raw, "aws_region": config["aws:region"]}), deploy_stack_file(stack_file)
 
 
 def only(deployment: Deployment, type_: str) -> list[dict[str, Any]]:
@@ -173,7 +162,9 @@ def test_every_answer_has_a_check() -> None:
 
 @pytest.mark.parametrize("stack_file", STACK_FILES, ids=[path.name for path in STACK_FILES])
 def test_stack_file_builds_a_stack_the_policy_pack_accepts(stack_file: Path) -> None:
-    assert all(key.startswith((f"{PROJECT}:", "aws:")) for key in config_of(stack_file)), "keys outside the namespace"
+    assert all(key.startswith((f"{PROJECT}:", "aws:")) for key in stack_file_config(stack_file)), (
+        "keys outside the namespace"
+    )
     _, deployment = stack_of(stack_file)
     assert violations([(r.type, r.inputs) for r in deployment.resources]) == {}, (
         "the policy pack would refuse this stack"
