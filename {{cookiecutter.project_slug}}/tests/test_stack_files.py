@@ -44,7 +44,9 @@ def policies(deployment: Deployment) -> dict[str, dict[str, Any]]:
     found = {}
     for policy in only(deployment, "aws:appautoscaling/policy:Policy"):
         configuration = policy["targetTrackingScalingPolicyConfiguration"]
-        found[configuration["predefinedMetricSpecification"]["predefinedMetricType"]] = configuration
+        predefined = configuration.get("predefinedMetricSpecification")
+        # With two target groups (blue-green, canary, linear) requests per target are a metric-math sum over both.
+        found[predefined["predefinedMetricType"] if predefined else "ALBRequestCountPerTarget"] = configuration
     return found
 
 
