@@ -57,6 +57,7 @@ def test_project_from_an_older_commit_updates_to_head_without_conflicts_keeping_
     assert {key: stack[f"hello-fargate:{key}"] for key in ANSWERS} == ANSWERS
 
 
+@pytest.mark.takes(5)
 def test_a_refused_cruft_create_prints_a_cruft_command_that_generates_once_fixed(
     tmp_path: Path, user_env: dict[str, str]
 ) -> None:

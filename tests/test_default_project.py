@@ -79,7 +79,7 @@ def test_hadolint_is_clean(variant_project: Callable[[str], Path], name: str) ->
     run_in(variant_project(name), str(BIN / "hadolint"), "app/Dockerfile")
 
 
-@pytest.mark.takes(20)
+@pytest.mark.takes(45)
 def test_generated_tests_pass(default_project: Path) -> None:
     done = run_in(default_project, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
     assert re.search(r"\b\d+ passed\b", done.stdout) and " failed" not in done.stdout

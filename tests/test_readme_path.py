@@ -12,7 +12,7 @@ import pytest
 
 
 @pytest.mark.slow
-@pytest.mark.takes(60)
+@pytest.mark.takes(90)
 def test_make_test_passes_in_a_fresh_clone_of_the_generated_project(
     variant_project: Callable[[str], Path], tmp_path: Path
 ) -> None:

@@ -59,6 +59,7 @@ def start_green_and_test_it(cluster: ReleaseCluster, url: str) -> tuple[set[str]
     return tested, production_share
 
 
+@pytest.mark.takes(15)
 @pytest.mark.parametrize(
     "settings",
     [
@@ -98,6 +99,7 @@ def test_release_moves_traffic_as_scheduled_and_fails_no_request(
     assert result.failures == 0
 
 
+@pytest.mark.takes(10)
 def test_rollback_returns_all_traffic_to_the_old_revision(revisions: Revisions) -> None:
     parsed = VALIDATION.parse_settings({"deployment_strategy": "canary", "canary_percent": 30})
     [canary, _] = TIMING.traffic_schedule(parsed)
