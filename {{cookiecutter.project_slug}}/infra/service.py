@@ -12,15 +12,12 @@ from infra.validation import Settings, shutdown_drain_seconds
 CONTAINER_NAME = "app"
 # The image's non-root user (see app/Dockerfile); set here too so ECS enforces it.
 CONTAINER_USER = "10001:10001"
-SCRATCH_VOLUME = "tmp"
-SCRATCH_PATH = "/tmp"  # noqa: S108 (a volume private to the task, not a shared host directory)
-# ECS exec's agent writes here: with a read-only root filesystem each needs a task-local volume
-# (the workaround in aws/containers-roadmap#1359).
-EXEC_AGENT_PATHS = {
-    "exec-agents": "/managed-agents",
-    "exec-ssm-lib": "/var/lib/amazon/ssm",
-    "exec-ssm-log": "/var/log/amazon/ssm",
-}
+# The one writable place: a tmpfs at /tmp, private to the container, world-writable with the sticky bit as /tmp is.
+# (A task volume would be root-owned with mode 0755, which the non-root user cannot write.) Its size counts against
+# the task's memory.
+TMP_PATH = "/tmp"  # noqa: S108 (a tmpfs private to the container, not a shared host directory)
+TMP_SIZE_MIB = 64
+TMP_MOUNT_OPTIONS = ["mode=1777", "nosuid", "nodev", "noexec"]
 EXEC_ACTIONS = [
     "ssmmessages:CreateControlChannel",
     "ssmmessages:CreateDataChannel",
@@ -66,14 +63,14 @@ def container_definitions(
                 "essential": True,
                 "user": CONTAINER_USER,
                 "privileged": False,
-                "readonlyRootFilesystem": True,
-                # The one writable place: a task-local volume at /tmp (Fargate has no tmpfs), shared with no one.
-                "mountPoints": [
-                    {"sourceVolume": volume, "containerPath": path, "readOnly": False}
-                    for volume, path in scratch_volumes(settings).items()
-                ],
-                # ECS exec (`make shell`) and signal forwarding need an init process.
-                "linuxParameters": {"initProcessEnabled": True},
+                # ECS exec's agent needs a writable root filesystem: AWS documents a read-only one as unsupported
+                # for exec and names no paths to mount instead, so exec (off by default) trades ECS.5 for a shell.
+                "readonlyRootFilesystem": not settings.enable_exec,
+                "linuxParameters": {
+                    # ECS exec (`make shell`) and signal forwarding need an init process.
+                    "initProcessEnabled": True,
+                    "tmpfs": [{"containerPath": TMP_PATH, "size": TMP_SIZE_MIB, "mountOptions": TMP_MOUNT_OPTIONS}],
+                },
                 "portMappings": [{"containerPort": port, "hostPort": port, "protocol": "tcp"}],
                 "environment": [{"name": key, "value": value} for key, value in environment.items()],
                 # Credentials come from SSM or Secrets Manager at task start, never as plain environment values.
@@ -93,11 +90,6 @@ def container_definitions(
             }
         ]
     )
-
-
-def scratch_volumes(settings: Settings) -> dict[str, str]:
-    """Task-local writable volumes -> where the container sees them."""
-    return {SCRATCH_VOLUME: SCRATCH_PATH, **(EXEC_AGENT_PATHS if settings.enable_exec else {})}
 
 
 def secret_arn(source: str, region: str) -> pulumi.Output[str]:
@@ -194,7 +186,8 @@ class FargateService(pulumi.ComponentResource):
             execution_role_arn=self.execution_role.arn,
             task_role_arn=self.task_role.arn,
             container_definitions=container_definitions(name, settings, image_ref, self.log_group.name, secret_arns),
-            volumes=[{"name": volume} for volume in scratch_volumes(settings)],
+            # Declares the read-only-root exception of enable_exec to the policy pack (ECS.5).
+            tags={"enable_exec": "true"} if settings.enable_exec else None,
             opts=child,
         )
 

@@ -138,9 +138,15 @@ RESOURCE_RULES = [
     ResourceRule(
         "ecs-read-only-root-filesystem",
         "ECS.5",
-        "containers have a read-only root filesystem",
+        "containers have a read-only root filesystem unless enable_exec is declared (ECS exec needs a writable one)",
         "aws:ecs/taskDefinition:TaskDefinition",
-        each_container(lambda c: None if c.get("readonlyRootFilesystem") is True else "root filesystem is writable"),
+        lambda p: (
+            []
+            if p.get("tags", {}).get("enable_exec") == "true"
+            else each_container(
+                lambda c: None if c.get("readonlyRootFilesystem") is True else "root filesystem is writable"
+            )(p)
+        ),
     ),
     ResourceRule(
         "ecs-non-root-user",

@@ -15,6 +15,7 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "private-endpoints": {"networking": "private-endpoints", "enable_exec": True},
     "prod": {"stack": "prod"},
     "secrets": {"secrets": {"DATABASE_URL": "/prod/db"}, "enable_autoscaling": True},
+    "exec": {"enable_exec": True},
 }
 
 
@@ -110,6 +111,14 @@ def test_rule_fails_on_its_broken_case_and_only_it(rule: str) -> None:
 def test_public_ip_is_allowed_only_when_declared() -> None:
     service = {"networkConfiguration": {"assignPublicIp": True}, "tags": {"networking": "public-subnets"}}
     assert violations([("aws:ecs/service:Service", service)]) == {}
+
+
+def test_writable_root_filesystem_is_allowed_only_when_exec_is_declared() -> None:
+    writable = task(readonlyRootFilesystem=False)
+    assert violations([(TASK, {**writable, "tags": {"enable_exec": "true"}})]) == {}
+    assert list(violations([(TASK, {**writable, "tags": {"enable_exec": "false"}})])) == [
+        "ecs-read-only-root-filesystem"
+    ]
 
 
 def test_unknown_container_definitions_are_not_judged_during_preview() -> None:

@@ -1,0 +1,135 @@
+"""The app's Python run the way Fargate runs the task definition, in a bubblewrap sandbox built from it.
+
+The container definition comes from the program under mocks: its root filesystem (read-only or not), its mounts
+(a task volume is an empty directory owned by root with mode 0755, as the ECS bind-mount documentation says; a
+`linuxParameters.tmpfs` entry is a tmpfs of its size and mode), its environment and its user, to which the sandbox
+drops with setpriv before starting the app. The app directory is mounted where the Dockerfile puts it (/srv).
+Needs root (to switch to the task's user), bwrap and setpriv; the template's CI has all three.
+"""
+
+import json
+import os
+import shutil
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conftest import ROOT, Deployment, deploy
+
+pytestmark = pytest.mark.skipif(
+    not (shutil.which("bwrap") and shutil.which("setpriv") and os.geteuid() == 0),
+    reason="needs root, bwrap and setpriv (apt-get install bubblewrap util-linux)",
+)
+TMPFS_DEFAULT_MODE = "1777"  # the kernel's mode for a tmpfs root when no mode= option is given
+# Writes a temporary file as the task's user, then runs the app as the container's command does.
+ENTRYPOINT = (
+    "import runpy, sys, tempfile\n"
+    "with tempfile.NamedTemporaryFile() as scratch:\n"
+    "    scratch.write(b'scratch'); scratch.flush()\n"
+    "    print('tempfile written:', scratch.name, flush=True)\n"
+    "sys.argv = ['server.py']\n"
+    "runpy.run_path('server.py', run_name='__main__')\n"
+)
+
+
+def container(deployment: Deployment) -> dict[str, Any]:
+    [only] = json.loads(deployment.one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])
+    return dict(only)
+
+
+def exposed(path: Path) -> list[str]:
+    """bwrap arguments that let any user reach `path` (a Python install under /root, say) without exposing more."""
+    for ancestor in reversed([*path.parents][:-1]):  # from the top: /root before /root/.pyenv
+        if not ancestor.stat().st_mode & stat.S_IXOTH:
+            return ["--perms", "0755", "--tmpfs", str(ancestor), "--ro-bind", str(path), str(path)]
+    return ["--ro-bind", str(path), str(path)]
+
+
+def fargate_sandbox(definition: dict[str, Any], app_dir: Path, port: int) -> list[str]:
+    """The bwrap + setpriv command line that runs ENTRYPOINT as Fargate would run this container definition."""
+    root = "--ro-bind" if definition["readonlyRootFilesystem"] else "--bind"
+    command = ["bwrap", "--die-with-parent", "--unshare-pid", root, "/", "/", "--proc", "/proc", "--dev", "/dev"]
+    for mount in definition.get("mountPoints", []):  # a task volume: empty, root-owned, 0755 (ECS bind mounts)
+        command += ["--perms", "0755", "--tmpfs", mount["containerPath"]]
+    for tmpfs in definition.get("linuxParameters", {}).get("tmpfs", []):
+        options = dict(option.partition("=")[::2] for option in tmpfs.get("mountOptions", []))
+        command += ["--perms", options.get("mode") or TMPFS_DEFAULT_MODE, "--size", str(tmpfs["size"] * 2**20)]
+        command += ["--tmpfs", tmpfs["containerPath"]]
+    for path in sorted({Path(sys.prefix), Path(sys.base_prefix)}):  # the image's Python, wherever this one lives
+        command += exposed(path)
+    command += ["--ro-bind", str(app_dir), "/srv", "--chdir", "/srv", "--clearenv"]
+    environment = {entry["name"]: entry["value"] for entry in definition["environment"]}
+    for name, value in {**environment, "HOST": "127.0.0.1", "PORT": str(port), "PATH": "/usr/bin:/bin"}.items():
+        command += ["--setenv", name, value]
+    uid, _, gid = definition["user"].partition(":")
+    user = [f"--reuid={uid}", f"--regid={gid or uid}", "--clear-groups"]
+    return [*command, "--", "setpriv", *user, sys.executable, "-c", ENTRYPOINT]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_as_fargate(definition: dict[str, Any]) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    port = free_port()
+    app = subprocess.Popen(
+        fargate_sandbox(definition, ROOT / "app", port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
+    try:
+        yield app, f"http://127.0.0.1:{port}"
+    finally:
+        app.kill()
+        app.wait()
+
+
+def served(app: subprocess.Popen[str], url: str) -> bytes:
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                return bytes(response.read())
+        except OSError:
+            if app.poll() is not None or time.monotonic() > deadline:
+                app.kill()
+                raise AssertionError(f"the app did not serve: {app.communicate()[0]}") from None
+            time.sleep(0.1)
+
+
+@pytest.mark.parametrize("enable_exec", [False, True])
+def test_app_writes_a_temporary_file_and_serves_as_the_task_definition_runs_it(enable_exec: bool) -> None:
+    definition = container(deploy(enable_exec=enable_exec))
+    with running_as_fargate(definition) as (app, base):
+        body = served(app, base + definition_environment(definition)["HEALTH_CHECK_PATH"])
+        app.kill()
+        output = app.communicate()[0]
+    assert json.loads(body) == {"status": "ok"}
+    assert "tempfile written: /tmp/" in output
+
+
+def test_the_sandbox_fails_on_a_tmp_mounted_like_a_plain_task_volume() -> None:
+    """The check above can fail: /tmp as an ECS bind-mount volume (root, 0755) is not writable by the task's user."""
+    definition = {
+        **container(deploy()),
+        "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp", "readOnly": False}],
+        "linuxParameters": {},
+    }
+    with running_as_fargate(definition) as (app, _):
+        output = app.communicate(timeout=20)[0]
+    assert app.returncode != 0
+    assert "No usable temporary directory" in output
+
+
+def definition_environment(definition: dict[str, Any]) -> dict[str, str]:
+    return {entry["name"]: entry["value"] for entry in definition["environment"]}
