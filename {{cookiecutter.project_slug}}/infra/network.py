@@ -6,7 +6,7 @@ import ipaddress
 import pulumi
 import pulumi_aws as aws
 
-from infra.validation import fargate_zone_ids
+from infra.validation import fargate_runs_in
 
 VPC_CIDR = ipaddress.ip_network("10.0.0.0/16")
 # Sixteen /20 blocks (4,096 addresses each): public subnets take the first, private ones start at the ninth.
@@ -14,9 +14,14 @@ SUBNET_BLOCKS = list(VPC_CIDR.subnets(new_prefix=20))
 FIRST_PRIVATE_BLOCK = 8
 
 
-def choose_zones(region: str, zone_ids: list[str], count: int) -> list[str]:
-    """The `count` lowest zone IDs among `zone_ids` where Fargate runs; a one-line error if there are fewer."""
-    usable = fargate_zone_ids(region, zone_ids)
+def choose_zones(region: str, names: list[str], zone_ids: list[str], count: int) -> list[str]:
+    """The first `count` zone names in name order, as the program always chose them, skipping zone IDs without Fargate.
+
+    Name order, not zone-ID order: a stack created before zone IDs were checked keeps its zones (a subnet's zone is
+    replace-only, and a replacement with the same CIDR block fails). `names` and `zone_ids` come side by side from
+    the lookup; they are paired here, not trusted to arrive in any order.
+    """
+    usable = [name for name, zone_id in sorted(zip(names, zone_ids, strict=True)) if fargate_runs_in(region, zone_id)]
     if len(usable) < count:
         found = f"{len(usable)} available zone{'' if len(usable) == 1 else 's'}"
         raise pulumi.RunError(
@@ -27,18 +32,16 @@ def choose_zones(region: str, zone_ids: list[str], count: int) -> list[str]:
 
 
 def fargate_zones(region: str, count: int) -> list[str]:
-    """Zone IDs for the stack: by ID, not name, since names map to different physical zones in each account.
-
-    Local and Wavelength zones (opt-in) are left out, and so are the zone IDs AWS documents as without Fargate.
-    """
+    """Zone names for the stack: local and Wavelength zones (opt-in) are left out, and so are the zones whose ID AWS
+    documents as without Fargate (IDs, since names map to different physical zones in each account)."""
     zones = aws.get_availability_zones(
         state="available", filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}]
     )
-    return choose_zones(region, list(zones.zone_ids), count)
+    return choose_zones(region, list(zones.names), list(zones.zone_ids), count)
 
 
 class Network(pulumi.ComponentResource):
-    """A VPC over `zones` (Availability Zone IDs), with NAT gateways per `networking` mode."""
+    """A VPC over `zones` (Availability Zone names), with NAT gateways per `networking` mode."""
 
     def __init__(self, name: str, zones: list[str], networking: str, opts: pulumi.ResourceOptions | None = None):
         super().__init__("fargate:network:Network", name, None, opts)
@@ -67,7 +70,7 @@ class Network(pulumi.ComponentResource):
                 f"{name}-public-{index}",
                 vpc_id=self.vpc.id,
                 cidr_block=str(SUBNET_BLOCKS[index]),
-                availability_zone_id=zone,
+                availability_zone=zone,
                 # Tasks in public-subnets mode get their public IP from the service, not from the subnet.
                 map_public_ip_on_launch=False,
                 tags={"Name": f"{name}-public-{zone}", "tier": "public"},
@@ -99,7 +102,7 @@ class Network(pulumi.ComponentResource):
                     f"{name}-private-{index}",
                     vpc_id=self.vpc.id,
                     cidr_block=str(SUBNET_BLOCKS[FIRST_PRIVATE_BLOCK + index]),
-                    availability_zone_id=zone,
+                    availability_zone=zone,
                     tags={"Name": f"{name}-private-{zone}", "tier": "private"},
                     opts=child,
                 )

@@ -490,10 +490,10 @@ def _az_count_fits_fargate_zones(v: dict[str, Any]) -> str | None:
     )
 
 
-def fargate_zone_ids(region: str, zone_ids: list[str]) -> list[str]:
-    """The zone IDs among `zone_ids` where Fargate runs, sorted: the same physical zones in every account."""
+def fargate_runs_in(region: str, zone_id: str) -> bool:
+    """Whether Fargate runs in the zone with this ID (the same physical zone in every account)."""
     allowed = FARGATE_ZONE_IDS.get(region)
-    return sorted(zone for zone in zone_ids if allowed is None or zone in allowed)
+    return allowed is None or zone_id in allowed
 
 
 @_check("enable_https", "domain_name")

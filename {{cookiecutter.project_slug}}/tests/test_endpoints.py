@@ -70,7 +70,7 @@ def test_secrets_and_exec_add_exactly_the_endpoints_they_use(config: dict[str, A
 
 def test_every_interface_endpoint_is_in_each_zones_private_subnet_with_private_dns() -> None:
     deployment = deploy(networking="private-endpoints", az_count=3, enable_exec=True)
-    subnets = {s.id: s.inputs["availabilityZoneId"] for s in deployment.of_type("aws:ec2/subnet:Subnet")}
+    subnets = {s.id: s.inputs["availabilityZone"] for s in deployment.of_type("aws:ec2/subnet:Subnet")}
     [endpoint_group] = [g for g in deployment.of_type("aws:ec2/securityGroup:SecurityGroup") if "endpoints" in g.name]
     for endpoint in [e.inputs for e in deployment.of_type(ENDPOINT) if e.inputs["vpcEndpointType"] == "Interface"]:
         assert sorted(endpoint["subnetIds"]) == sorted(private_subnet_ids(deployment))

@@ -13,14 +13,14 @@ def test_subnets_for_the_alb_are_public_and_in_distinct_zones(default_stack: Dep
     subnets = default_stack.of_type("aws:ec2/subnet:Subnet")
     public = [s.inputs for s in subnets if s.inputs["tags"]["tier"] == "public"]
     assert len(public) == 2
-    assert len({s["availabilityZoneId"] for s in public}) == 2
+    assert len({s["availabilityZone"] for s in public}) == 2
 
 
 def test_tasks_run_in_private_subnets_one_per_zone(default_stack: Deployment) -> None:
     service = default_stack.one("aws:ecs/service:Service").inputs
     task_subnets = [default_stack.by_id(subnet_id).inputs for subnet_id in service["networkConfiguration"]["subnets"]]
     assert [s["tags"]["tier"] for s in task_subnets] == ["private", "private"]
-    assert len({s["availabilityZoneId"] for s in task_subnets}) == 2
+    assert len({s["availabilityZone"] for s in task_subnets}) == 2
     assert service["networkConfiguration"]["assignPublicIp"] is False
 
 

@@ -116,7 +116,7 @@ ANSWER_CHECKS: dict[str, Check] = {
         )
     ),
     "az_count": lambda s, d: (
-        len({d.by_id(subnet).inputs["availabilityZoneId"] for subnet in service(d)["networkConfiguration"]["subnets"]})
+        len({d.by_id(subnet).inputs["availabilityZone"] for subnet in service(d)["networkConfiguration"]["subnets"]})
         == s.az_count
     ),
     "log_retention_days": lambda s, d: (
