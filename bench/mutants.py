@@ -118,7 +118,7 @@ MUTANTS = [
     Mutant(
         "writable root filesystem",
         "infra/service.py",
-        '"readonlyRootFilesystem": True,',
+        '"readonlyRootFilesystem": not settings.enable_exec,',
         '"readonlyRootFilesystem": False,',
         ("tests/test_security.py",),
         "Security Hub ECS.5 fails; a compromised app can rewrite its own code",
