@@ -77,6 +77,12 @@ class ReleaseTraffic(pulumi.ComponentResource):
         self.role_policy = aws.iam.RolePolicyAttachment(
             f"{name}-ecs-lb", role=self.role.name, policy_arn=LOAD_BALANCERS_POLICY_ARN, opts=child
         )
+        # For scripts/release_preflight.py: which rule and listener the last deployment left ECS shifting.
+        self.deployed: dict[str, pulumi.Input[str] | bool] = {
+            "production_rule_arn": self.production_rule.arn,
+            "primary_target_group_arn": primary.arn,
+            "enable_https": settings.enable_https,
+        }
         self.register_outputs({"alternate_target_group": self.alternate.arn})
 
     def advanced_configuration(self) -> aws.ecs.ServiceLoadBalancerAdvancedConfigurationArgsDict:

@@ -53,6 +53,7 @@ def test_program_exports_where_to_find_the_service(monkeypatch: pytest.MonkeyPat
         "dashboard_url",
         "image_ref",
         "log_group_name",
+        "release_traffic",
         "repository_url",
         "service_name",
         "url",
