@@ -69,6 +69,10 @@ def test_prompts_quote_the_prices_of_the_cost_estimate() -> None:
             f"(${cost.INTERFACE_ENDPOINT_PER_ZONE_HOUR * month:.2f}/month each per zone)",
         ],
         "az_count": [f"adds {nat}"],
+        "enable_waf": [
+            f"${cost.WAF_WEB_ACL_PER_MONTH + cost.WAF_RULES * cost.WAF_RULE_PER_MONTH:.0f}/month",
+            f"${cost.WAF_PER_MILLION_REQUESTS:.2f} per million requests",
+        ],
     }
     prompts = defaults()["__prompts__"]
     for field, prices in quoted.items():

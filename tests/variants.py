@@ -45,6 +45,7 @@ VARIANTS: dict[str, dict[str, object]] = {
         "enable_https": True,
         "domain_name": "api.example.com",
     },
+    "enable_waf:true": {"enable_waf": True},
     "everything-on": {
         "project_name": "Payments API",
         "aws_region": "eu-west-1",
@@ -68,5 +69,6 @@ VARIANTS: dict[str, dict[str, object]] = {
         "enable_sticky_sessions": True,
         "sticky_duration_seconds": 600,
         "deployment_strategy": "linear",
+        "enable_waf": True,
     },
 }

@@ -2,8 +2,9 @@
 
 Prices are us-east-1 list prices as of PRICES_AS_OF; other regions differ by a few percent. Not included: data
 transfer, data processed by NAT gateways or VPC endpoints (per GB, shown under the table), CloudWatch, ECR storage,
-Route53 and the ALB's LCUs above one, and the second set of tasks that runs during a release (minutes per release,
-longer with blue/green bakes).
+Route53 and the ALB's LCUs above one, the second set of tasks that runs during a release (minutes per release,
+longer with blue/green bakes), and AWS WAF's per-request charge and its logs (priced by traffic, shown in the WAF
+line's text).
 """
 
 import dataclasses
@@ -25,6 +26,11 @@ PUBLIC_IPV4_PER_HOUR = 0.005
 # first PB a month); S3 gateway endpoints cost nothing.
 INTERFACE_ENDPOINT_PER_ZONE_HOUR = 0.01
 INTERFACE_ENDPOINT_PER_GB = 0.01
+# AWS WAF (the same in every region): per web ACL and per rule or managed rule group a month, per million requests.
+WAF_WEB_ACL_PER_MONTH = 5.0
+WAF_RULE_PER_MONTH = 1.0
+WAF_PER_MILLION_REQUESTS = 0.60
+WAF_RULES = 4  # three AWS managed rule groups and the per-IP rate rule (infra/waf.py)
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,13 @@ def monthly_cost(settings: Settings) -> list[CostLine]:
     if settings.deployment_strategy != "rolling":
         # ELB bills the load balancer (hours and LCUs), not its target groups or listener rules.
         lines.append(CostLine(f"Second target group and rules for {settings.deployment_strategy} releases", 0.0))
+    if settings.enable_waf:
+        lines.append(
+            CostLine(
+                f"AWS WAF: web ACL and {WAF_RULES} rules (plus ${WAF_PER_MILLION_REQUESTS:.2f} per million requests)",
+                WAF_WEB_ACL_PER_MONTH + WAF_RULES * WAF_RULE_PER_MONTH,
+            )
+        )
     return lines
 
 
@@ -85,6 +98,8 @@ def what_changes_it(settings: Settings) -> list[tuple[str, float]]:
         "networking=public-subnets": dataclasses.replace(settings, networking="public-subnets"),
         "networking=private-endpoints": dataclasses.replace(settings, networking="private-endpoints"),
         "az_count=3": dataclasses.replace(settings, az_count=3),
+        "enable_waf=true": dataclasses.replace(settings, enable_waf=True),
+        "enable_waf=false": dataclasses.replace(settings, enable_waf=False, waf_count_mode=False),
     }
     return [(change, total(changed) - base) for change, changed in changes.items() if total(changed) != base]
 

@@ -17,6 +17,7 @@ from infra.network import Network, fargate_zones
 from infra.release import ReleaseTraffic
 from infra.service import FargateService
 from infra.validation import Settings, is_production, resource_base_name, stack_resource_name
+from infra.waf import WebApplicationFirewall
 
 APP_DIR = Path(__file__).resolve().parent.parent / "app"
 
@@ -30,6 +31,7 @@ class Stack:
     alarms: ServiceAlarms
     service: FargateService
     autoscaling: ServiceAutoscaling | None
+    waf: WebApplicationFirewall | None
     dashboard: ServiceDashboard
     url: pulumi.Output[str]
 
@@ -104,6 +106,18 @@ def build_stack(project: str, settings: Settings) -> Stack:
             target_groups=target_groups,
         )
 
+    waf = None
+    if settings.enable_waf:
+        waf = WebApplicationFirewall(
+            name,
+            stack_resource_name(project, pulumi.get_stack()),
+            alb=load_balancer.alb,
+            rate_limit=settings.waf_rate_limit,
+            rate_window_seconds=settings.waf_rate_window_seconds,
+            count_mode=settings.waf_count_mode,
+            log_retention_days=settings.log_retention_days,
+        )
+
     dashboard = ServiceDashboard(
         name,
         stack_resource_name(project, pulumi.get_stack()),
@@ -115,6 +129,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
         rollback_alarms=alarms.rollback_alarms,
         notify_alarms=alarms.notify_alarms,
         scaling_target=autoscaling.target if autoscaling else None,
+        web_acl_metric_name=waf.metric_name if waf else None,
     )
 
     if zone_id is not None:
@@ -122,4 +137,4 @@ def build_stack(project: str, settings: Settings) -> Stack:
         url = pulumi.Output.from_input(f"{'https' if settings.enable_https else 'http'}://{settings.domain_name}")
     else:
         url = pulumi.Output.concat("http://", load_balancer.alb.dns_name)
-    return Stack(network, image, load_balancer, release, alarms, service, autoscaling, dashboard, url)
+    return Stack(network, image, load_balancer, release, alarms, service, autoscaling, waf, dashboard, url)

@@ -34,6 +34,11 @@ LOG_RETENTION_DAYS = (
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )  # fmt: skip
 MAX_STICKY_SECONDS = 604800
+# AWS WAF rate-based rules: the limit per aggregation key (here the client IP) and the look-back window in seconds.
+WAF_RATE_LIMIT_MIN, WAF_RATE_LIMIT_MAX = 10, 2_000_000_000
+WAF_RATE_WINDOWS = (60, 120, 300, 600)
+# Headers kept out of WAF logs (credentials and session tokens); the policy pack checks the same list.
+WAF_REDACTED_HEADERS = ("authorization", "cookie")
 # How a new revision replaces the old: ECS's rolling update, or its blue/green family (ECS API strategies).
 DEPLOYMENT_STRATEGIES = ("rolling", "blue-green", "canary", "linear")
 MAX_BAKE_MINUTES = 1440  # the ECS API's limit for every bake time
@@ -104,6 +109,7 @@ ANSWER_DEFAULTS: dict[str, object] = {
     "enable_sticky_sessions": False,
     "sticky_duration_seconds": 86400,
     "deployment_strategy": "rolling",
+    "enable_waf": False,
 }
 STACK_ONLY_DEFAULTS: dict[str, object] = {
     "health_check_interval_seconds": 10,
@@ -135,6 +141,11 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     "linear_step_bake_minutes": 3,
     "test_traffic_header": "X-Release-Test: 1",
     "alb_idle_timeout_seconds": 60,
+    # With enable_waf: requests one client IP may send per window before the rate rule acts; count mode only
+    # counts what the rules would block (a first rollout, to watch before blocking).
+    "waf_rate_limit": 2000,
+    "waf_rate_window_seconds": 300,
+    "waf_count_mode": False,
 }
 DEFAULTS = {**ANSWER_DEFAULTS, **STACK_ONLY_DEFAULTS}
 
@@ -189,6 +200,10 @@ class Settings:
     linear_step_bake_minutes: int
     test_traffic_header: str
     alb_idle_timeout_seconds: int
+    enable_waf: bool
+    waf_rate_limit: int
+    waf_rate_window_seconds: int
+    waf_count_mode: bool
 
     @property
     def app_keep_alive_seconds(self) -> int:
@@ -429,6 +444,10 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "linear_step_bake_minutes": _integer(0, MAX_BAKE_MINUTES),
     "test_traffic_header": _test_header,
     "alb_idle_timeout_seconds": _integer(1, 4000),
+    "enable_waf": _boolean,
+    "waf_rate_limit": _integer(WAF_RATE_LIMIT_MIN, WAF_RATE_LIMIT_MAX),
+    "waf_rate_window_seconds": _choice(WAF_RATE_WINDOWS),
+    "waf_count_mode": _boolean,
 }
 # Settings that no longer exist -> what replaced them. Refused rather than ignored: a stack that set one expects it
 # to act, and silently dropping it would leave that stack without the protection it asked for.
@@ -584,6 +603,13 @@ def _shutdown_inside_stop_timeout(v: dict[str, Any]) -> str | None:
         f"graceful_shutdown_seconds={shutdown} must end before ECS kills the container: raise stop_timeout_seconds "
         f"above {drain + shutdown} (at most 120) or shorten the others"
     )
+
+
+@_check("waf_count_mode", "enable_waf")
+def _count_mode_needs_waf(v: dict[str, Any]) -> str | None:
+    if v["waf_count_mode"] and not v["enable_waf"]:
+        return "waf_count_mode=true is only used with the WAF: set enable_waf=true or waf_count_mode=false"
+    return None
 
 
 def parse_settings(raw: Mapping[str, object]) -> Settings:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from infra.validation import LOG_RETENTION_DAYS, is_production
+from infra.validation import LOG_RETENTION_DAYS, WAF_REDACTED_HEADERS, is_production
 
 Props = Mapping[str, Any]
 Resource = tuple[str, Props]
@@ -118,6 +118,28 @@ def private_tasks_use_endpoints(resources: Sequence[Resource]) -> list[str]:
         if e.get("vpcEndpointType") == "Interface" and e.get("privateDnsEnabled") is not True
     ]
     return problems
+
+
+def every_web_acl_logs(resources: Sequence[Resource]) -> list[str]:
+    acls = len(of_type(resources, "aws:wafv2/webAcl:WebAcl"))
+    logging = len(of_type(resources, "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"))
+    return [f"{acls} web ACLs but {logging} logging configurations"] if logging < acls else []
+
+
+def every_web_acl_has_rules(resources: Sequence[Resource]) -> list[str]:
+    acls = of_type(resources, "aws:wafv2/webAcl:WebAcl")
+    rules = of_type(resources, "aws:wafv2/webAclRule:WebAclRule")
+    return [] if not acls or rules or all(acl.get("rules") for acl in acls) else ["a web ACL without rules"]
+
+
+def metrics_enabled(props: Props) -> list[str]:
+    enabled = props.get("visibilityConfig", {}).get("cloudwatchMetricsEnabled") is True
+    return [] if enabled else [f"{props.get('name', 'web ACL')} sends no CloudWatch metrics"]
+
+
+def redacts_credentials(props: Props) -> list[str]:
+    redacted = {str(f.get("singleHeader", {}).get("name", "")).lower() for f in props.get("redactedFields", [])}
+    return [f"the {header} header is logged" for header in WAF_REDACTED_HEADERS if header not in redacted]
 
 
 def separate_roles(props: Props) -> list[str]:
@@ -310,6 +332,27 @@ RESOURCE_RULES = [
             if p.get(key) is not True
         ],
     ),
+    ResourceRule(
+        "waf-rule-metrics",
+        "WAF.12",
+        "WAF rules send CloudWatch metrics",
+        "aws:wafv2/webAclRule:WebAclRule",
+        metrics_enabled,
+    ),
+    ResourceRule(
+        "waf-acl-metrics",
+        "WAF.12",
+        "web ACLs send CloudWatch metrics",
+        "aws:wafv2/webAcl:WebAcl",
+        metrics_enabled,
+    ),
+    ResourceRule(
+        "waf-logs-redact-credentials",
+        "WAF logging",
+        "WAF logs leave out the Authorization and Cookie headers",
+        "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+        redacts_credentials,
+    ),
 ]
 
 STACK_RULES = [
@@ -327,6 +370,8 @@ STACK_RULES = [
         "with networking=private-endpoints: no NAT gateway; ECR, Logs (private DNS) and S3 endpoints",
         private_tasks_use_endpoints,
     ),
+    StackRule("waf-logging", "WAF.11", "every web ACL logs its traffic", every_web_acl_logs),
+    StackRule("waf-has-rules", "WAF.10", "every web ACL has at least one rule", every_web_acl_has_rules),
 ]
 
 

@@ -114,9 +114,17 @@ CASES: list[Case] = [
     *edge("test_traffic_header", "X-" + "a" * 38 + ": 1", "X-" + "a" * 39 + ": 1", deployment_strategy="canary"),
     *edge("alb_idle_timeout_seconds", 1, 0),
     *edge("alb_idle_timeout_seconds", 4000, 4001),
+    *edge("enable_waf", True, "maybe"),
+    *edge("waf_rate_limit", 10, 9, enable_waf=True),
+    *edge("waf_rate_limit", 2_000_000_000, 2_000_000_001, enable_waf=True),
+    *edge("waf_rate_window_seconds", 600, 900, enable_waf=True),
+    *edge("waf_rate_window_seconds", 60, 30, enable_waf=True),
+    Case("waf_count_mode", {"waf_count_mode": True, "enable_waf": True}, True),
+    Case("waf_count_mode", {"waf_count_mode": True, "enable_waf": False}, False),
 ]
-# Cookiecutter itself refuses a value outside a choice list (with its own traceback), before our hook runs.
-CHOICE_QUESTIONS = {"deployment_strategy"}
+# Cookiecutter itself refuses a value outside a choice list, or a yes/no question's non-boolean answer (with its own
+# traceback), before our hook runs.
+CHOICE_QUESTIONS = {"deployment_strategy", "enable_waf"}
 
 GENERATION_CASES: list[Case] = [
     *(

@@ -16,6 +16,7 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "prod": {"stack": "prod"},
     "secrets": {"secrets": {"DATABASE_URL": "/prod/db"}, "enable_autoscaling": True},
     "exec": {"enable_exec": True},
+    "waf": {"enable_waf": True, "waf_count_mode": True},
 }
 
 
@@ -44,6 +45,12 @@ TASK = "aws:ecs/taskDefinition:TaskDefinition"
 ALB = "aws:lb/loadBalancer:LoadBalancer"
 GOOD_ALB = {"dropInvalidHeaderFields": True, "accessLogs": {"enabled": True, "bucket": "logs"}, "subnets": ["a", "b"]}
 HTTPS_LISTENER = ("aws:lb/listener:Listener", {"protocol": "HTTPS", "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"})
+WEB_ACL, WAF_RULE = "aws:wafv2/webAcl:WebAcl", "aws:wafv2/webAclRule:WebAclRule"
+METRICS_ON = {"visibilityConfig": {"cloudwatchMetricsEnabled": True}}
+WAF_LOGGING = (
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
+    {"redactedFields": [{"singleHeader": {"name": "authorization"}}, {"singleHeader": {"name": "Cookie"}}]},
+)
 BROKEN: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "ecs-no-privileged-containers": [(TASK, task(privileged=True))],
     "ecs-read-only-root-filesystem": [(TASK, task(readonlyRootFilesystem=False))],
@@ -96,6 +103,17 @@ BROKEN: dict[str, list[tuple[str, dict[str, Any]]]] = {
     ],
     "s3-encryption": [("aws:s3/bucket:Bucket", {})],
     "private-tasks-use-vpc-endpoints": [("aws:ecs/service:Service", {"tags": {"networking": "private-endpoints"}})],
+    "waf-rule-metrics": [(WAF_RULE, {"visibilityConfig": {"cloudwatchMetricsEnabled": False}})],
+    "waf-acl-metrics": [
+        (WEB_ACL, {"visibilityConfig": {"cloudwatchMetricsEnabled": False}}),
+        WAF_LOGGING,
+        (WAF_RULE, METRICS_ON),
+    ],
+    "waf-logs-redact-credentials": [
+        (WAF_LOGGING[0], {"redactedFields": [{"singleHeader": {"name": "authorization"}}]})
+    ],
+    "waf-logging": [(WEB_ACL, METRICS_ON), (WAF_RULE, METRICS_ON)],
+    "waf-has-rules": [(WEB_ACL, METRICS_ON), WAF_LOGGING],
 }
 
 

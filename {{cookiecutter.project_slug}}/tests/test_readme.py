@@ -28,6 +28,8 @@ NODES: dict[str, Check] = {
     "alarms": has("aws:cloudwatch/metricAlarm:MetricAlarm"),
     "sns": has("aws:sns/topic:Topic"),
     "dashboard": has("aws:cloudwatch/dashboard:Dashboard"),
+    "waf": has("aws:wafv2/webAclAssociation:WebAclAssociation"),
+    "waflogs": has("aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"),
     "scaling": has("aws:appautoscaling/target:Target"),
     "dns": has("aws:route53/record:Record", lambda r: r.inputs["type"] == "A"),
     "acm": has("aws:lb/listener:Listener", lambda r: r.inputs["port"] == 443),

@@ -132,6 +132,7 @@ ANSWER_CHECKS: dict[str, Check] = {
     ),
     "certificate_arn": lambda s, d: not s.enable_https or certificate_used(d, s.certificate_arn),
     "enable_autoscaling": lambda s, d: len(only(d, "aws:appautoscaling/target:Target")) == s.enable_autoscaling,
+    "enable_waf": lambda s, d: len(only(d, "aws:wafv2/webAclAssociation:WebAclAssociation")) == s.enable_waf,
     "autoscaling_min": lambda s, d: not s.enable_autoscaling or scaling_target(d)["minCapacity"] == s.autoscaling_min,
     "autoscaling_max": lambda s, d: not s.enable_autoscaling or scaling_target(d)["maxCapacity"] == s.autoscaling_max,
     "autoscaling_cpu_target": lambda s, d: (
