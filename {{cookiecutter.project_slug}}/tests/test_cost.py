@@ -76,6 +76,8 @@ def test_per_gb_charges_follow_the_networking_mode() -> None:
     endpoints = markdown(parse_settings({"networking": "private-endpoints"}))
     assert "$0.01 per GB through the interface endpoints" in endpoints
     assert "there is no internet egress" in endpoints
+
+
 def test_waf_adds_its_web_acl_and_rules() -> None:
     # $5 per web ACL + 4 rules (three managed rule groups, the rate rule) x $1; requests are priced per million.
     on = monthly_cost(parse_settings({"enable_waf": True}))
