@@ -56,5 +56,6 @@ def test_program_exports_where_to_find_the_service(monkeypatch: pytest.MonkeyPat
         "release_traffic",
         "repository_url",
         "service_name",
+        "task_definition_arn",
         "url",
     ]
