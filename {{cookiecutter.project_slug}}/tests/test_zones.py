@@ -12,7 +12,10 @@ SUBNET = "aws:ec2/subnet:Subnet"
 
 
 def subnet_zones(deployment: Deployment, tier: str) -> list[str]:
-    return [s.inputs["availabilityZone"] for s in deployment.of_type(SUBNET) if s.inputs["tags"]["tier"] == tier]
+    """The tier's subnet zones by subnet index (`<name>-public-0`...): the mocks see them in the order they registered,
+    which the program's asynchronous registration does not fix (the source of an earlier flaky zone order)."""
+    subnets = sorted(deployment.of_type(SUBNET), key=lambda subnet: int(subnet.name.rsplit("-", 1)[1]))
+    return [s.inputs["availabilityZone"] for s in subnets if s.inputs["tags"]["tier"] == tier]
 
 
 def previous_choice(names: list[str], count: int) -> list[str]:
