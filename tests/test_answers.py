@@ -73,6 +73,10 @@ def test_prompts_quote_the_prices_of_the_cost_estimate() -> None:
             f"${cost.WAF_WEB_ACL_PER_MONTH + cost.WAF_RULES * cost.WAF_RULE_PER_MONTH:.0f}/month",
             f"${cost.WAF_PER_MILLION_REQUESTS:.2f} per million requests",
         ],
+        "fargate_spot_percent": [
+            f"about {cost.FARGATE_SPOT_DISCOUNT_ASSUMED:.0%} cheaper",
+            f"on-demand base of {VALIDATION.DEFAULTS['fargate_on_demand_base']} ",
+        ],
     }
     prompts = defaults()["__prompts__"]
     for field, prices in quoted.items():

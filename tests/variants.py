@@ -35,6 +35,8 @@ VARIANTS: dict[str, dict[str, object]] = {
     "networking:private-single-nat": {"networking": "private-single-nat"},
     "networking:public-subnets": {"networking": "public-subnets"},
     "networking:private-endpoints": {"networking": "private-endpoints"},
+    # Fargate Spot above the on-demand base (with ARM64 and autoscaling in everything-on)
+    "fargate_spot_percent:100": {"fargate_spot_percent": 100},
     "az_count:3": {"az_count": 3},
     # deployment strategies x HTTPS (the weighted rule moves to the HTTPS listener)
     "deployment_strategy:blue-green": {"deployment_strategy": "blue-green"},
@@ -66,6 +68,7 @@ VARIANTS: dict[str, dict[str, object]] = {
         "autoscaling_max": 20,
         "autoscaling_cpu_target": 50,
         "autoscaling_requests_per_target": 800,
+        "fargate_spot_percent": 60,
         "enable_sticky_sessions": True,
         "sticky_duration_seconds": 600,
         "deployment_strategy": "linear",

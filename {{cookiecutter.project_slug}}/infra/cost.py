@@ -16,6 +16,8 @@ PRICES_AS_OF = "2026-11"
 HOURS_PER_MONTH = 730
 FARGATE_PER_VCPU_HOUR = {"X86_64": 0.04048, "ARM64": 0.03238}
 FARGATE_PER_GB_HOUR = {"X86_64": 0.004445, "ARM64": 0.00356}
+# Fargate Spot's price moves with supply and demand (AWS: up to 70 % off; observed 50-70 % in 2026): assume the low end.
+FARGATE_SPOT_DISCOUNT_ASSUMED = 0.50
 ALB_PER_HOUR = 0.0225
 ALB_PER_LCU_HOUR = 0.008
 ALB_LCUS_ASSUMED = 1
@@ -60,6 +62,16 @@ def monthly_cost(settings: Settings) -> list[CostLine]:
         CostLine(f"NAT gateways: {nats}", nats * NAT_GATEWAY_PER_HOUR * HOURS_PER_MONTH),
         CostLine(f"Public IPv4 addresses: {public_ips}", public_ips * PUBLIC_IPV4_PER_HOUR * HOURS_PER_MONTH),
     ]
+    spot_tasks = spot_task_count(settings)
+    if spot_tasks:
+        lines.append(
+            CostLine(
+                f"Fargate Spot: {spot_tasks} of {settings.replicas} tasks ({settings.fargate_spot_percent} % above "
+                f"an on-demand base of {settings.fargate_on_demand_base}), assumed "
+                f"{FARGATE_SPOT_DISCOUNT_ASSUMED:.0%} off",
+                -spot_tasks * per_task_hour * FARGATE_SPOT_DISCOUNT_ASSUMED * HOURS_PER_MONTH,
+            )
+        )
     if settings.networking == "private-endpoints":
         endpoints = len(settings.interface_endpoints)
         lines.append(
@@ -82,6 +94,13 @@ def monthly_cost(settings: Settings) -> list[CostLine]:
     return lines
 
 
+def spot_task_count(settings: Settings) -> int:
+    """Tasks on Fargate Spot at `replicas`: the share of those above the on-demand base, rounded down (ECS splits
+    them by weight, so the estimate never counts a saving it might not get)."""
+    above_base = max(settings.replicas - settings.fargate_on_demand_base, 0)
+    return above_base * settings.fargate_spot_percent // 100
+
+
 def total(settings: Settings) -> float:
     return sum(line.monthly_usd for line in monthly_cost(settings))
 
@@ -100,6 +119,7 @@ def what_changes_it(settings: Settings) -> list[tuple[str, float]]:
         "az_count=3": dataclasses.replace(settings, az_count=3),
         "enable_waf=true": dataclasses.replace(settings, enable_waf=True),
         "enable_waf=false": dataclasses.replace(settings, enable_waf=False, waf_count_mode=False),
+        "fargate_spot_percent=100": dataclasses.replace(settings, fargate_spot_percent=100),
     }
     return [(change, total(changed) - base) for change, changed in changes.items() if total(changed) != base]
 

@@ -92,6 +92,19 @@ def container_definitions(
     )
 
 
+def capacity_provider_strategy(settings: Settings) -> list[aws.ecs.ServiceCapacityProviderStrategyArgsDict]:
+    """Where the tasks run: `fargate_on_demand_base` tasks on regular Fargate first, the rest split by weight
+    between regular Fargate and Fargate Spot (only one provider may have a base, and Spot never falls back to
+    on-demand, so the base sits on FARGATE)."""
+    spot = settings.fargate_spot_percent
+    strategy: list[aws.ecs.ServiceCapacityProviderStrategyArgsDict] = [
+        {"capacity_provider": "FARGATE", "base": settings.fargate_on_demand_base, "weight": 100 - spot}
+    ]
+    if spot:
+        strategy.append({"capacity_provider": "FARGATE_SPOT", "weight": spot})
+    return strategy
+
+
 def secret_arn(source: str, region: str) -> pulumi.Output[str]:
     """The ARN of a secret given as an ARN already, or as an SSM parameter name in this account and region."""
     if source.startswith("arn:"):
@@ -142,6 +155,13 @@ class FargateService(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.cluster = aws.ecs.Cluster(
             f"{name}-cluster", settings=[{"name": "containerInsights", "value": "enabled"}], opts=child
+        )
+        # Both Fargate capacity providers, so fargate_spot_percent can change without touching the cluster.
+        self.capacity_providers = aws.ecs.ClusterCapacityProviders(
+            f"{name}-capacity",
+            cluster_name=self.cluster.name,
+            capacity_providers=["FARGATE", "FARGATE_SPOT"],
+            opts=child,
         )
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", retention_in_days=settings.log_retention_days, opts=child
@@ -227,6 +247,7 @@ class FargateService(pulumi.ComponentResource):
 
         # ECS checks the listener, and for releases its role's permissions, when the service changes.
         start_after: list[pulumi.Resource] = [listener] if release is None else [listener, release.role_policy]
+        start_after.append(self.capacity_providers)  # a strategy may only name providers the cluster has
         if endpoints is not None:
             # Without a route out, tasks reach ECR, logs and secrets only through the endpoints: let them in, and
             # start no task before the endpoints exist.
@@ -257,7 +278,10 @@ class FargateService(pulumi.ComponentResource):
             cluster=self.cluster.arn,
             task_definition=self.task_definition.arn,
             desired_count=settings.replicas,
-            launch_type="FARGATE",
+            # A capacity provider strategy, never launch_type, even without Spot: the provider replaces a service
+            # whose launch_type changes, while ECS updates a strategy in place with a forced new deployment.
+            capacity_provider_strategies=capacity_provider_strategy(settings),
+            force_new_deployment=True,
             platform_version="LATEST",
             network_configuration={
                 "subnets": subnet_ids,

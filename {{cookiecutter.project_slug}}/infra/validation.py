@@ -106,6 +106,8 @@ ANSWER_DEFAULTS: dict[str, object] = {
     "autoscaling_max": 10,
     "autoscaling_cpu_target": 60,
     "autoscaling_requests_per_target": 0,
+    # Percent of the tasks above the on-demand base that run on Fargate Spot (0: all on regular Fargate).
+    "fargate_spot_percent": 0,
     "enable_sticky_sessions": False,
     "sticky_duration_seconds": 86400,
     "deployment_strategy": "rolling",
@@ -132,6 +134,8 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     "secrets": {},
     "secrets_kms_key_arn": "",
     "enable_exec": False,
+    # Tasks that always run on regular Fargate whatever the Spot share: a Spot reclaim never takes the service below.
+    "fargate_on_demand_base": 2,
     # Releases with a non-rolling deployment_strategy: the bake times cover the alarms' longest window (3 minutes)
     # plus CloudWatch's publishing delay; the test route is a header on the production listener.
     "deployment_bake_minutes": 5,
@@ -173,6 +177,7 @@ class Settings:
     autoscaling_max: int
     autoscaling_cpu_target: int
     autoscaling_requests_per_target: int
+    fargate_spot_percent: int
     enable_sticky_sessions: bool
     sticky_duration_seconds: int
     health_check_interval_seconds: int
@@ -192,6 +197,7 @@ class Settings:
     secrets: tuple[tuple[str, str], ...]
     secrets_kms_key_arn: str
     enable_exec: bool
+    fargate_on_demand_base: int
     deployment_strategy: str
     deployment_bake_minutes: int
     canary_percent: float
@@ -417,6 +423,7 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "autoscaling_max": _integer(MIN_REPLICAS, MAX_REPLICAS),
     "autoscaling_cpu_target": _integer(1, 100),
     "autoscaling_requests_per_target": _integer(0, 1_000_000),
+    "fargate_spot_percent": _integer(0, 100),
     "enable_sticky_sessions": _boolean,
     "sticky_duration_seconds": _integer(1, MAX_STICKY_SECONDS),
     "health_check_interval_seconds": _integer(5, 300),
@@ -436,6 +443,9 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "secrets": _secrets,
     "secrets_kms_key_arn": _kms_key_arn,
     "enable_exec": _boolean,
+    "fargate_on_demand_base": _integer(
+        MIN_REPLICAS, MAX_REPLICAS, " (fewer than two tasks on regular Fargate lets one Spot reclaim leave one replica)"
+    ),
     "deployment_strategy": _choice(DEPLOYMENT_STRATEGIES),
     "deployment_bake_minutes": _integer(0, MAX_BAKE_MINUTES),
     "canary_percent": _tenths(0.1, 100.0),
@@ -565,6 +575,24 @@ def _replicas_inside_scaling_range(v: dict[str, Any]) -> str | None:
         return (
             f"replicas={v['replicas']} is outside autoscaling_min={low}..autoscaling_max={high}: "
             "start inside the scaling range"
+        )
+    return None
+
+
+@_check("fargate_spot_percent", "fargate_on_demand_base", "replicas", "enable_autoscaling", "autoscaling_min")
+def _on_demand_base_inside_the_task_count(v: dict[str, Any]) -> str | None:
+    if v["fargate_spot_percent"] == 0:
+        return None  # every task runs on regular Fargate: the base changes nothing
+    base = v["fargate_on_demand_base"]
+    if v["enable_autoscaling"] and base > v["autoscaling_min"]:
+        return (
+            f"fargate_on_demand_base={base} is above autoscaling_min={v['autoscaling_min']}: scaled in, the service "
+            "could not keep its on-demand base; lower the base or raise autoscaling_min"
+        )
+    if base > v["replicas"]:
+        return (
+            f"fargate_on_demand_base={base} is above replicas={v['replicas']}: the on-demand base is part of the "
+            "service's tasks; lower the base or raise replicas"
         )
     return None
 

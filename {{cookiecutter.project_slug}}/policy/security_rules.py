@@ -142,6 +142,15 @@ def redacts_credentials(props: Props) -> list[str]:
     return [f"the {header} header is logged" for header in WAF_REDACTED_HEADERS if header not in redacted]
 
 
+def spot_keeps_an_on_demand_base(props: Props) -> list[str]:
+    """With any weight on Fargate Spot, at least two tasks stay on regular Fargate (Spot never falls back to it)."""
+    strategy = props.get("capacityProviderStrategies") or []
+    if not any(item.get("capacityProvider") == "FARGATE_SPOT" and item.get("weight") for item in strategy):
+        return []
+    base = max((item.get("base") or 0 for item in strategy if item.get("capacityProvider") == "FARGATE"), default=0)
+    return [] if base >= 2 else [f"Fargate Spot with an on-demand base of {base}: a reclaim can take every task"]
+
+
 def separate_roles(props: Props) -> list[str]:
     execution, task = props.get("executionRoleArn"), props.get("taskRoleArn")
     if not execution or not task:
@@ -220,6 +229,13 @@ RESOURCE_RULES = [
             and p.get("tags", {}).get("networking") != "public-subnets"
             else []
         ),
+    ),
+    ResourceRule(
+        "ecs-spot-keeps-an-on-demand-base",
+        "Availability",
+        "a service using Fargate Spot keeps at least two tasks on regular Fargate",
+        "aws:ecs/service:Service",
+        spot_keeps_an_on_demand_base,
     ),
     ResourceRule(
         "ecs-container-insights",

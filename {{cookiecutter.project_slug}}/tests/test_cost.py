@@ -84,3 +84,18 @@ def test_waf_adds_its_web_acl_and_rules() -> None:
     assert on[-1].monthly_usd == 9.0 and "$0.60 per million requests" in on[-1].item
     assert round(dict(what_changes_it(parse_settings({})))["enable_waf=true"], 2) == 9.0
     assert round(dict(what_changes_it(parse_settings({"enable_waf": True})))["enable_waf=false"], 2) == -9.0
+
+
+def test_spot_share_saves_the_assumed_discount_on_the_tasks_above_the_base() -> None:
+    settings = parse_settings({"replicas": 6, "fargate_spot_percent": 70, "fargate_on_demand_base": 2})
+    *_, spot = monthly_cost(settings)
+    # 4 tasks above the base x 70 % = 2.8, rounded down: 2 on Spot; per task 0.0123425/h x 730 = 9.01 a month;
+    # 2 x 9.01 x 50 % = 9.01 saved.
+    assert spot.item == "Fargate Spot: 2 of 6 tasks (70 % above an on-demand base of 2), assumed 50% off"
+    assert round(spot.monthly_usd, 2) == -9.01
+    assert round(total(settings), 2) == round(total(parse_settings({"replicas": 6})) - 9.01, 2)
+
+
+def test_the_default_stack_shows_what_all_spot_above_the_base_would_save() -> None:
+    # 3 replicas, base 2: one task on Spot, half of 9.01.
+    assert round(dict(what_changes_it(parse_settings({})))["fargate_spot_percent=100"], 2) == -4.51

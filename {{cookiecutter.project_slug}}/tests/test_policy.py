@@ -13,6 +13,7 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "https": {"enable_https": True, "domain_name": "api.example.com"},
     "public-subnets": {"networking": "public-subnets"},
     "private-endpoints": {"networking": "private-endpoints", "enable_exec": True},
+    "spot": {"fargate_spot_percent": 100, "replicas": 4},
     "prod": {"stack": "prod"},
     "secrets": {"secrets": {"DATABASE_URL": "/prod/db"}, "enable_autoscaling": True},
     "exec": {"enable_exec": True},
@@ -60,6 +61,17 @@ BROKEN: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "ecs-separate-execution-and-task-roles": [(TASK, {**task(), "taskRoleArn": "arn:execution"})],
     "ecs-no-public-ip": [("aws:ecs/service:Service", {"networkConfiguration": {"assignPublicIp": True}, "tags": {}})],
     "ecs-container-insights": [("aws:ecs/cluster:Cluster", {"settings": []})],
+    "ecs-spot-keeps-an-on-demand-base": [
+        (
+            "aws:ecs/service:Service",
+            {
+                "capacityProviderStrategies": [
+                    {"capacityProvider": "FARGATE", "base": 1, "weight": 50},
+                    {"capacityProvider": "FARGATE_SPOT", "weight": 50},
+                ]
+            },
+        )
+    ],
     "alb-drop-invalid-headers": [(ALB, {**GOOD_ALB, "dropInvalidHeaderFields": False})],
     "alb-access-logs": [(ALB, {**GOOD_ALB, "accessLogs": {"enabled": False}})],
     "alb-deletion-protection": [(ALB, {**GOOD_ALB, "tags": {"stack": "prod"}, "enableDeletionProtection": False})],

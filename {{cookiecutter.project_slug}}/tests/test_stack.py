@@ -42,7 +42,8 @@ def test_each_zone_has_its_own_nat_gateway(default_stack: Deployment) -> None:
 def test_service_runs_the_replicas_on_fargate_with_rollback(default_stack: Deployment) -> None:
     service = default_stack.one("aws:ecs/service:Service").inputs
     assert service["desiredCount"] == 3
-    assert service["launchType"] == "FARGATE"
+    assert "launchType" not in service  # a capacity provider strategy instead: see test_spot.py
+    assert service["capacityProviderStrategies"] == [{"capacityProvider": "FARGATE", "base": 2, "weight": 100}]
     assert service["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
     assert service["deploymentMinimumHealthyPercent"] == 100
     assert service["deploymentMaximumPercent"] == 200

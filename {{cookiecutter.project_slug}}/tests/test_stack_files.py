@@ -22,6 +22,7 @@ NAT_GATEWAYS: dict[str, Callable[[int], int]] = {
     "private-nat-per-az": lambda azs: azs,
     "private-single-nat": lambda _: 1,
     "public-subnets": lambda _: 0,
+    "private-endpoints": lambda _: 0,
 }
 
 
@@ -150,6 +151,12 @@ ANSWER_CHECKS: dict[str, Check] = {
     "sticky_duration_seconds": lambda s, d: (
         not s.enable_sticky_sessions
         or all(sticky["cookieDuration"] == s.sticky_duration_seconds for sticky in stickiness(d))
+    ),
+    "fargate_spot_percent": lambda s, d: (
+        {item["capacityProvider"]: item["weight"] for item in service(d)["capacityProviderStrategies"]}.get(
+            "FARGATE_SPOT", 0
+        )
+        == s.fargate_spot_percent
     ),
     "deployment_strategy": lambda s, d: (
         len(target_groups(d)) == (1 if s.deployment_strategy == "rolling" else 2)
