@@ -1,6 +1,7 @@
 """The container image: an ECR repository and the image built from app/ with the Docker Build provider."""
 
 import hashlib
+import os
 import stat
 from importlib.metadata import version
 from pathlib import Path
@@ -9,6 +10,8 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_docker_build as docker_build
 import pulumi_random as random
+
+from infra.validation import resource_base_name
 
 PLATFORM_BY_ARCHITECTURE = {
     "X86_64": docker_build.Platform.LINUX_AMD64,
@@ -25,13 +28,18 @@ CACHE_TAG = "buildcache"
 def files_hash(app_dir: Path) -> str:
     """Path, mode and content of every file in app_dir: a superset of what the Docker Build provider hashes.
 
+    A symbolic link counts as a link (its target path), not as the file it points to, as Docker copies it.
     __pycache__ is left out (app/.dockerignore keeps it out of the build context too), so running the app or its
     tests locally does not make a new release.
     """
     digest = hashlib.sha256()
-    for path in sorted(p for p in app_dir.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+    entries = (p for p in app_dir.rglob("*") if (p.is_symlink() or p.is_file()) and "__pycache__" not in p.parts)
+    for path in sorted(entries):
         digest.update(path.relative_to(app_dir).as_posix().encode())
-        digest.update(oct(stat.S_IMODE(path.stat().st_mode)).encode())
+        if path.is_symlink():
+            digest.update(b"link:" + os.readlink(path).encode())
+            continue
+        digest.update(oct(stat.S_IMODE(path.lstat().st_mode)).encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
 
@@ -40,7 +48,8 @@ def release_keepers(app_dir: Path, platform: str) -> dict[str, str]:
     """Everything whose change makes the Docker Build provider build and push again.
 
     The provider rebuilds when its context hash or any input changes (the context's path, the platform, its own
-    version); each rebuild pushes a new digest, and ECR refuses any push under an existing immutable tag.
+    version); each rebuild pushes a new digest, and ECR refuses any push under an existing immutable tag. `app_dir`
+    is relative to the project directory (where Pulumi runs the program), so every checkout gives the same keepers.
     """
     return {
         "files": files_hash(app_dir),
@@ -48,6 +57,12 @@ def release_keepers(app_dir: Path, platform: str) -> dict[str, str]:
         "platform": platform,
         "builder": version("pulumi_docker_build"),
     }
+
+
+def release_urn(stack: str, project: str) -> str:
+    """The URN of the release suffix: `pulumi up --replace` with it draws a new release tag (`make new-image-tag`)."""
+    component = "fargate:image:ContainerImage$random:index/randomId:RandomId"
+    return f"urn:pulumi:{stack}::{project}::{component}::{resource_base_name(project)}-release"
 
 
 def release_tag(platform: str, files: str, unique: str) -> str:

@@ -19,7 +19,9 @@ from infra.service import FargateService
 from infra.validation import Settings, is_production, resource_base_name, stack_resource_name
 from infra.waf import WebApplicationFirewall
 
-APP_DIR = Path(__file__).resolve().parent.parent / "app"
+# Relative to the project directory, where Pulumi runs the program: the image's inputs (and so its release tag) are
+# the same in every checkout, a laptop's or CI's.
+APP_DIR = Path("app")
 
 
 @dataclass

@@ -24,7 +24,7 @@ from moto import mock_aws
 
 import infra.stack
 from conftest import PROJECT, RecordingMocks, Registered, deploy, run_program
-from infra.image import CACHE_TAG, RELEASE_TAG_PREFIX, lifecycle_policy
+from infra.image import CACHE_TAG, RELEASE_TAG_PREFIX, files_hash, lifecycle_policy, release_keepers, release_urn
 from infra.stack import build_stack
 from infra.validation import parse_settings
 
@@ -82,8 +82,12 @@ class Deployer:
         self.pushed_tags: list[str] = []
         self.repository = ""
 
-    def up(self, app_dir: Path, cpu_architecture: str, monkeypatch: pytest.MonkeyPatch) -> None:
-        monkeypatch.setattr(infra.stack, "APP_DIR", app_dir)
+    def up(
+        self, checkout: Path, cpu_architecture: str, monkeypatch: pytest.MonkeyPatch, fail_push: bool = False
+    ) -> None:
+        """`pulumi up` in `checkout` (Pulumi runs the program from the project directory); with fail_push the push
+        lands in ECR but the run fails before Pulumi records it (a cache export error, Ctrl-C, a CI timeout)."""
+        monkeypatch.chdir(checkout)
         settings = parse_settings({"cpu_architecture": cpu_architecture, "cpu": 1024, "memory": 2048})
         mocks = run_program(lambda: build_stack(PROJECT, settings), mocks=ReplacingMocks(self.randoms))
         [repository] = [r for r in mocks.resources if r.type == "aws:ecr/repository:Repository"]
@@ -96,7 +100,8 @@ class Deployer:
         if build != self.last_build:
             for reference in [*image.inputs["tags"], image.inputs["cacheTo"][0]["registry"]["ref"]]:
                 self.push(reference.rsplit(":", 1)[1])
-            self.last_build = build
+            if not fail_push:
+                self.last_build = build
 
     def create_repository(self, repository: Registered) -> None:
         """The repository as the program declares it (mutability and exclusions from its inputs)."""
@@ -137,7 +142,8 @@ def revert(path: Path, text: str) -> None:
 def test_every_sequence_of_app_changes_deploys_under_new_immutable_tags(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = tmp_path / "checkout" / "app"
+    checkout = tmp_path / "checkout"
+    app = checkout / "app"
     shutil.copytree(APP_DIR, app, ignore=shutil.ignore_patterns("__pycache__"))
     original = (app / "main.py").read_text()
     deployer = Deployer()
@@ -153,20 +159,79 @@ def test_every_sequence_of_app_changes_deploys_under_new_immutable_tags(
     for step, change, architecture in steps:
         change()
         try:
-            deployer.up(app, architecture, monkeypatch)
+            deployer.up(checkout, architecture, monkeypatch)
         except ClientError as error:
             pytest.fail(f"{step}: ECR refused the push: {error}")
-    # Deploying the same commit from another checkout: the provider rebuilds (its context path changed).
-    moved = tmp_path / "elsewhere" / "app"
-    shutil.copytree(app, moved)
-    try:
-        deployer.up(moved, "X86_64", monkeypatch)
-    except ClientError as error:
-        pytest.fail(f"deploy from another checkout: ECR refused the push: {error}")
+    # The same commit from another checkout (a CI runner's path): the same inputs, so no rebuild and no new release.
+    moved = tmp_path / "elsewhere" / "ci-runner"
+    shutil.copytree(checkout, moved)
+    deployer.up(moved, "X86_64", monkeypatch)
 
     releases = [tag for tag in deployer.pushed_tags if tag != CACHE_TAG]
-    assert len(releases) == len(set(releases)) == 7, "one release per rebuild, none for unchanged content"
+    assert len(releases) == len(set(releases)) == 6, "one release per rebuild, none for unchanged content"
     assert all(tag.startswith(RELEASE_TAG_PREFIX) for tag in releases)
+
+
+@mock_aws
+def test_a_push_that_failed_half_way_is_recovered_by_a_new_release_tag(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    checkout = tmp_path / "checkout"
+    shutil.copytree(APP_DIR, checkout / "app", ignore=shutil.ignore_patterns("__pycache__"))
+    deployer = Deployer()
+    deployer.up(checkout, "X86_64", monkeypatch, fail_push=True)
+    with pytest.raises(ClientError, match="already exists"):  # moto: ImageAlreadyExists; ECR: ImageTag...
+        deployer.up(checkout, "X86_64", monkeypatch)  # the same keepers, so the same tag: ECR refuses it
+    # `make new-image-tag`: pulumi up --replace <the RandomId's URN> draws a new suffix, so a new tag.
+    [name] = deployer.randoms
+    del deployer.randoms[name]
+    deployer.up(checkout, "X86_64", monkeypatch)
+    releases = [tag for tag in deployer.pushed_tags if tag != CACHE_TAG]
+    assert len(releases) == len(set(releases)) == 2
+
+
+def test_make_new_image_tag_replaces_the_release_suffix_by_its_urn() -> None:
+    urns: list[str] = []
+    settings = parse_settings({})
+    run_program(lambda: build_stack(PROJECT, settings).image.release.urn.apply(urns.append), stack="staging")
+    assert urns == [release_urn("staging", PROJECT)]
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
+    recipe = makefile.split("\nnew-image-tag:", 1)[1].split("\n\n", 1)[0]
+    assert "pulumi up --stack $(STACK) --policy-pack policy --replace" in recipe
+    assert 'release_urn("$(STACK)", "' + PROJECT + '")' in recipe
+
+
+def test_two_checkouts_at_different_paths_build_the_same_release(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = []
+    for checkout in (tmp_path / "laptop" / "src", tmp_path / "runner" / "_work" / "repo"):
+        shutil.copytree(APP_DIR, checkout / "app", ignore=shutil.ignore_patterns("__pycache__"))
+        monkeypatch.chdir(checkout)
+        keepers = release_keepers(infra.stack.APP_DIR, "linux/amd64")
+        mocks = run_program(lambda: build_stack(PROJECT, parse_settings({})))
+        [image] = [r for r in mocks.resources if r.type == "docker-build:index:Image"]
+        seen.append((keepers, image.inputs["context"], image.inputs["dockerfile"]))
+    assert seen[0] == seen[1]
+    assert seen[0][1] == {"location": "app"}
+
+
+def test_files_hash_counts_a_symbolic_link_as_a_link(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("one")
+    (tmp_path / "b.txt").write_text("two")
+    (tmp_path / "link").symlink_to("a.txt")
+    linked = files_hash(tmp_path)
+    (tmp_path / "link").unlink()
+    (tmp_path / "link").symlink_to("b.txt")
+    assert files_hash(tmp_path) != linked, "pointing the link elsewhere is a change"
+    (tmp_path / "b.txt").write_text("changed")
+    retargeted = files_hash(tmp_path)
+    (tmp_path / "link").unlink()
+    shutil.copy(tmp_path / "b.txt", tmp_path / "link")
+    assert files_hash(tmp_path) != retargeted, "a copy of the file is not the link Docker would copy"
+    (tmp_path / "link").unlink()
+    (tmp_path / "link").symlink_to("missing")
+    assert files_hash(tmp_path)  # a dangling link is hashed, not followed
 
 
 def test_release_tag_names_its_platform_and_content() -> None:
