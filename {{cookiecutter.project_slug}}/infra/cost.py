@@ -1,10 +1,10 @@
 """A monthly cost estimate for the stack's settings (stdlib only: the generation hook renders it into the README).
 
 Prices are us-east-1 list prices as of PRICES_AS_OF; other regions differ by a few percent. Not included: data
-transfer, data processed by NAT gateways or VPC endpoints (per GB, shown under the table), CloudWatch, ECR storage,
-Route53 and the ALB's LCUs above one, the second set of tasks that runs during a release (minutes per release,
-longer with blue/green bakes), and AWS WAF's per-request charge and its logs (priced by traffic, shown in the WAF
-line's text).
+transfer, data processed by NAT gateways or VPC endpoints (per GB, shown under the table), CloudWatch (logs, VPC flow
+logs, alarms), ECR storage, Route53 and the ALB's LCUs above one, the second set of tasks that runs during a release
+(minutes per release, longer with blue/green bakes), and AWS WAF's per-request charge and its logs (priced by traffic,
+shown in the WAF line's text).
 """
 
 import dataclasses

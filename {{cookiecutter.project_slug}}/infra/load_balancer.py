@@ -8,7 +8,7 @@ from infra.validation import Settings
 
 # AWS's recommended policy (TLS 1.3 and 1.2, post-quantum key exchange), set explicitly: the API default is from 2016.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
-WORLD_IPV4, WORLD_IPV6 = "0.0.0.0/0", "::/0"
+WORLD_IPV4 = "0.0.0.0/0"
 
 
 def target_group(
@@ -60,18 +60,22 @@ class LoadBalancer(pulumi.ComponentResource):
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-alb", vpc_id=vpc_id, description="Public ALB: HTTP and HTTPS from anywhere", opts=child
         )
-        for port in (80, 443):
-            for cidr in (WORLD_IPV4, WORLD_IPV6):
-                aws.vpc.SecurityGroupIngressRule(
-                    f"{name}-alb-{port}-{'v6' if ':' in cidr else 'v4'}",
-                    security_group_id=self.security_group.id,
-                    ip_protocol="tcp",
-                    from_port=port,
-                    to_port=port,
-                    cidr_ipv4=None if ":" in cidr else cidr,
-                    cidr_ipv6=cidr if ":" in cidr else None,
-                    opts=child,
-                )
+        # Only the ports a listener serves, and IPv4 only: the ALB is IPv4-only, so an IPv6 rule would open nothing
+        # but would read as if it did. 443 exists only with HTTPS on; 80 always (it redirects to 443 then).
+        ports = {80: "HTTP from the internet"}
+        if certificate_arn is not None:
+            ports[443] = "HTTPS from the internet"
+        for port, description in ports.items():
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-alb-{port}-v4",
+                security_group_id=self.security_group.id,
+                description=description,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                cidr_ipv4=WORLD_IPV4,
+                opts=child,
+            )
         self.alb = aws.lb.LoadBalancer(
             f"{name}-alb",
             load_balancer_type="application",

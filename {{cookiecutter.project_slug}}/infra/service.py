@@ -6,6 +6,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.endpoints import VpcEndpoints
+from infra.network import VPC_CIDR
 from infra.release import ReleaseTraffic, deployment_configuration, service_timeouts
 from infra.validation import Settings, shutdown_drain_seconds
 
@@ -221,6 +222,7 @@ class FargateService(pulumi.ComponentResource):
         aws.vpc.SecurityGroupIngressRule(
             f"{name}-from-alb",
             security_group_id=self.security_group.id,
+            description="The app's port, from the ALB only",
             referenced_security_group_id=alb_security_group.id,
             ip_protocol="tcp",
             from_port=port,
@@ -230,20 +232,32 @@ class FargateService(pulumi.ComponentResource):
         aws.vpc.SecurityGroupEgressRule(
             f"{name}-alb-to-tasks",
             security_group_id=alb_security_group.id,
+            description="Requests and health checks to the tasks' port",
             referenced_security_group_id=self.security_group.id,
             ip_protocol="tcp",
             from_port=port,
             to_port=port,
             opts=child,
         )
-        # Tasks reach ECR, CloudWatch Logs and whatever the app calls over HTTPS.
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-tasks-out",
-            security_group_id=self.security_group.id,
-            cidr_ipv4="0.0.0.0/0",
-            ip_protocol="-1",
-            opts=child,
-        )
+        # Tasks leave over HTTPS only: ECR and its S3 layers, CloudWatch Logs, SSM and Secrets Manager, ECS exec and
+        # the AWS APIs the app calls all listen on 443 (through NAT or VPC endpoints alike). DNS to the VPC's own
+        # resolver too. An app that needs another port (a database) adds its own rule here, naming that port.
+        egress = [
+            ("https", "tcp", 443, "0.0.0.0/0", "HTTPS: AWS APIs, ECR, logs, secrets and the app's HTTPS calls"),
+            ("dns-udp", "udp", 53, str(VPC_CIDR), "DNS to the VPC resolver"),
+            ("dns-tcp", "tcp", 53, str(VPC_CIDR), "DNS over TCP (large answers) to the VPC resolver"),
+        ]
+        for rule, protocol, to_port, cidr, description in egress:
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-tasks-{rule}",
+                security_group_id=self.security_group.id,
+                description=description,
+                ip_protocol=protocol,
+                from_port=to_port,
+                to_port=to_port,
+                cidr_ipv4=cidr,
+                opts=child,
+            )
 
         # ECS checks the listener, and for releases its role's permissions, when the service changes.
         start_after: list[pulumi.Resource] = [listener] if release is None else [listener, release.role_policy]

@@ -13,7 +13,7 @@ from infra.domain import DomainAlias, IssuedCertificate, hosted_zone_id
 from infra.endpoints import VpcEndpoints
 from infra.image import ContainerImage
 from infra.load_balancer import LoadBalancer
-from infra.network import Network, fargate_zones
+from infra.network import FlowLogSettings, Network, fargate_zones
 from infra.release import ReleaseTraffic
 from infra.service import FargateService
 from infra.validation import Settings, is_production, resource_base_name, stack_resource_name
@@ -41,7 +41,10 @@ class Stack:
 def build_stack(project: str, settings: Settings) -> Stack:
     """Every resource of the service, for `project` (the Pulumi project name) and its settings."""
     name = resource_base_name(project)
-    network = Network(name, fargate_zones(settings.aws_region, settings.az_count), settings.networking)
+    flow_logs = FlowLogSettings(settings.aws_region, settings.log_retention_days) if settings.enable_flow_logs else None
+    network = Network(
+        name, fargate_zones(settings.aws_region, settings.az_count), settings.networking, flow_logs=flow_logs
+    )
     endpoints = None
     if settings.networking == "private-endpoints":
         endpoints = VpcEndpoints(

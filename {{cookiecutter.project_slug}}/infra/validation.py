@@ -136,6 +136,8 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     "enable_exec": False,
     # Tasks that always run on regular Fargate whatever the Spot share: a Spot reclaim never takes the service below.
     "fargate_on_demand_base": 2,
+    # VPC flow logs (Security Hub EC2.6) to CloudWatch, kept log_retention_days.
+    "enable_flow_logs": True,
     # Releases with a non-rolling deployment_strategy: the bake times cover the alarms' longest window (3 minutes)
     # plus CloudWatch's publishing delay; the test route is a header on the production listener.
     "deployment_bake_minutes": 5,
@@ -198,6 +200,7 @@ class Settings:
     secrets_kms_key_arn: str
     enable_exec: bool
     fargate_on_demand_base: int
+    enable_flow_logs: bool
     deployment_strategy: str
     deployment_bake_minutes: int
     canary_percent: float
@@ -446,6 +449,7 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "fargate_on_demand_base": _integer(
         MIN_REPLICAS, MAX_REPLICAS, " (fewer than two tasks on regular Fargate lets one Spot reclaim leave one replica)"
     ),
+    "enable_flow_logs": _boolean,
     "deployment_strategy": _choice(DEPLOYMENT_STRATEGIES),
     "deployment_bake_minutes": _integer(0, MAX_BAKE_MINUTES),
     "canary_percent": _tenths(0.1, 100.0),

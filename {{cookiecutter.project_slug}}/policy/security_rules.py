@@ -151,6 +151,42 @@ def spot_keeps_an_on_demand_base(props: Props) -> list[str]:
     return [] if base >= 2 else [f"Fargate Spot with an on-demand base of {base}: a reclaim can take every task"]
 
 
+def every_vpc_has_flow_logs(resources: Sequence[Resource]) -> list[str]:
+    """EC2.6: a flow log per VPC, unless the VPC declares the exception with the tag flow-logs=off."""
+    vpcs = [p for p in of_type(resources, "aws:ec2/vpc:Vpc") if p.get("tags", {}).get("flow-logs") != "off"]
+    flow_logs = of_type(resources, "aws:ec2/flowLog:FlowLog")
+    return (
+        [f"{len(vpcs)} VPCs need flow logs but {len(flow_logs)} flow logs exist"] if len(flow_logs) < len(vpcs) else []
+    )
+
+
+def https_port_only_with_https_listener(resources: Sequence[Resource]) -> list[str]:
+    """Port 443 open to the internet only when a listener serves HTTPS on it."""
+    if any(listener.get("protocol") == "HTTPS" for listener in of_type(resources, "aws:lb/listener:Listener")):
+        return []
+    rules = of_type(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    open_443 = [
+        r for r in rules if r.get("fromPort") == 443 and (r.get("cidrIpv4") in WORLD or r.get("cidrIpv6") in WORLD)
+    ]
+    return ["port 443 is open to the internet but no listener serves HTTPS"] if open_443 else []
+
+
+def ipv6_rules_only_on_dualstack(resources: Sequence[Resource]) -> list[str]:
+    """No IPv6 rule on a stack whose load balancers are IPv4-only: it would open nothing and mislead a reviewer."""
+    balancers = of_type(resources, "aws:lb/loadBalancer:LoadBalancer")
+    if any(str(lb.get("ipAddressType", "ipv4")).startswith("dualstack") for lb in balancers):
+        return []
+    rules = [
+        *of_type(resources, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"),
+        *of_type(resources, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"),
+    ]
+    return [f"IPv6 rule for {r.get('cidrIpv6')} on an IPv4-only stack" for r in rules if r.get("cidrIpv6")]
+
+
+def described(props: Props) -> list[str]:
+    return [] if str(props.get("description") or "").strip() else ["security group rule without a description"]
+
+
 def separate_roles(props: Props) -> list[str]:
     execution, task = props.get("executionRoleArn"), props.get("taskRoleArn")
     if not execution or not task:
@@ -338,6 +374,20 @@ RESOURCE_RULES = [
         ),
     ),
     ResourceRule(
+        "sg-ingress-rule-described",
+        "EC2",
+        "every security group ingress rule says what it is for",
+        "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+        described,
+    ),
+    ResourceRule(
+        "sg-egress-rule-described",
+        "EC2",
+        "every security group egress rule says what it is for",
+        "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+        described,
+    ),
+    ResourceRule(
         "s3-block-public-access",
         "S3.8",
         "buckets block every kind of public access",
@@ -388,6 +438,16 @@ STACK_RULES = [
     ),
     StackRule("waf-logging", "WAF.11", "every web ACL logs its traffic", every_web_acl_logs),
     StackRule("waf-has-rules", "WAF.10", "every web ACL has at least one rule", every_web_acl_has_rules),
+    StackRule("vpc-flow-logs", "EC2.6", "every VPC has flow logs (or declares flow-logs=off)", every_vpc_has_flow_logs),
+    StackRule(
+        "alb-https-port-only-with-https-listener",
+        "EC2",
+        "port 443 is open only when a listener serves HTTPS",
+        https_port_only_with_https_listener,
+    ),
+    StackRule(
+        "no-ipv6-rules-on-ipv4-stack", "EC2", "IPv6 rules only with a dualstack ALB", ipv6_rules_only_on_dualstack
+    ),
 ]
 
 

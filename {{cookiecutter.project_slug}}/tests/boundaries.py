@@ -105,6 +105,7 @@ CASES: list[Case] = [
     *edge("alarm_5xx_rate_percent", 1, 0),
     *edge("alarm_5xx_rate_percent", 100, 101),
     *edge("alarm_min_requests_per_minute", 1, 0),
+    *edge("enable_flow_logs", "false", "off"),
     *edge("deployment_strategy", "linear", "blue_green"),
     *edge("deployment_bake_minutes", 1440, 1441, deployment_strategy="blue-green"),
     *edge("deployment_bake_minutes", 0, -1, deployment_strategy="blue-green"),

@@ -18,6 +18,7 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "secrets": {"secrets": {"DATABASE_URL": "/prod/db"}, "enable_autoscaling": True},
     "exec": {"enable_exec": True},
     "waf": {"enable_waf": True, "waf_count_mode": True},
+    "flow-logs-off": {"enable_flow_logs": False},
 }
 
 
@@ -43,6 +44,8 @@ def task(**container: object) -> dict[str, object]:
 
 
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 ALB = "aws:lb/loadBalancer:LoadBalancer"
 GOOD_ALB = {"dropInvalidHeaderFields": True, "accessLogs": {"enabled": True, "bucket": "logs"}, "subnets": ["a", "b"]}
 HTTPS_LISTENER = ("aws:lb/listener:Listener", {"protocol": "HTTPS", "sslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06"})
@@ -94,9 +97,7 @@ BROKEN: dict[str, list[tuple[str, dict[str, Any]]]] = {
         )
     ],
     "log-retention": [("aws:cloudwatch/logGroup:LogGroup", {})],
-    "internet-only-on-web-ports": [
-        ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", {"cidrIpv4": "0.0.0.0/0", "fromPort": 22})
-    ],
+    "internet-only-on-web-ports": [(INGRESS, {"cidrIpv4": "0.0.0.0/0", "fromPort": 22, "description": "SSH"})],
     "s3-block-public-access": [
         (
             "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
@@ -126,6 +127,16 @@ BROKEN: dict[str, list[tuple[str, dict[str, Any]]]] = {
     ],
     "waf-logging": [(WEB_ACL, METRICS_ON), (WAF_RULE, METRICS_ON)],
     "waf-has-rules": [(WEB_ACL, METRICS_ON), WAF_LOGGING],
+    "sg-ingress-rule-described": [(INGRESS, {"cidrIpv4": "10.0.0.0/16", "fromPort": 80})],
+    "sg-egress-rule-described": [(EGRESS, {"cidrIpv4": "0.0.0.0/0", "fromPort": 443, "description": " "})],
+    "vpc-flow-logs": [("aws:ec2/vpc:Vpc", {"tags": {"Name": "vpc"}})],
+    "alb-https-port-only-with-https-listener": [
+        (INGRESS, {"cidrIpv4": "0.0.0.0/0", "fromPort": 443, "description": "HTTPS"})
+    ],
+    "no-ipv6-rules-on-ipv4-stack": [
+        (ALB, {**GOOD_ALB, "ipAddressType": "ipv4"}),
+        (INGRESS, {"cidrIpv6": "::/0", "fromPort": 80, "description": "HTTP over IPv6"}),
+    ],
 }
 
 
@@ -136,6 +147,11 @@ def test_every_rule_has_a_broken_case() -> None:
 @pytest.mark.parametrize("rule", sorted(BROKEN))
 def test_rule_fails_on_its_broken_case_and_only_it(rule: str) -> None:
     assert list(violations(BROKEN[rule])) == [rule]
+
+
+def test_flow_logs_may_be_off_only_when_the_vpc_declares_it() -> None:
+    assert violations([("aws:ec2/vpc:Vpc", {"tags": {"flow-logs": "off"}})]) == {}
+    assert violations([("aws:ec2/vpc:Vpc", {"tags": {"flow-logs": "on"}}), ("aws:ec2/flowLog:FlowLog", {})]) == {}
 
 
 def test_public_ip_is_allowed_only_when_declared() -> None:

@@ -24,6 +24,7 @@ NODES: dict[str, Check] = {
     "vpce": has("aws:ec2/vpcEndpoint:VpcEndpoint"),
     "ecr": has("aws:ecr/repository:Repository"),
     "logs": has("aws:cloudwatch/logGroup:LogGroup"),
+    "flowlogs": has("aws:ec2/flowLog:FlowLog"),
     "s3": has("aws:s3/bucket:Bucket"),
     "alarms": has("aws:cloudwatch/metricAlarm:MetricAlarm"),
     "sns": has("aws:sns/topic:Topic"),

@@ -64,7 +64,8 @@ def test_rolling_stack_has_one_target_group_no_rules_and_no_ecs_role() -> None:
     assert len(default.of_type(TARGET_GROUP)) == 1
     assert default.of_type(RULE) == []
     trusted = [json.loads(role.inputs["assumeRolePolicy"]) for role in default.of_type("aws:iam/role:Role")]
-    assert all(doc["Statement"][0]["Principal"]["Service"] == "ecs-tasks.amazonaws.com" for doc in trusted)
+    services = {doc["Statement"][0]["Principal"]["Service"] for doc in trusted}
+    assert services == {"ecs-tasks.amazonaws.com", "vpc-flow-logs.amazonaws.com"}  # no ECS infrastructure role
     assert "advancedConfiguration" not in service.inputs["loadBalancers"][0]
     assert default.custom_timeouts[service.name] == {}
 

@@ -100,6 +100,7 @@ def test_tasks_admit_only_the_alb_on_the_container_port(default_stack: Deploymen
         {
             "securityGroupId": task_group_id,
             "referencedSecurityGroupId": alb_group_id,
+            "description": "The app's port, from the ALB only",
             "ipProtocol": "tcp",
             "fromPort": 8000,
             "toPort": 8000,
@@ -132,7 +133,7 @@ def test_task_definition_is_a_fargate_task_of_the_chosen_size(default_stack: Dep
 
 def test_container_logs_to_the_log_group_with_retention(default_stack: Deployment) -> None:
     [container] = json.loads(default_stack.one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])
-    log_group = default_stack.one("aws:cloudwatch/logGroup:LogGroup")
+    [log_group] = [g for g in default_stack.of_type("aws:cloudwatch/logGroup:LogGroup") if "flow" not in g.name]
     assert log_group.inputs["retentionInDays"] == 30
     assert container["logConfiguration"]["logDriver"] == "awslogs"
     assert container["logConfiguration"]["options"]["awslogs-group"] == log_group.outputs["name"]
