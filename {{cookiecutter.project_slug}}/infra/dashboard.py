@@ -17,6 +17,7 @@ ROW_HEIGHT = 6
 ALB = "AWS/ApplicationELB"
 INSIGHTS = "ECS/ContainerInsights"
 WAF = "AWS/WAFV2"
+WAF_METRICS = (("AllowedRequests", "allowed"), ("BlockedRequests", "blocked"), ("CountedRequests", "counted"))
 
 Widget = dict[str, Any]
 
@@ -152,9 +153,6 @@ def widgets(
         requests_by_action: list[list[Any]] = [[WAF, metric, *waf, {"label": label}] for metric, label in WAF_METRICS]
         rows.append([_graph("WAF requests", region, requests_by_action, stat="Sum")])
     return _laid_out(rows)
-
-
-WAF_METRICS = (("AllowedRequests", "allowed"), ("BlockedRequests", "blocked"), ("CountedRequests", "counted"))
 
 
 def _laid_out(rows: list[list[Widget]]) -> list[Widget]:

@@ -25,6 +25,8 @@ def rules(stack: Deployment) -> dict[str, dict[str, Any]]:
 
 def test_no_waf_by_default(default_stack: Deployment) -> None:
     assert [r.type for r in default_stack.resources if r.type.startswith("aws:wafv2/")] == []
+    body = default_stack.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"]
+    assert "AWS/WAFV2" not in body
 
 
 def test_a_regional_web_acl_allows_what_no_rule_stops(waf_stack: Deployment) -> None:
