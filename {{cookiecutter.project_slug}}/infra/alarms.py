@@ -20,14 +20,16 @@ ROLLBACK_PERIODS = 2
 LATENCY_PERIODS = 3
 
 
-def error_rate_percent(errors: str, requests: str, min_requests: int) -> str:
+def error_rate_percent(errors: str, requests: str, min_requests: int, unrouted: str | None = None) -> str:
     """Metric math: the percentage of requests that got a 5xx, or 0 in a minute with fewer than `min_requests`.
 
-    ALB metrics are not reported for a minute without any (no requests, or no errors), so both series are filled
-    with 0; a quiet minute then reads 0 % instead of leaving the alarm without data.
+    ALB metrics are not reported for a minute without any (no requests, or no errors), so every series is filled
+    with 0; a quiet minute then reads 0 % instead of leaving the alarm without data. `unrouted` counts requests the
+    ALB answered before choosing a target, which `RequestCount` leaves out (503: no target to send to): they join
+    the requests, or an outage where every answer is such a 503 would read as no traffic, hence 0 %.
     """
-    requests_filled, errors_filled = f"FILL({requests}, 0)", f"FILL({errors}, 0)"
-    return f"IF({requests_filled} >= {min_requests}, 100 * {errors_filled} / {requests_filled}, 0)"
+    total = f"FILL({requests}, 0)" if unrouted is None else f"(FILL({requests}, 0) + FILL({unrouted}, 0))"
+    return f"IF({total} >= {min_requests}, 100 * FILL({errors}, 0) / {total}, 0)"
 
 
 def metric_query(
@@ -77,18 +79,27 @@ class ServiceAlarms(pulumi.ComponentResource):
         actions = [self.topic.arn]
 
         def rate_alarm(
-            alarm_name: str, description: str, errors_metric: str, dimensions: Mapping[str, pulumi.Input[str]]
+            alarm_name: str,
+            description: str,
+            errors_metric: str,
+            dimensions: Mapping[str, pulumi.Input[str]],
+            unrouted_metric: str | None = None,
         ) -> aws.cloudwatch.MetricAlarm:
+            minimum = settings.alarm_min_requests_per_minute
+            unrouted = [metric_query("unrouted", unrouted_metric, dimensions)] if unrouted_metric else []
             return aws.cloudwatch.MetricAlarm(
                 alarm_name,
                 alarm_description=description,
                 metric_queries=[
                     metric_query("errors", errors_metric, dimensions),
                     metric_query("requests", "RequestCount", dimensions),
+                    *unrouted,
                     {
                         "id": "rate",
                         "label": "5xx responses, % of requests",
-                        "expression": error_rate_percent("errors", "requests", settings.alarm_min_requests_per_minute),
+                        "expression": error_rate_percent(
+                            "errors", "requests", minimum, "unrouted" if unrouted_metric else None
+                        ),
                         "return_data": True,
                     },
                 ],
@@ -111,6 +122,8 @@ class ServiceAlarms(pulumi.ComponentResource):
                 "Rolls back a release: 5xx answered by the ALB (502/503/504) as a share of requests",
                 "HTTPCode_ELB_5XX_Count",
                 load_balancer,
+                # RequestCount counts only requests the ALB chose a target for; its 503s (no target) come on top.
+                unrouted_metric="HTTPCode_ELB_503_Count",
             )
         ]
         self.notify_alarms: list[aws.cloudwatch.MetricAlarm] = []

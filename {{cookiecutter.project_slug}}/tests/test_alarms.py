@@ -80,9 +80,11 @@ def test_5xx_alarms_are_rates_of_requests_by_metric_math(default_stack: Deployme
     ]:
         alarm = alarms[key].inputs
         metrics = {query["id"]: query["metric"] for query in alarm["metricQueries"] if "metric" in query}
+        unrouted = {"unrouted": "HTTPCode_ELB_503_Count"} if key == "alb-5xx-rate" else {}
         assert {name: metric["metricName"] for name, metric in metrics.items()} == {
             "errors": errors_metric,
             "requests": "RequestCount",
+            **unrouted,
         }
         for metric in metrics.values():
             assert metric == {**metric, "namespace": "AWS/ApplicationELB", "stat": "Sum", "period": 60}
@@ -105,6 +107,20 @@ def test_few_requests_do_not_decide_and_a_real_error_rate_does(default_stack: De
     # No 5xx reported in a minute (ALB metrics are absent when zero), or no traffic at all: 0 %, not missing.
     assert evaluate(expression, errors=None, requests=400) == 0
     assert evaluate(expression, errors=None, requests=None) == 0
+
+
+def test_an_alb_answering_only_503_no_target_is_a_full_outage_not_silence(default_stack: Deployment) -> None:
+    # RequestCount leaves out requests the ALB answered before choosing a target (503: no target); a minute of
+    # nothing else reports no RequestCount at all, and 400 ELB 5xx, all of them such 503s.
+    expression = rate_expression(alarms_by_name(default_stack)["alb-5xx-rate"])
+    assert evaluate(expression, errors=400, requests=None, unrouted=400) == 100
+    # Half the requests reached a target, the other half found none: 50 %, each request counted once.
+    assert evaluate(expression, errors=200, requests=200, unrouted=200) == 50
+    # 502/504 come after a target was chosen, so they are in RequestCount already and not counted twice.
+    assert evaluate(expression, errors=30, requests=300, unrouted=None) == 10
+    # A few 503s in a quiet minute still do not decide a release.
+    assert evaluate(expression, errors=3, requests=None, unrouted=3) == 0
+    assert evaluate(expression, errors=None, requests=None, unrouted=None) == 0
 
 
 def test_rate_settings_reach_the_alarms() -> None:
