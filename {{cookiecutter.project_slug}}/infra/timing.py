@@ -13,9 +13,18 @@ the final bake (deployment_bake_minutes) follows instead.
 import dataclasses
 from dataclasses import dataclass
 
-from infra.validation import DEPLOYMENT_STRATEGIES, Settings
+from infra import validation
+from infra.validation import (
+    DEPLOYMENT_STRATEGIES,
+    PROVIDER_UPDATE_TIMEOUT_MINUTES,
+    TASK_START_SECONDS,
+    TIMEOUT_MARGIN_MINUTES,
+    Settings,
+    Shift,
+)
 
-TASK_START_SECONDS = 30  # a small image pulled and started on Fargate
+__all__ = ["PROVIDER_UPDATE_TIMEOUT_MINUTES", "TASK_START_SECONDS", "TIMEOUT_MARGIN_MINUTES", "Shift"]
+
 # What the provider leaves in place when a stack does not set them (Pulumi's container template and awsx do not).
 PROVIDER_DEFAULTS = {"interval": 30, "unhealthy_threshold": 3, "deregistration_delay": 300}
 # The ECS API's own defaults when a strategy's settings are left out (API_CanaryConfiguration,
@@ -26,10 +35,6 @@ API_DEFAULTS = {
     "linear_step_percent": 10.0,
     "linear_step_bake_minutes": 6,
 }
-# `pulumi up` waits for the release (wait_for_steady_state): the provider's own update timeout is 20 minutes, which
-# a release with long bakes outlasts. Ours: the modelled release plus this margin for a slow image pull or a rollback.
-TIMEOUT_MARGIN_MINUTES = 20
-PROVIDER_UPDATE_TIMEOUT_MINUTES = 20  # terraform-provider-aws ecs service.go, kept for rolling
 
 
 @dataclass(frozen=True)
@@ -37,14 +42,6 @@ class Timing:
     detection: int
     replacement: int
     rolling_deploy: int
-
-
-@dataclass(frozen=True)
-class Shift:
-    """One step of a release: the share of production traffic on the new revision, then how long it bakes there."""
-
-    new_percent: float
-    bake_minutes: int
 
 
 def model(interval: int, unhealthy_threshold: int, deregistration_delay: int) -> Timing:
@@ -60,38 +57,22 @@ def provider_default_timing() -> Timing:
     return model(**PROVIDER_DEFAULTS)
 
 
+# The arithmetic lives in infra/validation.py, whose rule keeps a release inside the CI deploy job; these take Settings.
+
+
 def traffic_schedule(settings: Settings) -> list[Shift]:
     """How ECS moves production traffic to the new revision for the stack's strategy (none for rolling)."""
-    bake = settings.deployment_bake_minutes
-    if settings.deployment_strategy == "blue-green":
-        return [Shift(100.0, bake)]
-    if settings.deployment_strategy == "canary":
-        return [Shift(settings.canary_percent, settings.canary_bake_minutes), Shift(100.0, bake)]
-    if settings.deployment_strategy == "linear":
-        step_tenths = round(settings.linear_step_percent * 10)
-        steps = -(-1000 // step_tenths)  # equal steps, the last one capped at 100 %
-        shares = [min(100.0, step * step_tenths / 10) for step in range(1, steps + 1)]
-        return [Shift(share, settings.linear_step_bake_minutes) for share in shares[:-1]] + [Shift(100.0, bake)]
-    return []
+    return validation.traffic_schedule(dataclasses.asdict(settings))
 
 
 def release_seconds(settings: Settings) -> int:
     """Modelled time from `pulumi up` starting the deployment to the old revision stopped."""
-    if settings.deployment_strategy == "rolling":
-        return model(
-            settings.health_check_interval_seconds,
-            settings.unhealthy_threshold,
-            settings.deregistration_delay_seconds,
-        ).rolling_deploy
-    baking = sum(shift.bake_minutes for shift in traffic_schedule(settings)) * 60
-    return TASK_START_SECONDS + settings.health_check_interval_seconds + baking + settings.deregistration_delay_seconds
+    return validation.release_seconds(dataclasses.asdict(settings))
 
 
 def update_timeout_minutes(settings: Settings) -> int:
     """How long `pulumi up` waits for the service: the modelled release, rounded up to minutes, plus the margin."""
-    if settings.deployment_strategy == "rolling":
-        return PROVIDER_UPDATE_TIMEOUT_MINUTES
-    return -(-release_seconds(settings) // 60) + TIMEOUT_MARGIN_MINUTES
+    return validation.update_timeout_minutes(dataclasses.asdict(settings))
 
 
 def _duration(seconds: int) -> str:

@@ -42,6 +42,17 @@ WAF_REDACTED_HEADERS = ("authorization", "cookie")
 # How a new revision replaces the old: ECS's rolling update, or its blue/green family (ECS API strategies).
 DEPLOYMENT_STRATEGIES = ("rolling", "blue-green", "canary", "linear")
 MAX_BAKE_MINUTES = 1440  # the ECS API's limit for every bake time
+TASK_START_SECONDS = 30  # a small image pulled and started on Fargate (the deploy timing model, infra/timing.py)
+# `pulumi up` waits for the release (wait_for_steady_state): the provider's own update timeout is 20 minutes, which
+# a release with long bakes outlasts. Ours: the modelled release plus this margin for a slow image pull or a rollback.
+TIMEOUT_MARGIN_MINUTES = 20
+PROVIDER_UPDATE_TIMEOUT_MINUTES = 20  # terraform-provider-aws ecs service.go, kept for rolling
+# The generated CI deploy job (.github/workflows/deploy.yml): its timeout-minutes, and its OIDC credentials'
+# role-duration-seconds (a test keeps the workflow equal to this). Before `pulumi up` starts waiting for the release,
+# the job installs, builds and pushes the image (CI_SETUP_MINUTES); the wait must fit in the rest.
+CI_DEPLOY_JOB_MINUTES = 120
+CI_SETUP_MINUTES = 30
+MAX_RELEASE_WAIT_MINUTES = CI_DEPLOY_JOB_MINUTES - CI_SETUP_MINUTES
 # ALB http-header condition: name up to 40 characters, value patterns up to 128 (no wildcards here: an exact value).
 TEST_HEADER_PATTERN = re.compile(r"(?P<name>[A-Za-z0-9-]{1,40}): ?(?P<value>[A-Za-z0-9._~-]{1,128})")
 KEEP_ALIVE_MARGIN_SECONDS = 5
@@ -642,6 +653,79 @@ def _count_mode_needs_waf(v: dict[str, Any]) -> str | None:
     if v["waf_count_mode"] and not v["enable_waf"]:
         return "waf_count_mode=true is only used with the WAF: set enable_waf=true or waf_count_mode=false"
     return None
+
+
+@dataclass(frozen=True)
+class Shift:
+    """One step of a release: the share of production traffic on the new revision, then how long it bakes there."""
+
+    new_percent: float
+    bake_minutes: int
+
+
+def traffic_schedule(v: Mapping[str, Any]) -> list[Shift]:
+    """How ECS moves production traffic to the new revision for the strategy in `v` (none for rolling).
+
+    `v` holds settings by name (a Settings' fields, or the values a rule sees). ECS waits no bake after a linear step
+    that reaches 100 %: the final bake (deployment_bake_minutes) follows instead.
+    """
+    strategy, bake = v["deployment_strategy"], v["deployment_bake_minutes"]
+    if strategy == "blue-green":
+        return [Shift(100.0, bake)]
+    if strategy == "canary":
+        return [Shift(v["canary_percent"], v["canary_bake_minutes"]), Shift(100.0, bake)]
+    if strategy == "linear":
+        step_tenths = round(v["linear_step_percent"] * 10)
+        steps = -(-1000 // step_tenths)  # equal steps, the last one capped at 100 %
+        shares = [min(100.0, step * step_tenths / 10) for step in range(1, steps + 1)]
+        return [Shift(share, v["linear_step_bake_minutes"]) for share in shares[:-1]] + [Shift(100.0, bake)]
+    return []
+
+
+def release_seconds(v: Mapping[str, Any]) -> int:
+    """Modelled time from `pulumi up` starting the deployment to the old revision stopped.
+
+    Rolling: task start + one health check + deregistration delay. The others start the new revision beside the old
+    (task start + one check), hold each share of the schedule for its bake, then stop the old (deregistration delay).
+    """
+    start = TASK_START_SECONDS + v["health_check_interval_seconds"]
+    baking = sum(shift.bake_minutes for shift in traffic_schedule(v)) * 60
+    return int(start + baking + v["deregistration_delay_seconds"])
+
+
+def update_timeout_minutes(v: Mapping[str, Any]) -> int:
+    """How long `pulumi up` waits for the service: the modelled release, rounded up to minutes, plus the margin."""
+    if v["deployment_strategy"] == "rolling":
+        return PROVIDER_UPDATE_TIMEOUT_MINUTES
+    return -(-release_seconds(v) // 60) + TIMEOUT_MARGIN_MINUTES
+
+
+@_check(
+    "deployment_strategy",
+    "deployment_bake_minutes",
+    "canary_percent",
+    "canary_bake_minutes",
+    "linear_step_percent",
+    "linear_step_bake_minutes",
+    "health_check_interval_seconds",
+    "deregistration_delay_seconds",
+)
+def _release_fits_the_ci_deploy_job(v: dict[str, Any]) -> str | None:
+    wait = update_timeout_minutes(v)
+    if wait <= MAX_RELEASE_WAIT_MINUTES:
+        return None
+    bakes = {
+        "blue-green": ("deployment_bake_minutes",),
+        "canary": ("deployment_bake_minutes", "canary_bake_minutes"),
+        "linear": ("linear_step_bake_minutes", "linear_step_percent", "deployment_bake_minutes"),
+    }[v["deployment_strategy"]]
+    named = ", ".join(f"{field}={_show(v[field])}" for field in bakes)
+    return (
+        f"{named} with deployment_strategy={v['deployment_strategy']}: a release takes about "
+        f"{-(-release_seconds(v) // 60)} min and `pulumi up` waits up to {wait} min, beyond the "
+        f"{MAX_RELEASE_WAIT_MINUTES} min the CI deploy job ({CI_DEPLOY_JOB_MINUTES} min) leaves for it: "
+        "shorten the bakes"
+    )
 
 
 def parse_settings(raw: Mapping[str, object]) -> Settings:

@@ -107,15 +107,21 @@ CASES: list[Case] = [
     *edge("alarm_min_requests_per_minute", 1, 0),
     *edge("enable_flow_logs", "false", "off"),
     *edge("deployment_strategy", "linear", "blue_green"),
-    *edge("deployment_bake_minutes", 1440, 1441, deployment_strategy="blue-green"),
+    # The ECS API's range (rolling ignores the bakes); a release must also fit the CI deploy job, below.
+    *edge("deployment_bake_minutes", 1440, 1441),
+    # blue-green: 30 s start + 10 s check + bake + 30 s deregistration, rounded up, + 20 min margin <= 90 min
+    *edge("deployment_bake_minutes", 68, 69, deployment_strategy="blue-green"),
+    # canary: a 5-minute canary bake, then this bake; linear: three 25 % steps with this bake each, then 5 minutes
+    *edge("deployment_bake_minutes", 63, 64, deployment_strategy="canary"),
+    *edge("linear_step_bake_minutes", 21, 22, deployment_strategy="linear"),
     *edge("deployment_bake_minutes", 0, -1, deployment_strategy="blue-green"),
     *edge("canary_percent", 0.1, 0.05, deployment_strategy="canary"),
     *edge("canary_percent", 100, 100.1, deployment_strategy="canary"),
     *edge("canary_percent", 12.5, 12.25, deployment_strategy="canary"),
-    *edge("canary_bake_minutes", 1440, 1441, deployment_strategy="canary"),
-    *edge("linear_step_percent", 3, 2.9, deployment_strategy="linear"),
+    *edge("canary_bake_minutes", 1440, 1441),
+    *edge("linear_step_percent", 3, 2.9, deployment_strategy="linear", linear_step_bake_minutes=0),  # 33 steps
     *edge("linear_step_percent", 100, 100.1, deployment_strategy="linear"),
-    *edge("linear_step_bake_minutes", 1440, 1441, deployment_strategy="linear"),
+    *edge("linear_step_bake_minutes", 1440, 1441),
     *edge("test_traffic_header", "X-Release-Test: 1", "X-Release-Test 1", deployment_strategy="canary"),
     *edge("test_traffic_header", "X-" + "a" * 38 + ": 1", "X-" + "a" * 39 + ": 1", deployment_strategy="canary"),
     *edge("alb_idle_timeout_seconds", 1, 0),

@@ -209,9 +209,9 @@ def test_pulumi_waits_for_the_release_with_its_bakes(strategy: str, minutes: int
 
 
 def test_long_bakes_lengthen_the_wait_beyond_the_providers_20_minutes() -> None:
-    deployment = deploy(deployment_strategy="blue-green", deployment_bake_minutes=120)
+    deployment = deploy(deployment_strategy="blue-green", deployment_bake_minutes=60)
     service = deployment.one("aws:ecs/service:Service")
-    assert deployment.custom_timeouts[service.name]["update"] == f"{-(-(7200 + 70) // 60) + 20}m"
+    assert deployment.custom_timeouts[service.name]["update"] == f"{-(-(3600 + 70) // 60) + 20}m"
 
 
 # With the other options

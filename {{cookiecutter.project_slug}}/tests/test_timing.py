@@ -16,7 +16,14 @@ from infra.timing import (
     traffic_schedule,
     update_timeout_minutes,
 )
-from infra.validation import DEFAULTS, parse_settings
+from infra.validation import (
+    CI_DEPLOY_JOB_MINUTES,
+    CI_SETUP_MINUTES,
+    DEFAULTS,
+    MAX_RELEASE_WAIT_MINUTES,
+    InvalidSettings,
+    parse_settings,
+)
 
 
 def default_timing() -> tuple[int, int, int]:
@@ -97,3 +104,28 @@ def test_readme_states_the_release_times_of_its_stack() -> None:
     config = yaml.safe_load((ROOT / f"Pulumi.{stack[1]}.yaml").read_text())["config"]
     settings = {key.split(":", 1)[1]: value for key, value in config.items() if not key.startswith("aws:")}
     assert release_markdown(parse_settings({**settings, "aws_region": config["aws:region"]})) in readme
+
+
+def test_the_ci_deploy_job_lasts_as_long_as_the_release_rule_assumes() -> None:
+    # infra/validation.py refuses a release whose `pulumi up` wait would not fit this job, and its credentials.
+    deploy = yaml.safe_load((ROOT / ".github/workflows/deploy.yml").read_text())
+    job = deploy["jobs"]["up"]
+    [credentials] = [step for step in job["steps"] if "configure-aws-credentials" in step.get("uses", "")]
+    assert job["timeout-minutes"] == CI_DEPLOY_JOB_MINUTES
+    assert credentials["with"]["role-duration-seconds"] == CI_DEPLOY_JOB_MINUTES * 60
+    assert MAX_RELEASE_WAIT_MINUTES + CI_SETUP_MINUTES <= CI_DEPLOY_JOB_MINUTES
+
+
+@pytest.mark.parametrize("strategy", ["blue-green", "canary", "linear"])
+def test_the_longest_release_the_rules_allow_fits_the_ci_deploy_job(strategy: str) -> None:
+    longest = {"deployment_strategy": strategy, "deployment_bake_minutes": 0}
+    bake = 0
+    while True:  # raise the final bake until the rules refuse it
+        try:
+            settings = parse_settings({**longest, "deployment_bake_minutes": bake + 1})
+        except InvalidSettings as refused:
+            assert "shorten the bakes" in str(refused)
+            break
+        bake += 1
+    settings = parse_settings({**longest, "deployment_bake_minutes": bake})
+    assert update_timeout_minutes(settings) == MAX_RELEASE_WAIT_MINUTES
