@@ -56,6 +56,8 @@ def valid_answers(draw: Any) -> dict[str, object]:
         "autoscaling_max": high,
         "autoscaling_cpu_target": draw(st.integers(1, 100)),
         "autoscaling_requests_per_target": draw(st.integers(0, 100_000)),
+        # Any share: the on-demand base (2) fits in every valid replica count and autoscaling minimum.
+        "fargate_spot_percent": draw(st.integers(0, 100)),
         "enable_sticky_sessions": draw(st.booleans()),
         "sticky_duration_seconds": draw(st.integers(1, 604_800)),
         "deployment_strategy": draw(st.sampled_from(validation.DEPLOYMENT_STRATEGIES)),
@@ -73,6 +75,7 @@ INVALID: dict[str, Any] = {
     "networking": st.sampled_from(["private", "public", "nat", "PUBLIC-SUBNETS", ""]),
     "deployment_strategy": st.sampled_from(["blue_green", "BLUE_GREEN", "bluegreen", "Canary", "rolling-update", ""]),
     "az_count": outside(validation.AZ_COUNTS),
+    "fargate_spot_percent": st.one_of(st.integers(-100, -1), st.integers(101, 10**6)),
     "aws_region": st.from_regex(r"[a-z]{2}-[a-z]{3,9}-[0-9]", fullmatch=True).filter(
         lambda region: region not in validation.AWS_REGIONS
     ),
