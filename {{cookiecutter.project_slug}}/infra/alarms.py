@@ -176,6 +176,19 @@ class ServiceAlarms(pulumi.ComponentResource):
                     opts=child,
                 )
             )
+        if len(target_groups) > 1:
+            # A canary on a quiet service: its group's share may stay below alarm_min_requests_per_minute (a 10 %
+            # canary needs 10x the minimum in total), so its own rate reads 0 % even when every answer is a 5xx.
+            # Over all groups the minimum counts the whole service's requests, and a failing canary shows as its
+            # share of them. (With one group this would equal that group's alarm.)
+            self.rollback_alarms.append(
+                rate_alarm(
+                    f"{name}-target-5xx-rate-all",
+                    "Rolls back a release: 5xx answered by the app in any target group, as a share of all requests",
+                    "HTTPCode_Target_5XX_Count",
+                    load_balancer,
+                )
+            )
         # What the service's deployments watch: any of these in ALARM fails the rollout and rolls it back.
         self.rollback_alarm_names = [alarm.name for alarm in self.rollback_alarms]
         self.register_outputs({"topic_arn": self.topic.arn})

@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 import pytest
+from test_alarms import evaluate, rate_expression
 
 from conftest import Deployment, Registered, deploy
 from infra.release import LOAD_BALANCERS_POLICY_ARN
@@ -272,6 +273,32 @@ def test_alarms_watch_both_target_groups_and_roll_back_the_release() -> None:
     service = deployment.one("aws:ecs/service:Service").inputs
     rollback = [alarm for alarm in alarms if "latency" not in alarm.name]  # latency notifies, it does not roll back
     assert sorted(service["alarms"]["alarmNames"]) == sorted(alarm.outputs["name"] for alarm in rollback)
+
+
+def test_a_quiet_canary_failing_every_request_rolls_back_through_the_load_balancer_wide_target_rate() -> None:
+    # 50 requests a minute, a 10 % canary answering every one of its 5 with a 5xx: the canary's own group sees too
+    # few requests to judge (0 %), the app's 5xx over all groups are 10 % of 50, above the 5 % threshold.
+    deployment = deploy(deployment_strategy="canary", canary_percent=10, alarm_min_requests_per_minute=50)
+    alb = deployment.one("aws:lb/loadBalancer:LoadBalancer")
+    alarms = deployment.of_type("aws:cloudwatch/metricAlarm:MetricAlarm")
+
+    def metrics(alarm: Registered) -> dict[str, tuple[str, dict[str, str]]]:
+        queries = alarm.inputs.get("metricQueries", [])
+        return {q["id"]: (q["metric"]["metricName"], q["metric"]["dimensions"]) for q in queries if "metric" in q}
+
+    on_alb = {"LoadBalancer": alb.outputs["arnSuffix"]}
+    [everywhere] = [alarm for alarm in alarms if metrics(alarm).get("errors") == ("HTTPCode_Target_5XX_Count", on_alb)]
+    assert metrics(everywhere)["requests"] == ("RequestCount", on_alb)
+    service = deployment.one("aws:ecs/service:Service").inputs
+    assert everywhere.outputs["name"] in service["alarms"]["alarmNames"]
+    [canary_group] = [a for a in alarms if a.name.endswith("-target-5xx-rate-tg2")]
+    assert evaluate(rate_expression(canary_group), errors=5, requests=5) == 0
+    assert evaluate(rate_expression(everywhere), errors=5, requests=50) == 10 >= everywhere.inputs["threshold"]
+
+
+def test_rolling_has_no_load_balancer_wide_target_rate_it_would_equal_its_one_group() -> None:
+    names = [alarm.name for alarm in deploy().of_type("aws:cloudwatch/metricAlarm:MetricAlarm")]
+    assert not [name for name in names if name.endswith("-target-5xx-rate-all")]
 
 
 @pytest.mark.parametrize("architecture", ["X86_64", "ARM64"])
