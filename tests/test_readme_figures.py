@@ -26,3 +26,9 @@ def test_readme_quotes_the_deploy_model_as_it_prints_today() -> None:
     deploy_model = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(deploy_model)
     assert deploy_model.readme_sentence() in " ".join(figures_section().split())
+
+
+def test_no_merge_conflict_is_left_in_the_docs() -> None:
+    marker = re.compile(r"^(<{7} |={7}$|>{7} )", re.MULTILINE)
+    documents = [TEMPLATE / "README.md", *sorted((TEMPLATE / "docs").glob("*.md"))]
+    assert [str(path.relative_to(TEMPLATE)) for path in documents if marker.search(path.read_text())] == []
