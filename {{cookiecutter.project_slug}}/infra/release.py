@@ -44,12 +44,12 @@ class ReleaseTraffic(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         # Identical to the primary group: ECS alternates the two, each release starts in the empty one.
         self.alternate = target_group(f"{name}-tg2", settings, vpc_id, child)
+        # No target-group stickiness on the rule, even with sticky sessions (which stay on inside each group): it
+        # outranks the weights, so it would hold clients on one revision through a canary and, once that group's
+        # tasks are gone after a release or a rollback, send them to an empty group (503) until it expires.
         forward: aws.lb.ListenerRuleActionForwardArgsDict = {
             "target_groups": [{"arn": primary.arn, "weight": 100}, {"arn": self.alternate.arn, "weight": 0}],
         }
-        if settings.enable_sticky_sessions:
-            # A client stays with one revision for the cookie's lifetime, as it stays with one task.
-            forward["stickiness"] = {"enabled": True, "duration": settings.sticky_duration_seconds}
         actions: list[aws.lb.ListenerRuleActionArgsDict] = [{"type": "forward", "forward": forward}]
         # ECS rewrites the weights on every release: without ignore_changes every `pulumi up` would move traffic back.
         owned_by_ecs = pulumi.ResourceOptions(parent=self, ignore_changes=["actions"])
