@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from infra.validation import Settings
+from infra.validation import Settings, unhealthy_alarm_periods
 
 NAMESPACE = "AWS/ApplicationELB"
 PERIOD_SECONDS = 60
@@ -127,6 +127,7 @@ class ServiceAlarms(pulumi.ComponentResource):
             )
         ]
         self.notify_alarms: list[aws.cloudwatch.MetricAlarm] = []
+        unhealthy_periods = unhealthy_alarm_periods(settings.stop_timeout_seconds)
         for index, target_group in enumerate(target_groups):
             group = "" if index == 0 else f"-tg{index + 1}"
             targets = {"LoadBalancer": alb.arn_suffix, "TargetGroup": target_group.arn_suffix}
@@ -149,8 +150,9 @@ class ServiceAlarms(pulumi.ComponentResource):
                     period=PERIOD_SECONDS,
                     comparison_operator="GreaterThanOrEqualToThreshold",
                     threshold=1,
-                    evaluation_periods=ROLLBACK_PERIODS,
-                    datapoints_to_alarm=ROLLBACK_PERIODS,
+                    # Longer than a Fargate Spot reclaim keeps a healthy release's task unhealthy (its drain).
+                    evaluation_periods=unhealthy_periods,
+                    datapoints_to_alarm=unhealthy_periods,
                     treat_missing_data="notBreaching",
                     alarm_actions=actions,
                     ok_actions=actions,

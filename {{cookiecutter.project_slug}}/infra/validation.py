@@ -43,6 +43,7 @@ WAF_REDACTED_HEADERS = ("authorization", "cookie")
 DEPLOYMENT_STRATEGIES = ("rolling", "blue-green", "canary", "linear")
 MAX_BAKE_MINUTES = 1440  # the ECS API's limit for every bake time
 TASK_START_SECONDS = 30  # a small image pulled and started on Fargate (the deploy timing model, infra/timing.py)
+SPOT_NOTICE_SECONDS = 120  # a Fargate Spot task stops this long after its termination notice (and stopTimeout <= it)
 # `pulumi up` waits for the release (wait_for_steady_state): the provider's own update timeout is 20 minutes, which
 # a release with long bakes outlasts. Ours: the modelled release plus this margin for a slow image pull or a rollback.
 TIMEOUT_MARGIN_MINUTES = 20
@@ -612,6 +613,18 @@ def _on_demand_base_inside_the_task_count(v: dict[str, Any]) -> str | None:
     return None
 
 
+@_check("deregistration_delay_seconds", "fargate_spot_percent")
+def _spot_deregistration_inside_the_notice(v: dict[str, Any]) -> str | None:
+    delay = v["deregistration_delay_seconds"]
+    if v["fargate_spot_percent"] == 0 or delay < SPOT_NOTICE_SECONDS:
+        return None
+    return (
+        f"deregistration_delay_seconds={delay} must be below {SPOT_NOTICE_SECONDS} with fargate_spot_percent="
+        f"{v['fargate_spot_percent']}: a Spot task stops {SPOT_NOTICE_SECONDS} s after its notice, so its "
+        "deregistration must end sooner; lower the delay or set fargate_spot_percent=0"
+    )
+
+
 @_check("health_check_timeout_seconds", "health_check_interval_seconds")
 def _timeout_below_interval(v: dict[str, Any]) -> str | None:
     timeout, interval = v["health_check_timeout_seconds"], v["health_check_interval_seconds"]
@@ -631,6 +644,17 @@ def shutdown_drain_seconds(health_check_interval_seconds: int, unhealthy_thresho
     most threshold x interval; one interval more covers the load balancer acting on its verdict.
     """
     return (unhealthy_threshold + 1) * health_check_interval_seconds
+
+
+def unhealthy_alarm_periods(stop_timeout_seconds: int) -> int:
+    """One-minute periods in a row the unhealthy-targets rollback alarm needs: one more than a Spot reclaim can cover.
+
+    A reclaimed task fails its health checks from the SIGTERM (its drain) until it stops, which ECS enforces after
+    `stop_timeout_seconds` (at most 120 s); ECS then deregisters it, and a draining target is not unhealthy. However
+    that window of W seconds falls across minutes it touches at most ceil(W / 60) + 1 of them, each with a Maximum of
+    1 unhealthy host: one period more, and only a target failing for longer than any reclaim (a bad release) alarms.
+    """
+    return -(-stop_timeout_seconds // 60) + 2
 
 
 @_check("stop_timeout_seconds", "graceful_shutdown_seconds", "health_check_interval_seconds", "unhealthy_threshold")

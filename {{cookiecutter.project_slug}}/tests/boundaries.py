@@ -98,6 +98,9 @@ CASES: list[Case] = [
     *edge("fargate_spot_percent", 100, 101),
     *edge("fargate_spot_percent", 0, -1),
     *edge("fargate_on_demand_base", 2, 1),
+    # A Spot task stops two minutes after its notice: its deregistration must end before (AWS Knowledge Center).
+    *edge("deregistration_delay_seconds", 119, 120, fargate_spot_percent=50),
+    *edge("deregistration_delay_seconds", 3600, 3601),
     *edge("fargate_on_demand_base", 3, 4, replicas=3, fargate_spot_percent=50),
     *edge("fargate_on_demand_base", 2, 3, replicas=4, fargate_spot_percent=50, **AUTOSCALING),
     *edge("alarm_email", "ops@example.com", "ops@example"),

@@ -3,6 +3,8 @@
 import re
 from typing import Any
 
+import pytest
+
 from conftest import PROJECT, Deployment, Registered, deploy
 from infra.validation import resource_base_name
 
@@ -138,6 +140,20 @@ def test_unhealthy_targets_alarm_on_the_service_target_group(default_stack: Depl
     assert unhealthy["dimensions"]["TargetGroup"] == target_group.outputs["arnSuffix"]
     assert unhealthy["statistic"] == "Maximum" and unhealthy["threshold"] == 1
     assert unhealthy["treatMissingData"] == "notBreaching"
+
+
+@pytest.mark.parametrize("stop_timeout", [51, 60, 61, 120])
+def test_one_spot_reclaim_cannot_set_off_the_unhealthy_targets_alarm(stop_timeout: int) -> None:
+    """A reclaimed Spot task of a good release fails its health checks from the SIGTERM (the drain) until ECS stops
+    it, stop_timeout_seconds later at most. Wherever that window starts in a minute, the minutes it touches (each a
+    Maximum of 1 unhealthy host) stay fewer than the alarm needs in a row; a target failing for longer still alarms."""
+    alarm = alarms_by_name(deploy(stop_timeout_seconds=stop_timeout))["unhealthy-targets"].inputs
+    needed = alarm["evaluationPeriods"]
+    assert alarm["datapointsToAlarm"] == needed and alarm["period"] == 60
+    for start in range(60):
+        touched = (start + stop_timeout) // 60 - start // 60 + 1
+        assert touched < needed, (start, touched, needed)
+    assert needed == max((start + stop_timeout) // 60 - start // 60 + 1 for start in range(60)) + 1
 
 
 def test_no_email_subscription_unless_an_address_is_set(default_stack: Deployment) -> None:
