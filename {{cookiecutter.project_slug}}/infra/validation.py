@@ -313,11 +313,15 @@ def _tenths(low: float, high: float) -> Callable[[object], float]:
 
 def _test_header(raw: object) -> str:
     text = str(raw).strip()
-    if text and not TEST_HEADER_PATTERN.fullmatch(text):
+    match = TEST_HEADER_PATTERN.fullmatch(text)
+    if text and not match:
         raise _FieldError(
             "is not a header: use Name: value (name of letters, digits and -, up to 40; value of letters, digits "
             "and . _ ~ -, up to 128), or leave it empty for no test route"
         )
+    if match and match["name"].lower() == "host":
+        # ELB API HttpHeaderConditionConfig: an http-header condition cannot specify the host header.
+        raise _FieldError("names the Host header, which an ALB header rule cannot match: use a header of your own")
     return text
 
 

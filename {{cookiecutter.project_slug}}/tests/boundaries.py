@@ -127,6 +127,9 @@ CASES: list[Case] = [
     *edge("linear_step_bake_minutes", 1440, 1441),
     *edge("test_traffic_header", "X-Release-Test: 1", "X-Release-Test 1", deployment_strategy="canary"),
     *edge("test_traffic_header", "X-" + "a" * 38 + ": 1", "X-" + "a" * 39 + ": 1", deployment_strategy="canary"),
+    # An ALB http-header condition cannot match the host header (host conditions do), in any case.
+    *edge("test_traffic_header", "Hosts: x", "Host: x", deployment_strategy="canary"),
+    *edge("test_traffic_header", "X-Host: x", "hOsT: x", deployment_strategy="canary"),
     *edge("alb_idle_timeout_seconds", 1, 0),
     *edge("alb_idle_timeout_seconds", 4000, 4001),
     *edge("enable_waf", True, "maybe"),
