@@ -46,12 +46,24 @@ def container(deployment: Deployment) -> dict[str, Any]:
     return dict(only)
 
 
-def exposed(path: Path) -> list[str]:
-    """bwrap arguments that let any user reach `path` (a Python install under /root, say) without exposing more."""
-    for ancestor in reversed([*path.parents][:-1]):  # from the top: /root before /root/.pyenv
-        if not ancestor.stat().st_mode & stat.S_IXOTH:
-            return ["--perms", "0755", "--tmpfs", str(ancestor), "--ro-bind", str(path), str(path)]
-    return ["--ro-bind", str(path), str(path)]
+def exposed(paths: list[Path]) -> list[str]:
+    """bwrap arguments that let any user reach these paths (a Python under /root, a venv in a private temporary
+    directory) and nothing else there: a tmpfs over the first directory others may not enter, then 0755 directories
+    down to each path, bound read-only (bwrap would copy the host's modes to directories it creates)."""
+
+    def blocked(path: Path) -> Path | None:
+        return next((a for a in reversed(list(path.parents)[:-1]) if not a.stat().st_mode & stat.S_IXOTH), None)
+
+    tops = sorted({top for path in paths if (top := blocked(path))}, key=lambda top: len(top.parts))
+    tops = [top for top in tops if not any(other in top.parents for other in tops)]
+    arguments = [argument for top in tops for argument in ("--perms", "0755", "--tmpfs", str(top))]
+    for path in paths:
+        top = next((top for top in tops if top in path.parents), None)
+        if top:
+            between = [a for a in reversed(list(path.parents)) if top in a.parents]
+            arguments += [argument for a in between for argument in ("--perms", "0755", "--dir", str(a))]
+        arguments += ["--ro-bind", str(path), str(path)]
+    return arguments
 
 
 def fargate_sandbox(definition: dict[str, Any], app_dir: Path, port: int) -> list[str]:
@@ -64,8 +76,7 @@ def fargate_sandbox(definition: dict[str, Any], app_dir: Path, port: int) -> lis
         options = dict(option.partition("=")[::2] for option in tmpfs.get("mountOptions", []))
         command += ["--perms", options.get("mode") or TMPFS_DEFAULT_MODE, "--size", str(tmpfs["size"] * 2**20)]
         command += ["--tmpfs", tmpfs["containerPath"]]
-    for path in sorted({Path(sys.prefix), Path(sys.base_prefix)}):  # the image's Python, wherever this one lives
-        command += exposed(path)
+    command += exposed(sorted({Path(sys.prefix), Path(sys.base_prefix)}))  # the image's Python: this one, wherever
     command += ["--ro-bind", str(app_dir), "/srv", "--chdir", "/srv", "--clearenv"]
     environment = {entry["name"]: entry["value"] for entry in definition["environment"]}
     for name, value in {**environment, "HOST": "127.0.0.1", "PORT": str(port), "PATH": "/usr/bin:/bin"}.items():
