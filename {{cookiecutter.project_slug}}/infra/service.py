@@ -96,10 +96,15 @@ def container_definitions(
 def capacity_provider_strategy(settings: Settings) -> list[aws.ecs.ServiceCapacityProviderStrategyArgsDict]:
     """Where the tasks run: `fargate_on_demand_base` tasks on regular Fargate first, the rest split by weight
     between regular Fargate and Fargate Spot (only one provider may have a base, and Spot never falls back to
-    on-demand, so the base sits on FARGATE)."""
+    on-demand, so the base sits on FARGATE).
+
+    FARGATE keeps a weight of at least 1, even at 100 % Spot: the API reference says a provider with weight 0 cannot
+    place tasks, and does not say whether its base is still placed; 1 against 100 keeps the base certain and puts at
+    most about one task in 101 above it on regular Fargate.
+    """
     spot = settings.fargate_spot_percent
     strategy: list[aws.ecs.ServiceCapacityProviderStrategyArgsDict] = [
-        {"capacity_provider": "FARGATE", "base": settings.fargate_on_demand_base, "weight": 100 - spot}
+        {"capacity_provider": "FARGATE", "base": settings.fargate_on_demand_base, "weight": max(1, 100 - spot)}
     ]
     if spot:
         strategy.append({"capacity_provider": "FARGATE_SPOT", "weight": spot})

@@ -21,12 +21,16 @@ def test_spot_share_runs_the_tasks_above_the_on_demand_base_on_spot_by_weight() 
         {"capacityProvider": "FARGATE_SPOT", "weight": 70},
     ]
     assert "launchType" not in service
+    near_all = deploy(fargate_spot_percent=99).one(SERVICE).inputs["capacityProviderStrategies"]
+    assert [item["weight"] for item in near_all] == [1, 99]
 
 
 def test_all_spot_above_the_base_keeps_the_base_on_regular_fargate() -> None:
+    """A weight-0 provider "can't be used to place tasks" (ECS API); whether its base still is, the docs leave open,
+    so FARGATE keeps weight 1 against Spot's 100."""
     strategy = deploy(fargate_spot_percent=100).one(SERVICE).inputs["capacityProviderStrategies"]
     assert strategy == [
-        {"capacityProvider": "FARGATE", "base": 2, "weight": 0},
+        {"capacityProvider": "FARGATE", "base": 2, "weight": 1},
         {"capacityProvider": "FARGATE_SPOT", "weight": 100},
     ]
 
