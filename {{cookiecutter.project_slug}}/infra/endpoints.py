@@ -1,7 +1,25 @@
 """With networking=private-endpoints: the VPC endpoints through which tasks without a route out reach AWS."""
 
+import json
+
 import pulumi
 import pulumi_aws as aws
+
+
+def ecr_layers_only_policy(region: str) -> dict[str, object]:
+    """The S3 gateway endpoint's policy: reading ECR's image layer bucket of `region`, nothing else."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "EcrImageLayers",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::prod-{region}-starport-layer-bucket/*",
+            }
+        ],
+    }
 
 
 class VpcEndpoints(pulumi.ComponentResource):
@@ -49,6 +67,9 @@ class VpcEndpoints(pulumi.ComponentResource):
             service_name=f"com.amazonaws.{region}.s3",
             vpc_endpoint_type="Gateway",
             route_table_ids=route_table_ids,
+            # The tasks need S3 only for image layers, which ECR serves from its own bucket (ECR user guide,
+            # "Minimum Amazon S3 bucket permissions for Amazon ECR"): nothing else in S3 is reachable from them.
+            policy=json.dumps(ecr_layers_only_policy(region)),
             tags={"Name": f"{name}-s3"},
             opts=child,
         )

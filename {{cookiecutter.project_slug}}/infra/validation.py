@@ -243,8 +243,9 @@ class Settings:
 
         Fargate (platform 1.4.0+) pulls the image through the task's network interface: ECR's API and registry (its
         layers come from S3, through the gateway endpoint); the awslogs driver writes to CloudWatch Logs; secrets
-        are read from SSM or Secrets Manager (and decrypted with a customer key through KMS) at task start; ECS exec
-        opens its channel through SSM messages. The app itself calls no AWS API.
+        are read from SSM or Secrets Manager at task start (those services call KMS themselves to decrypt, so no KMS
+        endpoint: the execution role keeps kms:Decrypt for them); ECS exec opens its channel through SSM messages.
+        The app itself calls no AWS API.
         """
         sources = [source for _, source in self.secrets]
         from_secrets_manager = [source for source in sources if source.startswith("arn:aws:secretsmanager:")]
@@ -254,7 +255,6 @@ class Settings:
             "logs": True,
             "ssm": len(from_secrets_manager) < len(sources),
             "secretsmanager": bool(from_secrets_manager),
-            "kms": bool(sources and self.secrets_kms_key_arn),
             "ssmmessages": self.enable_exec,
         }
         return tuple(service for service, wanted in needed.items() if wanted)
@@ -543,6 +543,20 @@ def fargate_runs_in(region: str, zone_id: str) -> bool:
     """Whether Fargate runs in the zone with this ID (the same physical zone in every account)."""
     allowed = FARGATE_ZONE_IDS.get(region)
     return allowed is None or zone_id in allowed
+
+
+@_check("secrets", "networking", "aws_region")
+def _endpoint_secrets_in_region(v: dict[str, Any]) -> str | None:
+    if v["networking"] != "private-endpoints":
+        return None
+    for name, source in v["secrets"]:
+        region = source.split(":")[3] if source.startswith("arn:") else v["aws_region"]
+        if region != v["aws_region"]:
+            return (
+                f"secrets={name}={source} is in {region}, not in aws_region={v['aws_region']}: with "
+                "networking=private-endpoints tasks reach only this region's endpoints; copy it here or use a NAT mode"
+            )
+    return None
 
 
 @_check("enable_https", "domain_name")

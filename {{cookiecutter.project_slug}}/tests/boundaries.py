@@ -103,6 +103,21 @@ CASES: list[Case] = [
     *edge("deregistration_delay_seconds", 3600, 3601),
     *edge("fargate_on_demand_base", 3, 4, replicas=3, fargate_spot_percent=50),
     *edge("fargate_on_demand_base", 2, 3, replicas=4, fargate_spot_percent=50, **AUTOSCALING),
+    # With private-endpoints the tasks reach only this region's SSM and Secrets Manager endpoints.
+    *edge(
+        "secrets",
+        '{"API_KEY": "arn:aws:secretsmanager:us-east-1:123456789012:secret:api-key-AbCdEf"}',
+        '{"API_KEY": "arn:aws:secretsmanager:us-east-2:123456789012:secret:api-key-AbCdEf"}',
+        networking="private-endpoints",
+        aws_region="us-east-1",
+    ),
+    *edge(
+        "secrets",
+        '{"DATABASE_URL": "/hello/database-url"}',
+        '{"DATABASE_URL": "arn:aws:ssm:eu-west-1:123456789012:parameter/hello/database-url"}',
+        networking="private-endpoints",
+        aws_region="us-east-1",
+    ),
     *edge("alarm_email", "ops@example.com", "ops@example"),
     *edge("alarm_p99_latency_ms", 10, 9),
     *edge("alarm_5xx_rate_percent", 1, 0),

@@ -1,5 +1,6 @@
 """networking=private-endpoints under mocks: private tasks with no way out of the VPC but the endpoints they need."""
 
+import json
 from typing import Any
 
 import pytest
@@ -36,6 +37,14 @@ def test_no_nat_and_no_route_out_of_the_private_subnets() -> None:
     assert service["assignPublicIp"] is False
 
 
+def test_s3_gateway_reads_only_ecrs_layer_bucket_of_the_region() -> None:
+    deployment = deploy(networking="private-endpoints", aws_region="eu-west-1")
+    [s3] = [e.inputs for e in deployment.of_type(ENDPOINT) if e.inputs["vpcEndpointType"] == "Gateway"]
+    [statement] = json.loads(s3["policy"])["Statement"]
+    assert statement["Effect"] == "Allow" and statement["Action"] == "s3:GetObject"
+    assert statement["Resource"] == "arn:aws:s3:::prod-eu-west-1-starport-layer-bucket/*"
+
+
 def test_default_configuration_gets_exactly_ecr_logs_and_the_s3_gateway() -> None:
     deployment = deploy(networking="private-endpoints")
     assert interface_services(deployment) == {"ecr.api", "ecr.dkr", "logs"}
@@ -50,7 +59,8 @@ def test_default_configuration_gets_exactly_ecr_logs_and_the_s3_gateway() -> Non
     [
         ({"secrets": {"DATABASE_URL": SSM_PARAMETER}}, {"ssm"}),
         ({"secrets": {"API_KEY": SECRETS_MANAGER}}, {"secretsmanager"}),
-        ({"secrets": {"API_KEY": SECRETS_MANAGER}, "secrets_kms_key_arn": KMS_KEY}, {"secretsmanager", "kms"}),
+        # SSM and Secrets Manager call KMS themselves to decrypt: the tasks never do, so no KMS endpoint.
+        ({"secrets": {"API_KEY": SECRETS_MANAGER}, "secrets_kms_key_arn": KMS_KEY}, {"secretsmanager"}),
         ({"secrets_kms_key_arn": KMS_KEY}, set()),  # a key but no secret: nothing to decrypt at task start
         ({"enable_exec": True}, {"ssmmessages"}),
         (
@@ -59,7 +69,7 @@ def test_default_configuration_gets_exactly_ecr_logs_and_the_s3_gateway() -> Non
                 "secrets_kms_key_arn": KMS_KEY,
                 "enable_exec": True,
             },
-            {"ssm", "secretsmanager", "kms", "ssmmessages"},
+            {"ssm", "secretsmanager", "ssmmessages"},
         ),
     ],
 )
