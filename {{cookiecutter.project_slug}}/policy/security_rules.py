@@ -342,7 +342,9 @@ RESOURCE_RULES = [
     ResourceRule(
         "ecr-immutable-tags",
         "ECR.2",
-        "image tags cannot be overwritten",
+        # AWS Config's rule text says only "tag immutability enabled"; whether it counts IMMUTABLE_WITH_EXCLUSION is
+        # unverified (docs/security.md has the fallback to IMMUTABLE).
+        "image tags cannot be overwritten (IMMUTABLE, or IMMUTABLE_WITH_EXCLUSION: ECR.2 unverified for it)",
         "aws:ecr/repository:Repository",
         lambda p: (
             [] if p.get("imageTagMutability") in ("IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION") else ["tags are mutable"]
