@@ -92,6 +92,12 @@ def test_health_and_replicas_are_checked_over_http() -> None:
         assert distinct_replicas(base + "/", 5) == {"replica-a"}
 
 
+def test_a_health_path_with_a_query_string_is_checked_as_configured() -> None:
+    # verify.py asks for url + health_check_path, query included, as the ALB does.
+    with running_app(HEALTH_CHECK_PATH="/health?full=1") as (_, base):
+        assert answers(base + "/health?full=1")
+
+
 def test_chaos_stops_a_task_of_the_service_and_counts_the_failures_it_sees(ecs: Any) -> None:
     stop, front = threading.Event(), Front()
     threads = [
