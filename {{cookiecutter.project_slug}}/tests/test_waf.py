@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from conftest import Deployment, deploy
+from conftest import PROJECT, Deployment, deploy
 from infra.waf import LOG_GROUP_PREFIX, MANAGED_RULE_GROUPS, RATE_RULE
 
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
@@ -34,7 +34,7 @@ def test_a_regional_web_acl_allows_what_no_rule_stops(waf_stack: Deployment) -> 
     assert acl.inputs["scope"] == "REGIONAL"
     assert acl.inputs["defaultAction"] == {"allow": {}}
     assert acl.inputs["visibilityConfig"]["cloudwatchMetricsEnabled"] is True
-    assert acl.inputs["name"] == acl.inputs["visibilityConfig"]["metricName"] == "hello-fargate-dev"
+    assert acl.inputs["name"] == acl.inputs["visibilityConfig"]["metricName"] == f"{PROJECT}-dev"
     # The rules are their own resources: the ACL must not fight them over its inline `rules`.
     assert waf_stack.ignore_changes[acl.name] == ["rules"]
 
