@@ -1,12 +1,13 @@
 """The deploy timing model: how fast a failing task is noticed and replaced, and how long a release takes.
 
-With health-check interval I, unhealthy threshold U, deregistration delay D and task start T (image pull plus app
-start, the same for every stack compared): detection = U x I; replacement after a crash = U x I + T + I (a new
-target needs one passing check); rolling deploy at maximum 200 % = T + I + D.
+With health-check interval I, unhealthy threshold U, deregistration delay D, graceful shutdown G and task start T
+(image pull plus app start, the same for every stack compared): detection = U x I; replacement after a crash =
+U x I + T + I (a new target needs one passing check); rolling deploy at maximum 200 % = T + I + D + S, where S, the
+old task's stop sequence after its SIGTERM, is the drain (U + 1) x I plus G, cut at Fargate's 120 s stop timeout.
 
 The other strategies start the new revision's tasks beside the old (T + I), then move production traffic by the
 schedule below, holding each share for its bake time, and stop the old tasks after the last bake (D):
-release = T + I + the schedule's bake minutes x 60 + D. ECS waits no bake after a linear step that reaches 100 %:
+release = T + I + the schedule's bake minutes x 60 + D + S. ECS waits no bake after a linear step that reaches 100 %:
 the final bake (deployment_bake_minutes) follows instead.
 """
 
@@ -21,12 +22,15 @@ from infra.validation import (
     TIMEOUT_MARGIN_MINUTES,
     Settings,
     Shift,
+    stop_sequence_seconds,
 )
 
 __all__ = ["PROVIDER_UPDATE_TIMEOUT_MINUTES", "TASK_START_SECONDS", "TIMEOUT_MARGIN_MINUTES", "Shift"]
 
 # What the provider leaves in place when a stack does not set them (Pulumi's container template and awsx do not).
 PROVIDER_DEFAULTS = {"interval": 30, "unhealthy_threshold": 3, "deregistration_delay": 300}
+# Both columns run the same app, so the same graceful shutdown; the drain follows each column's health checks.
+APP_GRACEFUL_SHUTDOWN_SECONDS = int(str(validation.DEFAULTS["graceful_shutdown_seconds"]))
 # The ECS API's own defaults when a strategy's settings are left out (API_CanaryConfiguration,
 # API_LinearConfiguration); bake_time_in_minutes has none documented, so the comparison uses ours.
 API_DEFAULTS = {
@@ -44,12 +48,18 @@ class Timing:
     rolling_deploy: int
 
 
-def model(interval: int, unhealthy_threshold: int, deregistration_delay: int) -> Timing:
+def model(
+    interval: int,
+    unhealthy_threshold: int,
+    deregistration_delay: int,
+    graceful_shutdown: int = APP_GRACEFUL_SHUTDOWN_SECONDS,
+) -> Timing:
     detection = unhealthy_threshold * interval
+    stop = stop_sequence_seconds(interval, unhealthy_threshold, graceful_shutdown)
     return Timing(
         detection=detection,
         replacement=detection + TASK_START_SECONDS + interval,
-        rolling_deploy=TASK_START_SECONDS + interval + deregistration_delay,
+        rolling_deploy=TASK_START_SECONDS + interval + deregistration_delay + stop,
     )
 
 

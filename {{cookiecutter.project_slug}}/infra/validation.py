@@ -664,6 +664,20 @@ def shutdown_drain_seconds(health_check_interval_seconds: int, unhealthy_thresho
     return (unhealthy_threshold + 1) * health_check_interval_seconds
 
 
+# Fargate's cap on stopTimeout: ECS sends SIGKILL this long after SIGTERM at the latest.
+FARGATE_MAX_STOP_TIMEOUT_SECONDS = 120
+
+
+def stop_sequence_seconds(health_check_interval_seconds: int, unhealthy_threshold: int, graceful_seconds: int) -> int:
+    """From SIGTERM to the container's exit, at most: the drain, then the graceful shutdown, cut by SIGKILL at 120 s.
+
+    A scheduled stop (a release's old tasks) gets SIGTERM only after deregistration and its delay, and the app does
+    not know it was deregistered, so it runs the whole sequence then too.
+    """
+    drain = shutdown_drain_seconds(health_check_interval_seconds, unhealthy_threshold)
+    return min(drain + graceful_seconds, FARGATE_MAX_STOP_TIMEOUT_SECONDS)
+
+
 def unhealthy_alarm_periods(stop_timeout_seconds: int) -> int:
     """One-minute periods in a row the unhealthy-targets rollback alarm needs: one more than a Spot reclaim can cover.
 
@@ -727,12 +741,15 @@ def traffic_schedule(v: Mapping[str, Any]) -> list[Shift]:
 def release_seconds(v: Mapping[str, Any]) -> int:
     """Modelled time from `pulumi up` starting the deployment to the old revision stopped.
 
-    Rolling: task start + one health check + deregistration delay. The others start the new revision beside the old
-    (task start + one check), hold each share of the schedule for its bake, then stop the old (deregistration delay).
+    Rolling: task start + one health check + deregistration delay + the old task's stop sequence (SIGTERM drain and
+    graceful shutdown). The others start the new revision beside the old (task start + one check), hold each share
+    of the schedule for its bake, then stop the old (deregistration delay + stop sequence).
     """
-    start = TASK_START_SECONDS + v["health_check_interval_seconds"]
+    interval = v["health_check_interval_seconds"]
+    start = TASK_START_SECONDS + interval
     baking = sum(shift.bake_minutes for shift in traffic_schedule(v)) * 60
-    return int(start + baking + v["deregistration_delay_seconds"])
+    stop = stop_sequence_seconds(interval, v["unhealthy_threshold"], v["graceful_shutdown_seconds"])
+    return int(start + baking + v["deregistration_delay_seconds"] + stop)
 
 
 def update_timeout_minutes(v: Mapping[str, Any]) -> int:
@@ -751,6 +768,8 @@ def update_timeout_minutes(v: Mapping[str, Any]) -> int:
     "linear_step_bake_minutes",
     "health_check_interval_seconds",
     "deregistration_delay_seconds",
+    "unhealthy_threshold",
+    "graceful_shutdown_seconds",
 )
 def _release_fits_the_ci_deploy_job(v: dict[str, Any]) -> str | None:
     wait = update_timeout_minutes(v)

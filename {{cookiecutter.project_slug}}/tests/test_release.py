@@ -197,10 +197,10 @@ def test_deployment_configuration_follows_the_settings() -> None:
 @pytest.mark.parametrize(
     ("strategy", "minutes"),
     [
-        # start 30 s + one check 10 s + bakes + deregistration 30 s, rounded up to minutes, + 20
-        ("blue-green", 7 + 20),  # 370 s: bake 5
-        ("canary", 12 + 20),  # 670 s: canary 5 + bake 5
-        ("linear", 16 + 20),  # 910 s: 3 steps x 3 before 100 %, bake 5
+        # start 30 s + one check 10 s + bakes + deregistration 30 s + stop 50 s, rounded up to minutes, + 20
+        ("blue-green", 7 + 20),  # 420 s: bake 5
+        ("canary", 12 + 20),  # 720 s: canary 5 + bake 5
+        ("linear", 16 + 20),  # 960 s: 3 steps x 3 before 100 %, bake 5
     ],
 )
 def test_pulumi_waits_for_the_release_with_its_bakes(strategy: str, minutes: int) -> None:
@@ -212,7 +212,7 @@ def test_pulumi_waits_for_the_release_with_its_bakes(strategy: str, minutes: int
 def test_long_bakes_lengthen_the_wait_beyond_the_providers_20_minutes() -> None:
     deployment = deploy(deployment_strategy="blue-green", deployment_bake_minutes=60)
     service = deployment.one("aws:ecs/service:Service")
-    assert deployment.custom_timeouts[service.name]["update"] == f"{-(-(3600 + 70) // 60) + 20}m"
+    assert deployment.custom_timeouts[service.name]["update"] == f"{-(-(3600 + 120) // 60) + 20}m"
 
 
 # With the other options

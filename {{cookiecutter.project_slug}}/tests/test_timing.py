@@ -1,5 +1,5 @@
 """The timing model and the README's figures: against the provider's defaults, ours detect a failure 4.5x and roll out
-5.1x faster, but bring a crashed task back only 2.5x faster (the task's start, the same for both, dominates)."""
+4x faster, but bring a crashed task back only 2.5x faster (the task's start, the same for both, dominates)."""
 
 import re
 
@@ -36,18 +36,20 @@ def default_timing() -> tuple[int, int, int]:
 
 
 def test_model_follows_the_documented_formulas() -> None:
-    timing = model(interval=10, unhealthy_threshold=2, deregistration_delay=30)
-    assert (timing.detection, timing.replacement, timing.rolling_deploy) == (20, 60, 70)
+    # Rolling: start 30 + one check 10 + deregistration 30 + the old task's drain (2 + 1) x 10 and shutdown 20.
+    timing = model(interval=10, unhealthy_threshold=2, deregistration_delay=30, graceful_shutdown=20)
+    assert (timing.detection, timing.replacement, timing.rolling_deploy) == (20, 60, 120)
+    # The provider's checks drain in (3 + 1) x 30 s; with the 20 s shutdown ECS's 120 s stop timeout cuts it.
     provider = provider_default_timing()
-    assert (provider.detection, provider.replacement, provider.rolling_deploy) == (90, 150, 360)
+    assert (provider.detection, provider.replacement, provider.rolling_deploy) == (90, 150, 480)
 
 
-def test_defaults_detect_and_roll_out_over_4x_faster_and_replace_a_crashed_task_2_5x_faster() -> None:
+def test_defaults_detect_and_roll_out_4x_faster_or_more_and_replace_a_crashed_task_2_5x_faster() -> None:
     detection, replacement, rolling_deploy = default_timing()
     provider = provider_default_timing()
     assert round(provider.detection / detection, 1) == 4.5
     assert round(provider.replacement / replacement, 1) == 2.5
-    assert round(provider.rolling_deploy / rolling_deploy, 1) == 5.1
+    assert round(provider.rolling_deploy / rolling_deploy, 1) == 4.0
 
 
 def test_readme_states_the_modelled_figures() -> None:
@@ -85,10 +87,11 @@ def test_traffic_schedule_follows_the_strategy(settings: dict[str, object], sche
 @pytest.mark.parametrize(
     ("strategy", "seconds", "timeout"),
     [
-        ("rolling", 70, 20),  # start 30 + one check 10 + deregistration 30; the provider's own timeout
-        ("blue-green", 370, 27),  # + bake 5 min
-        ("canary", 670, 32),  # + canary 5 min + bake 5 min
-        ("linear", 910, 36),  # + 3 steps x 3 min before 100 % + bake 5 min
+        # start 30 + one check 10 + deregistration 30 + the old task's drain 30 and shutdown 20; the provider's timeout
+        ("rolling", 120, 20),
+        ("blue-green", 420, 27),  # + bake 5 min
+        ("canary", 720, 32),  # + canary 5 min + bake 5 min
+        ("linear", 960, 36),  # + 3 steps x 3 min before 100 % + bake 5 min
     ],
 )
 def test_release_time_and_the_wait_for_it(strategy: str, seconds: int, timeout: int) -> None:
