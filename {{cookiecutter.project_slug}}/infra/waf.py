@@ -48,22 +48,29 @@ class WebApplicationFirewall(pulumi.ComponentResource):
             visibility_config=visibility(acl_name),
             # The rules are separate WebAclRule resources, as the provider advises: its inline rule blocks show
             # perpetual diffs for rate-based and managed rules (hashicorp/terraform-provider-aws#33124).
+            # NEVER CHANGE THIS WEB ACL WITHOUT A REFRESH: an update of it sends the `rules` in Pulumi's state, and
+            # UpdateWebACL replaces the whole list, so a state that never read the WebAclRule resources' rules
+            # (empty) deletes them all in AWS. `make preview`/`make up` and the CI workflows pass --refresh, which
+            # reads them into the state first (tests/test_waf.py checks every pulumi preview/up carries it).
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["rules"]),
         )
         managed_action: aws.wafv2.WebAclRuleOverrideActionArgsDict = {"count": {}} if count_mode else {"none": {}}
-        self.rules = [
-            aws.wafv2.WebAclRule(
-                f"{name}-waf-{group.removeprefix('AWSManagedRules').lower()}",
-                web_acl_arn=self.web_acl.arn,
-                name=group,
-                priority=priority,
-                override_action=managed_action,
-                statement={"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
-                visibility_config=visibility(group),
-                opts=child,
+        # Each WebAclRule reads the whole ACL and writes it back with its lock token: two at once fail with
+        # WAFOptimisticLockException, so each waits for the one before (a chain, created and updated in turn).
+        self.rules: list[aws.wafv2.WebAclRule] = []
+        for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1):
+            self.rules.append(
+                aws.wafv2.WebAclRule(
+                    f"{name}-waf-{group.removeprefix('AWSManagedRules').lower()}",
+                    web_acl_arn=self.web_acl.arn,
+                    name=group,
+                    priority=priority,
+                    override_action=managed_action,
+                    statement={"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
+                    visibility_config=visibility(group),
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=self.rules[-1:]),
+                )
             )
-            for priority, group in enumerate(MANAGED_RULE_GROUPS, start=1)
-        ]
         rate_action: aws.wafv2.WebAclRuleActionArgsDict = {"count": {}} if count_mode else {"block": {}}
         self.rules.append(
             aws.wafv2.WebAclRule(
@@ -81,7 +88,7 @@ class WebApplicationFirewall(pulumi.ComponentResource):
                     }
                 },
                 visibility_config=visibility(RATE_RULE),
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=self.rules[-1:]),
             )
         )
         self.association = aws.wafv2.WebAclAssociation(

@@ -1,6 +1,8 @@
 """enable_waf, under mocks: a regional web ACL on this stack's ALB, its rules, count mode, and redacted logs."""
 
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -62,6 +64,38 @@ def test_managed_rule_groups_and_a_per_ip_rate_rule_block(waf_stack: Deployment)
     priorities = [rule["priority"] for rule in found.values()]
     assert len(set(priorities)) == len(priorities) and rate["priority"] == min(priorities)
     assert all(rule["visibilityConfig"]["cloudwatchMetricsEnabled"] for rule in found.values())
+
+
+def test_the_rules_update_the_web_acl_one_at_a_time(waf_stack: Deployment) -> None:
+    """Each WebAclRule rewrites the whole ACL under its lock token; two in parallel fail (WAFOptimisticLockException),
+    so they form one chain: every rule but the first waits for exactly one other."""
+    names = {rule.name for rule in waf_stack.of_type(RULE)}
+    waits = {name: [other for other in waf_stack.depends_on[name] if other in names] for name in names}
+    chain = [name for name, before in waits.items() if not before]
+    assert len(chain) == 1
+    while len(chain) < len(names):
+        chain.append(next(name for name, before in waits.items() if before == [chain[-1]]))
+    assert sorted(chain) == sorted(names)
+
+
+def test_every_pulumi_preview_and_up_refreshes_first() -> None:
+    """Updating the web ACL sends the rules in the state (UpdateWebACL replaces the whole list): without a refresh
+    they are the ACL's own (none), and an update deletes every WebAclRule's rule in AWS."""
+    root = Path(__file__).parent.parent
+    files = [root / "Makefile", *sorted((root / ".github/workflows").glob("*.yml"))]
+    commands = {
+        path.name: [
+            line for line in path.read_text().splitlines() if re.match(r"\s*(run: )?pulumi (preview|up)\b", line)
+        ]
+        for path in files
+    }
+    assert {name: len(lines) for name, lines in commands.items()} == {
+        "Makefile": 3,
+        "ci.yml": 0,
+        "deploy.yml": 1,
+        "preview.yml": 1,
+    }
+    assert [line for lines in commands.values() for line in lines if "--refresh" not in line.split()] == []
 
 
 def test_count_mode_counts_what_every_rule_would_block() -> None:
