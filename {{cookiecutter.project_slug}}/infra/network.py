@@ -16,30 +16,47 @@ SUBNET_BLOCKS = list(VPC_CIDR.subnets(new_prefix=20))
 FIRST_PRIVATE_BLOCK = 8
 
 
-def choose_zones(region: str, names: list[str], zone_ids: list[str], count: int) -> list[str]:
-    """The first `count` zone names in name order, as the program always chose them, skipping zone IDs without Fargate.
+def choose_zones(
+    region: str, names: list[str], zone_ids: list[str], count: int, offered: dict[str, list[str]] | None = None
+) -> list[str]:
+    """The first `count` zone names in name order, as the program always chose them, skipping zone IDs without Fargate
+    and, with `offered` (endpoint service -> the zones it is offered in), zones where any of those services is not.
 
     Name order, not zone-ID order: a stack created before zone IDs were checked keeps its zones (a subnet's zone is
     replace-only, and a replacement with the same CIDR block fails). `names` and `zone_ids` come side by side from
     the lookup; they are paired here, not trusted to arrive in any order.
     """
-    usable = [name for name, zone_id in sorted(zip(names, zone_ids, strict=True)) if fargate_runs_in(region, zone_id)]
+    offered = offered or {}
+    usable = [
+        name
+        for name, zone_id in sorted(zip(names, zone_ids, strict=True))
+        if fargate_runs_in(region, zone_id) and all(name in zones for zones in offered.values())
+    ]
     if len(usable) < count:
         found = f"{len(usable)} available zone{'' if len(usable) == 1 else 's'}"
+        endpoints = f" with the endpoints {', '.join(sorted(offered))}" if offered else ""
         raise pulumi.RunError(
-            f"az_count={count} but Fargate runs in {found} of {region} here ({', '.join(usable) or 'none'}): "
-            "lower az_count or choose another region"
+            f"az_count={count} but Fargate runs{endpoints} in {found} of {region} here "
+            f"({', '.join(usable) or 'none'}): lower az_count or choose another region"
         )
     return usable[:count]
 
 
-def fargate_zones(region: str, count: int) -> list[str]:
+def fargate_zones(region: str, count: int, endpoint_services: tuple[str, ...] = ()) -> list[str]:
     """Zone names for the stack: local and Wavelength zones (opt-in) are left out, and so are the zones whose ID AWS
-    documents as without Fargate (IDs, since names map to different physical zones in each account)."""
+    documents as without Fargate (IDs, since names map to different physical zones in each account) and the zones
+    where one of `endpoint_services` (networking=private-endpoints) is not offered: an interface endpoint cannot
+    have a subnet there."""
     zones = aws.get_availability_zones(
         state="available", filters=[{"name": "opt-in-status", "values": ["opt-in-not-required"]}]
     )
-    return choose_zones(region, list(zones.names), list(zones.zone_ids), count)
+    offered = {
+        service: list(
+            aws.ec2.get_vpc_endpoint_service(service_name=f"com.amazonaws.{region}.{service}").availability_zones
+        )
+        for service in endpoint_services
+    }
+    return choose_zones(region, list(zones.names), list(zones.zone_ids), count, offered)
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,10 @@ from itertools import permutations
 import pulumi
 import pytest
 
-from conftest import REGION_ZONES, Deployment, deploy, zone_ids, zone_names
+from conftest import ENDPOINT_SERVICE_GAPS, PROJECT, REGION_ZONES, Deployment, deploy, run_program, zone_ids, zone_names
 from infra.network import choose_zones
+from infra.stack import build_stack
+from infra.validation import parse_settings
 
 SUBNET = "aws:ec2/subnet:Subnet"
 
@@ -74,3 +76,33 @@ def test_zones_come_from_the_account_without_local_or_wavelength_zones(default_s
     [lookup] = default_stack.lookups("aws:index/getAvailabilityZones:getAvailabilityZones")
     assert lookup.args["state"] == "available"
     assert lookup.args["filters"] == [{"name": "opt-in-status", "values": ["opt-in-not-required"]}]
+
+
+def test_private_endpoints_skip_a_zone_where_an_endpoint_service_is_not_offered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # AWS offers each interface endpoint service in some zones only; an endpoint subnet elsewhere fails to create.
+    monkeypatch.setitem(ENDPOINT_SERVICE_GAPS, "com.amazonaws.us-east-1.ecr.dkr", {"us-east-1b"})
+    settings = parse_settings({"networking": "private-endpoints", "az_count": 2})
+    mocks = run_program(lambda: build_stack(PROJECT, settings))
+    subnets = sorted((s for s in mocks.resources if s.type == SUBNET), key=lambda s: s.name)
+    assert {s.inputs["availabilityZone"] for s in subnets} == {"us-east-1a", "us-east-1c"}
+    asked = sorted(i.args["serviceName"] for i in mocks.invokes if i.token.endswith("getVpcEndpointService"))
+    assert asked == [f"com.amazonaws.us-east-1.{service}" for service in ("ecr.api", "ecr.dkr", "logs")]
+
+
+def test_nat_modes_do_not_look_up_endpoint_services(default_stack: Deployment) -> None:
+    assert default_stack.lookups("aws:ec2/getVpcEndpointService:getVpcEndpointService") == []
+
+
+def test_too_few_zones_with_the_endpoints_is_one_clear_line() -> None:
+    offered = {"ecr.api": ["us-east-1a", "us-east-1b"], "logs": ["us-east-1b", "us-east-1c"]}
+    names, ids = zone_names("us-east-1"), zone_ids("us-east-1")
+    with pytest.raises(pulumi.RunError) as refused:
+        choose_zones("us-east-1", names, ids, 2, offered)
+    message = str(refused.value)
+    assert "\n" not in message
+    assert message.startswith(
+        "az_count=2 but Fargate runs with the endpoints ecr.api, logs in 1 available zone of us-east-1 here "
+        "(us-east-1b): lower az_count"
+    )
