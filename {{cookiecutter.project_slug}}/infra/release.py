@@ -119,6 +119,20 @@ def deployment_configuration(settings: Settings) -> aws.ecs.ServiceDeploymentCon
             "step_percent": settings.linear_step_percent,
             "step_bake_time_in_minutes": str(settings.linear_step_bake_minutes),
         }
+    if settings.test_window_minutes:
+        # A PAUSE hook (no Lambda): the release waits once test traffic reaches the new revision, until
+        # `aws ecs continue-service-deployment` says CONTINUE or ROLLBACK, or the window ends (then it continues:
+        # the bakes and alarms still judge it).
+        configuration["lifecycle_hooks"] = [
+            {
+                "target_type": "PAUSE",
+                "lifecycle_stages": ["POST_TEST_TRAFFIC_SHIFT"],
+                "timeout_configuration": {
+                    "action": "CONTINUE",
+                    "timeout_in_minutes": str(settings.test_window_minutes),
+                },
+            }
+        ]
     return configuration
 
 

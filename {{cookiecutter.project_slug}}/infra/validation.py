@@ -158,6 +158,9 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     "linear_step_percent": 25.0,
     "linear_step_bake_minutes": 3,
     "test_traffic_header": "X-Release-Test: 1",
+    # Minutes a release waits after test traffic reaches the new revision (an ECS PAUSE hook), for `aws ecs
+    # continue-service-deployment`; then it goes on by itself. 0: no pause.
+    "test_window_minutes": 0,
     "alb_idle_timeout_seconds": 60,
     # With enable_waf: requests one client IP may send per window before the rate rule acts; count mode only
     # counts what the rules would block (a first rollout, to watch before blocking).
@@ -220,6 +223,7 @@ class Settings:
     linear_step_percent: float
     linear_step_bake_minutes: int
     test_traffic_header: str
+    test_window_minutes: int
     alb_idle_timeout_seconds: int
     enable_waf: bool
     waf_rate_limit: int
@@ -473,6 +477,7 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "linear_step_percent": _tenths(3.0, 100.0),
     "linear_step_bake_minutes": _integer(0, MAX_BAKE_MINUTES),
     "test_traffic_header": _test_header,
+    "test_window_minutes": _integer(0, MAX_BAKE_MINUTES),
     "alb_idle_timeout_seconds": _integer(1, 4000),
     "enable_waf": _boolean,
     "waf_rate_limit": _integer(WAF_RATE_LIMIT_MIN, WAF_RATE_LIMIT_MAX),
@@ -747,7 +752,10 @@ def release_seconds(v: Mapping[str, Any]) -> int:
     """
     interval = v["health_check_interval_seconds"]
     start = TASK_START_SECONDS + interval
-    baking = sum(shift.bake_minutes for shift in traffic_schedule(v)) * 60
+    schedule = traffic_schedule(v)
+    # A test window (PAUSE hook) holds the release before production traffic moves, at most this long.
+    window = v["test_window_minutes"] if schedule else 0
+    baking = (sum(shift.bake_minutes for shift in schedule) + window) * 60
     stop = stop_sequence_seconds(interval, v["unhealthy_threshold"], v["graceful_shutdown_seconds"])
     return int(start + baking + v["deregistration_delay_seconds"] + stop)
 
@@ -770,6 +778,7 @@ def update_timeout_minutes(v: Mapping[str, Any]) -> int:
     "deregistration_delay_seconds",
     "unhealthy_threshold",
     "graceful_shutdown_seconds",
+    "test_window_minutes",
 )
 def _release_fits_the_ci_deploy_job(v: dict[str, Any]) -> str | None:
     wait = update_timeout_minutes(v)
@@ -780,6 +789,8 @@ def _release_fits_the_ci_deploy_job(v: dict[str, Any]) -> str | None:
         "canary": ("deployment_bake_minutes", "canary_bake_minutes"),
         "linear": ("linear_step_bake_minutes", "linear_step_percent", "deployment_bake_minutes"),
     }[v["deployment_strategy"]]
+    if v["test_window_minutes"]:
+        bakes = ("test_window_minutes", *bakes)
     named = ", ".join(f"{field}={_show(v[field])}" for field in bakes)
     return (
         f"{named} with deployment_strategy={v['deployment_strategy']}: a release takes about "
@@ -787,6 +798,16 @@ def _release_fits_the_ci_deploy_job(v: dict[str, Any]) -> str | None:
         f"{MAX_RELEASE_WAIT_MINUTES} min the CI deploy job ({CI_DEPLOY_JOB_MINUTES} min) leaves for it: "
         "shorten the bakes"
     )
+
+
+@_check("test_window_minutes", "test_traffic_header", "deployment_strategy")
+def _test_window_needs_a_test_route(v: dict[str, Any]) -> str | None:
+    if v["test_window_minutes"] and not v["test_traffic_header"] and v["deployment_strategy"] != "rolling":
+        return (
+            f"test_window_minutes={v['test_window_minutes']} pauses a release for testing, but test_traffic_header "
+            "is empty, so nothing could reach the new revision: set a header or test_window_minutes=0"
+        )
+    return None
 
 
 def parse_settings(raw: Mapping[str, object]) -> Settings:

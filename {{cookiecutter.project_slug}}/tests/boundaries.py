@@ -142,6 +142,10 @@ CASES: list[Case] = [
     *edge("linear_step_bake_minutes", 1440, 1441),
     *edge("test_traffic_header", "X-Release-Test: 1", "X-Release-Test 1", deployment_strategy="canary"),
     *edge("test_traffic_header", "X-" + "a" * 38 + ": 1", "X-" + "a" * 39 + ": 1", deployment_strategy="canary"),
+    *edge("test_window_minutes", 0, -1, deployment_strategy="blue-green"),
+    # blue-green: the window waits before the 5-minute bake; together they must fit the CI deploy job
+    *edge("test_window_minutes", 63, 64, deployment_strategy="blue-green"),
+    *edge("test_window_minutes", 0, 1, deployment_strategy="blue-green", test_traffic_header=""),  # nothing to test
     # An ALB http-header condition cannot match the host header (host conditions do), in any case.
     *edge("test_traffic_header", "Hosts: x", "Host: x", deployment_strategy="canary"),
     *edge("test_traffic_header", "X-Host: x", "hOsT: x", deployment_strategy="canary"),

@@ -48,6 +48,7 @@ def test_rolling_ignores_the_release_settings_and_adds_nothing() -> None:
         linear_step_percent=3,
         linear_step_bake_minutes=1,
         test_traffic_header="X-Other: 2",
+        test_window_minutes=30,
     )
 
     def registered(deployment: Deployment) -> dict[tuple[str, str], dict[str, Any]]:
@@ -192,6 +193,27 @@ def test_deployment_configuration_follows_the_settings() -> None:
         "bakeTimeInMinutes": "0",
         "canaryConfiguration": {"canaryPercent": 2.5, "canaryBakeTimeInMinutes": "15"},
     }
+
+
+def test_a_test_window_pauses_the_release_after_test_traffic_and_pulumi_waits_it_out() -> None:
+    # An ECS PAUSE hook: no Lambda; the release waits at POST_TEST_TRAFFIC_SHIFT for continue-service-deployment
+    # (CONTINUE or ROLLBACK) and goes on by itself when the window ends.
+    deployment = deploy(deployment_strategy="canary", test_window_minutes=30)
+    service = deployment.one("aws:ecs/service:Service")
+    assert service.inputs["deploymentConfiguration"]["lifecycleHooks"] == [
+        {
+            "targetType": "PAUSE",
+            "lifecycleStages": ["POST_TEST_TRAFFIC_SHIFT"],
+            "timeoutConfiguration": {"action": "CONTINUE", "timeoutInMinutes": "30"},
+        }
+    ]
+    # 670 s of canary release (below) + 30 minutes, rounded up to minutes, + 20
+    assert deployment.custom_timeouts[service.name]["update"] == f"{-(-(670 + 1800) // 60) + 20}m"
+
+
+def test_no_test_window_no_hook() -> None:
+    configuration = deploy(deployment_strategy="blue-green").one("aws:ecs/service:Service").inputs
+    assert "lifecycleHooks" not in configuration["deploymentConfiguration"]
 
 
 @pytest.mark.parametrize(
