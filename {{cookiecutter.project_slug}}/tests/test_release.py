@@ -207,8 +207,8 @@ def test_a_test_window_pauses_the_release_after_test_traffic_and_pulumi_waits_it
             "timeoutConfiguration": {"action": "CONTINUE", "timeoutInMinutes": "30"},
         }
     ]
-    # 670 s of canary release (below) + 30 minutes, rounded up to minutes, + 20
-    assert deployment.custom_timeouts[service.name]["update"] == f"{-(-(670 + 1800) // 60) + 20}m"
+    # 720 s of canary release (below) + 30 minutes, rounded up to minutes, + 20
+    assert deployment.custom_timeouts[service.name]["update"] == f"{-(-(720 + 1800) // 60) + 20}m"
 
 
 def test_no_test_window_no_hook() -> None:
