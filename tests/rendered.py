@@ -9,6 +9,7 @@ tests/test_variants.py runs this for every variant of tests/variants.py; bench/m
 """
 
 import importlib.util
+import inspect
 import os
 import re
 import shutil
@@ -114,6 +115,11 @@ def calls(test: Callable[..., None]) -> list[dict[str, Any]]:
             rows = [getattr(row, "values", row) for row in mark.args[1]]  # pytest.param(...) keeps its values apart
             rows = [row if len(names) > 1 else (row,) for row in rows]
             combinations = [{**done, **dict(zip(names, row, strict=True))} for done in combinations for row in rows]
+    given = {name for arguments in combinations for name in arguments}
+    fixtures = set(inspect.signature(test).parameters) - given
+    assert not fixtures, (
+        f"{test.__name__} needs pytest fixtures {sorted(fixtures)}, which tests/rendered.py cannot give"
+    )
     return combinations
 
 
