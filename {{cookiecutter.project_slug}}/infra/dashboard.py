@@ -11,6 +11,8 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from infra.alarms import error_rate_percent
+
 PERIOD_SECONDS = 60
 GRID_WIDTH = 24  # CloudWatch lays widgets out on a grid 24 units wide
 ROW_HEIGHT = 6
@@ -75,7 +77,10 @@ def widgets(
     errors: list[list[Any]] = [
         [ALB, "RequestCount", *lb, {"stat": "Sum", "id": "requests", "visible": False}],
         [ALB, "HTTPCode_ELB_5XX_Count", *lb, {"stat": "Sum", "id": "alb5xx", "visible": False}],
-        [{"expression": "100 * FILL(alb5xx, 0) / requests", "label": "ALB 5xx %", "id": "albrate"}],
+        [ALB, "HTTPCode_ELB_503_Count", *lb, {"stat": "Sum", "id": "alb503", "visible": False}],
+        # The alarms' formula (their 503s with no target count as requests, so an outage reads 100 %, not blank),
+        # over every minute with a request: the alarms also skip minutes under alarm_min_requests_per_minute.
+        [{"expression": error_rate_percent("alb5xx", "requests", 1, "alb503"), "label": "ALB 5xx %", "id": "albrate"}],
     ]
     for i, tg in enumerate(tgs):
         errors += [
@@ -83,7 +88,7 @@ def widgets(
             [ALB, "HTTPCode_Target_5XX_Count", *tg, {"stat": "Sum", "id": f"target5xx{i}", "visible": False}],
             [
                 {
-                    "expression": f"100 * FILL(target5xx{i}, 0) / tgrequests{i}",
+                    "expression": error_rate_percent(f"target5xx{i}", f"tgrequests{i}", 1),
                     "label": _label("target 5xx %", i, count),
                     "id": f"targetrate{i}",
                 }

@@ -11,8 +11,10 @@ from typing import Any
 
 import pulumi
 import pytest
+from test_alarms import evaluate
 
 from conftest import Deployment, deploy, run_program
+from infra.alarms import error_rate_percent
 from infra.dashboard import GRID_WIDTH, widgets
 from infra.stack import build_stack
 from infra.validation import parse_settings
@@ -213,6 +215,31 @@ def test_two_target_groups_each_get_their_own_lines() -> None:
     assert groups == {"targetgroup/blue/2", "targetgroup/green/3"}
     labels = [m[-1].get("label") for w in document["widgets"] for m in w["properties"].get("metrics", [])]
     assert "p99, target group 1" in labels and "p99, target group 2" in labels
+
+
+def test_5xx_rates_use_the_alarms_formula_and_show_an_outage_as_100_percent() -> None:
+    """In an outage the ALB answers every request with its own 503 (no target) and RequestCount reports nothing: the
+    graph must read 100 %, as the alb-5xx-rate alarm does, not a gap; a quiet minute reads 0 %."""
+    metrics = [
+        m[-1]
+        for w in widgets(
+            "eu-west-1",
+            load_balancer="app/lb/1",
+            target_groups=["targetgroup/blue/2"],
+            cluster="cluster",
+            service="service",
+            rollback_alarm_arns=["arn:aws:cloudwatch:eu-west-1:123456789012:alarm:a"],
+        )
+        for m in w["properties"].get("metrics", [])
+    ]
+    expressions = {m["id"]: m["expression"] for m in metrics if "expression" in m}
+    alb, target = expressions["albrate"], expressions["targetrate0"]
+    assert alb == error_rate_percent("alb5xx", "requests", 1, "alb503")
+    assert target == error_rate_percent("target5xx0", "tgrequests0", 1)
+    assert evaluate(alb, alb5xx=120, requests=None, alb503=120) == 100
+    assert evaluate(alb, alb5xx=None, requests=None, alb503=None) == 0
+    assert evaluate(alb, alb5xx=5, requests=95, alb503=5) == 5
+    assert evaluate(target, target5xx0=None, tgrequests0=None) == 0
 
 
 def test_waf_row_appears_with_a_web_acl() -> None:
