@@ -22,7 +22,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from infra.validation import Settings, parse_settings  # noqa: E402
+from infra.validation import InvalidSettings, Settings, parse_settings  # noqa: E402
 
 
 def stack_settings(stack: str) -> Settings:
@@ -87,7 +87,10 @@ def refusal(elbv2: Any, deployed: dict[str, Any], desired: Settings, cluster: st
 
 def main() -> int:
     stack = sys.argv[1]
-    desired = stack_settings(stack)
+    try:
+        desired = stack_settings(stack)
+    except InvalidSettings:
+        return 0  # `pulumi` refuses this config itself, with every error (a secret value is not read here)
     deployed = deployed_release(stack)
     if not pending_rule_change(deployed, desired):
         return 0
