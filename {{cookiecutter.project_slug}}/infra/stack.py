@@ -120,6 +120,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
             rate_limit=settings.waf_rate_limit,
             rate_window_seconds=settings.waf_rate_window_seconds,
             count_mode=settings.waf_count_mode,
+            allow_large_bodies=settings.waf_allow_large_bodies,
             log_retention_days=settings.log_retention_days,
         )
 

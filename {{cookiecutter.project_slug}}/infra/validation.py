@@ -167,6 +167,9 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     "waf_rate_limit": 2000,
     "waf_rate_window_seconds": 300,
     "waf_count_mode": False,
+    # With enable_waf: the core rule set's SizeRestrictions_BODY only counts instead of blocking request bodies over
+    # 8 KB, the most WAF inspects behind an ALB. Off: what WAF cannot inspect does not reach the app.
+    "waf_allow_large_bodies": False,
 }
 DEFAULTS = {**ANSWER_DEFAULTS, **STACK_ONLY_DEFAULTS}
 
@@ -229,6 +232,7 @@ class Settings:
     waf_rate_limit: int
     waf_rate_window_seconds: int
     waf_count_mode: bool
+    waf_allow_large_bodies: bool
 
     @property
     def app_keep_alive_seconds(self) -> int:
@@ -483,6 +487,7 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "waf_rate_limit": _integer(WAF_RATE_LIMIT_MIN, WAF_RATE_LIMIT_MAX),
     "waf_rate_window_seconds": _choice(WAF_RATE_WINDOWS),
     "waf_count_mode": _boolean,
+    "waf_allow_large_bodies": _boolean,
 }
 # Settings that no longer exist -> what replaced them. Refused rather than ignored: a stack that set one expects it
 # to act, and silently dropping it would leave that stack without the protection it asked for.
@@ -707,6 +712,15 @@ def _shutdown_inside_stop_timeout(v: dict[str, Any]) -> str | None:
         f"graceful_shutdown_seconds={shutdown} must end before ECS kills the container: raise stop_timeout_seconds "
         f"above {drain + shutdown} (at most 120) or shorten the others"
     )
+
+
+@_check("waf_allow_large_bodies", "enable_waf")
+def _large_bodies_need_waf(v: dict[str, Any]) -> str | None:
+    if v["waf_allow_large_bodies"] and not v["enable_waf"]:
+        return (
+            "waf_allow_large_bodies=true is only used with the WAF: set enable_waf=true or waf_allow_large_bodies=false"
+        )
+    return None
 
 
 @_check("waf_count_mode", "enable_waf")

@@ -13,11 +13,24 @@ MANAGED_RULE_GROUPS = (
     "AWSManagedRulesCommonRuleSet",
 )
 RATE_RULE = "rate-limit-per-ip"
+CORE_RULE_SET = "AWSManagedRulesCommonRuleSet"
+# The core rule set's rule that blocks request bodies over 8 KB (behind an ALB WAF inspects only the first 8 KB).
+LARGE_BODY_RULE = "SizeRestrictions_BODY"
 LOG_GROUP_PREFIX = "aws-waf-logs-"  # WAF refuses a log group named otherwise
 
 
 def visibility(metric_name: str) -> aws.wafv2.WebAclRuleVisibilityConfigArgsDict:
     return {"cloudwatch_metrics_enabled": True, "metric_name": metric_name, "sampled_requests_enabled": True}
+
+
+def managed_group(
+    group: str, allow_large_bodies: bool
+) -> aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgsDict:
+    """An AWS managed group; with `allow_large_bodies` the core rule set only counts bodies over 8 KB."""
+    statement: aws.wafv2.WebAclRuleStatementManagedRuleGroupStatementArgsDict = {"vendor_name": "AWS", "name": group}
+    if allow_large_bodies and group == CORE_RULE_SET:
+        statement["rule_action_overrides"] = [{"name": LARGE_BODY_RULE, "action_to_use": {"count": {}}}]
+    return statement
 
 
 class WebApplicationFirewall(pulumi.ComponentResource):
@@ -32,6 +45,7 @@ class WebApplicationFirewall(pulumi.ComponentResource):
         rate_limit: int,
         rate_window_seconds: int,
         count_mode: bool,
+        allow_large_bodies: bool = False,
         log_retention_days: int,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -66,7 +80,7 @@ class WebApplicationFirewall(pulumi.ComponentResource):
                     name=group,
                     priority=priority,
                     override_action=managed_action,
-                    statement={"managed_rule_group_statement": {"vendor_name": "AWS", "name": group}},
+                    statement={"managed_rule_group_statement": managed_group(group, allow_large_bodies)},
                     visibility_config=visibility(group),
                     opts=pulumi.ResourceOptions(parent=self, depends_on=self.rules[-1:]),
                 )

@@ -158,6 +158,9 @@ CASES: list[Case] = [
     *edge("waf_rate_window_seconds", 60, 30, enable_waf=True),
     Case("waf_count_mode", {"waf_count_mode": True, "enable_waf": True}, True),
     Case("waf_count_mode", {"waf_count_mode": True, "enable_waf": False}, False),
+    Case("waf_allow_large_bodies", {"waf_allow_large_bodies": True, "enable_waf": True}, True),
+    Case("waf_allow_large_bodies", {"waf_allow_large_bodies": True, "enable_waf": False}, False),
+    *edge("waf_allow_large_bodies", "false", "maybe", enable_waf=True),
 ]
 # Cookiecutter itself refuses a value outside a choice list, or a yes/no question's non-boolean answer (with its own
 # traceback), before our hook runs.

@@ -98,6 +98,18 @@ def test_every_pulumi_preview_and_up_refreshes_first() -> None:
     assert [line for lines in commands.values() for line in lines if "--refresh" not in line.split()] == []
 
 
+def test_large_bodies_are_blocked_unless_allowed_and_then_only_that_rule_counts(waf_stack: Deployment) -> None:
+    core = "AWSManagedRulesCommonRuleSet"
+    assert "ruleActionOverrides" not in rules(waf_stack)[core]["statement"]["managedRuleGroupStatement"]
+    found = rules(deploy(enable_waf=True, waf_allow_large_bodies=True))
+    assert found[core]["statement"]["managedRuleGroupStatement"]["ruleActionOverrides"] == [
+        {"name": "SizeRestrictions_BODY", "actionToUse": {"count": {}}}
+    ]
+    assert found[core]["overrideAction"] == {"none": {}}
+    others = [group for group in MANAGED_RULE_GROUPS if group != core]
+    assert all("ruleActionOverrides" not in found[g]["statement"]["managedRuleGroupStatement"] for g in others)
+
+
 def test_count_mode_counts_what_every_rule_would_block() -> None:
     found = rules(deploy(enable_waf=True, waf_count_mode=True))
     assert [found[group]["overrideAction"] for group in MANAGED_RULE_GROUPS] == [{"count": {}}] * 3
