@@ -475,6 +475,9 @@ def run_program(
     """Run `program` under fresh mocks (preview=False, so every output resolves) until all its resources exist."""
     mocks = mocks or RecordingMocks(region)
     asyncio.set_event_loop(asyncio.new_event_loop())
+    # set_mocks keeps a root stack resource left by an earlier set_mocks (another test's, on another event loop):
+    # awaiting its URN in this loop fails with "await wasn't used with future". Each run gets its own root.
+    pulumi.runtime.settings.ROOT.set(None)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=RecordingMonitor(mocks))
     pulumi.runtime.test(program)()  # type: ignore[no-untyped-call]
     return mocks
