@@ -31,13 +31,14 @@ ENVIRONMENT = {
 
 
 def pip_settings() -> dict[str, str]:
-    """pip's settings by name; it lists its config files first and PIP_* variables last, which override them."""
+    """pip's settings by name: PIP_* variables (listed as `:env:.name`) override its config files, as in pip."""
     listed = subprocess.run(
         [sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True, check=True
     ).stdout
+    lines = [line.partition("=") for line in listed.splitlines()]
     settings: dict[str, str] = {}
-    for line in listed.splitlines():
-        key, _, value = line.partition("=")
+    # pip's own order of the listing differs by version, so the variables go last here explicitly.
+    for key, _, value in sorted(lines, key=lambda line: line[0].startswith(":env:")):
         settings[key.rpartition(".")[2]] = str(ast.literal_eval(value))
     return settings
 
