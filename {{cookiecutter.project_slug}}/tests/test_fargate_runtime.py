@@ -46,10 +46,12 @@ def container(deployment: Deployment) -> dict[str, Any]:
     return dict(only)
 
 
-def exposed(paths: list[Path]) -> list[str]:
+def exposed(paths: list[Path], mounted: list[Path]) -> list[str]:
     """bwrap arguments that let any user reach these paths (a Python under /root, a venv in a private temporary
     directory) and nothing else there: a tmpfs over the first directory others may not enter, then 0755 directories
-    down to each path, bound read-only (bwrap would copy the host's modes to directories it creates)."""
+    down to each path, bound read-only (bwrap would copy the host's modes to directories it creates). Directories
+    that the sandbox already covers with a tmpfs (the task's /tmp, holding a venv made in /tmp) are tops too: bwrap
+    creates the directories down to a bind inside them with mode 0700."""
 
     def blocked(path: Path) -> Path | None:
         return next((a for a in reversed(list(path.parents)[:-1]) if not a.stat().st_mode & stat.S_IXOTH), None)
@@ -57,6 +59,7 @@ def exposed(paths: list[Path]) -> list[str]:
     tops = sorted({top for path in paths if (top := blocked(path))}, key=lambda top: len(top.parts))
     tops = [top for top in tops if not any(other in top.parents for other in tops)]
     arguments = [argument for top in tops for argument in ("--perms", "0755", "--tmpfs", str(top))]
+    tops += [top for top in mounted if any(top in path.parents for path in paths)]
     for path in paths:
         top = next((top for top in tops if top in path.parents), None)
         if top:
@@ -70,13 +73,17 @@ def fargate_sandbox(definition: dict[str, Any], app_dir: Path, port: int) -> lis
     """The bwrap + setpriv command line that runs ENTRYPOINT as Fargate would run this container definition."""
     root = "--ro-bind" if definition["readonlyRootFilesystem"] else "--bind"
     command = ["bwrap", "--die-with-parent", "--unshare-pid", root, "/", "/", "--proc", "/proc", "--dev", "/dev"]
+    mounted = []
     for mount in definition.get("mountPoints", []):  # a task volume: empty, root-owned, 0755 (ECS bind mounts)
         command += ["--perms", "0755", "--tmpfs", mount["containerPath"]]
+        mounted.append(Path(mount["containerPath"]))
     for tmpfs in definition.get("linuxParameters", {}).get("tmpfs", []):
         options = dict(option.partition("=")[::2] for option in tmpfs.get("mountOptions", []))
         command += ["--perms", options.get("mode") or TMPFS_DEFAULT_MODE, "--size", str(tmpfs["size"] * 2**20)]
         command += ["--tmpfs", tmpfs["containerPath"]]
-    command += exposed(sorted({Path(sys.prefix), Path(sys.base_prefix)}))  # the image's Python: this one, wherever
+        mounted.append(Path(tmpfs["containerPath"]))
+    # The image's Python: this one, wherever it is.
+    command += exposed(sorted({Path(sys.prefix), Path(sys.base_prefix)}), mounted)
     command += ["--ro-bind", str(app_dir), "/srv", "--chdir", "/srv", "--clearenv"]
     environment = {entry["name"]: entry["value"] for entry in definition["environment"]}
     for name, value in {**environment, "HOST": "127.0.0.1", "PORT": str(port), "PATH": "/usr/bin:/bin"}.items():
