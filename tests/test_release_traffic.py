@@ -88,7 +88,8 @@ def test_release_moves_traffic_as_scheduled_and_fails_no_request(
         after, _ = cluster.share_while(0.6)
         result = load.stop()
     assert before == 0.0
-    assert tested == {f"green{index}" for index in range(REPLICAS)}
+    # The test route reaches the new revision only (which of its replicas answers is the balancer's business).
+    assert tested and tested <= {f"green{index}" for index in range(REPLICAS)}
     assert during_test == 0.0
     assert [scheduled for scheduled, _, _ in measured] == [shift.new_percent for shift in schedule]
     for scheduled, share, responses in measured:
