@@ -42,6 +42,23 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def alb_like_preamble(socket_path: Path, check_timeout: float) -> str:
+    """HAProxy's global and defaults sections set up like the ALB, with an admin socket for the tests to drive it.
+
+    No retries and no redispatch: a request sent to a dead task fails, as it would behind the ALB.
+    """
+    return f"""global
+    stats socket {socket_path} mode 600 level admin
+defaults
+    mode http
+    retries 0
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+    timeout check {check_timeout}s
+"""
+
+
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> float:
     """Poll until `condition` holds; the seconds it took. Fails after `timeout` seconds."""
     started = time.monotonic()
@@ -146,17 +163,9 @@ class LocalCluster:
             f"check inter {interval}s fastinter {interval}s downinter {interval}s "
             f"rise {self.checks.healthy} fall {self.checks.unhealthy}"
         )
-        # No retries and no redispatch: a request sent to a dead task fails, as it would behind the ALB.
-        return f"""global
-    stats socket {self.socket_path} mode 600 level admin
-defaults
-    mode http
-    retries 0
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-    timeout check {self.checks.timeout}s
-frontend web
+        return (
+            alb_like_preamble(self.socket_path, self.checks.timeout)
+            + f"""frontend web
     bind 127.0.0.1:{self.port}
     default_backend tasks
 backend tasks
@@ -165,6 +174,7 @@ backend tasks
     http-check expect status 200
 {cookie}    default-server {checks}
 {servers}"""
+        )
 
     def start_task(self, slot: Slot) -> None:
         env = {

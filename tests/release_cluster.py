@@ -23,7 +23,16 @@ import time
 import urllib.request
 from pathlib import Path
 
-from cluster import GRACEFUL_SHUTDOWN, HEALTH_PATH, HEALTHY, UNHEALTHY, HealthChecks, free_port, wait_for
+from cluster import (
+    GRACEFUL_SHUTDOWN,
+    HEALTH_PATH,
+    HEALTHY,
+    UNHEALTHY,
+    HealthChecks,
+    alb_like_preamble,
+    free_port,
+    wait_for,
+)
 
 GROUPS = ("blue", "green")
 RULES = ("production", "test")
@@ -114,22 +123,15 @@ class ReleaseCluster:
             )
             for group in GROUPS
         )
-        # No retries and no redispatch: a request sent to a dead task fails, as it would behind the ALB.
-        return f"""global
-    stats socket {self.socket_path} mode 600 level admin
-defaults
-    mode http
-    retries 0
-    timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-    timeout check {CHECK_SECONDS}s
-frontend web
+        return (
+            alb_like_preamble(self.socket_path, CHECK_SECONDS)
+            + f"""frontend web
     bind 127.0.0.1:{self.port}
     # The test rule comes first, like its lower priority number on the ALB; ALB header matching is case-insensitive.
     use_backend test_rule if {{ req.hdr({header}) -m str -i {value} }}
     default_backend production_rule
 {rules}{groups}"""
+        )
 
     def register(self, group: str) -> None:
         """ECS registers the new revision's tasks in the empty group: out of rotation until `rise` checks pass."""
