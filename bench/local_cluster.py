@@ -18,7 +18,7 @@ from cluster import INTERVAL, TIMEOUT, UNHEALTHY, Load, LocalCluster  # noqa: E4
 
 
 def measure(url: str, seconds: int) -> tuple[float, float, int]:
-    load = Load(url)
+    load = Load(url, pause_ms=None)
     time.sleep(seconds)
     result = load.stop()
     return result.requests_per_second, result.p99_ms, result.failures
@@ -35,13 +35,13 @@ def main() -> None:
             direct_rate, direct_p99, _ = measure(f"http://127.0.0.1:{cluster.running()[0].port}/", args.seconds)
             rate, p99, steady_failures = measure(f"http://127.0.0.1:{cluster.port}/", args.seconds)
 
-            load = Load(f"http://127.0.0.1:{cluster.port}/")
+            load = Load(f"http://127.0.0.1:{cluster.port}/", pause_ms=None)
             started = time.monotonic()
             cluster.rolling_replace()
             rollout_seconds = time.monotonic() - started
             rollout = load.stop()
 
-            load = Load(f"http://127.0.0.1:{cluster.port}/")
+            load = Load(f"http://127.0.0.1:{cluster.port}/", pause_ms=None)
             time.sleep(1)
             detection = cluster.kill(cluster.running()[0])
             crash = load.stop()

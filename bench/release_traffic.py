@@ -38,7 +38,7 @@ def main() -> None:
             for name, answers in RELEASES.items():
                 settings = parse_settings({**answers, "deployment_bake_minutes": 1})
                 with ReleaseCluster(revisions, settings.test_header) as cluster:
-                    load = Load(f"http://127.0.0.1:{cluster.port}/")
+                    load = Load(f"http://127.0.0.1:{cluster.port}/", pause_ms=None)
                     cluster.register("green")
                     cluster.wait_healthy("green")
                     steps = []

@@ -267,9 +267,16 @@ backend tasks
 
 
 class Load:
-    """wrk against the cluster from a second process: bounded connections, stopped with SIGINT, as wrk allows."""
+    """wrk against the cluster from a second process: bounded connections, stopped with SIGINT, as wrk allows.
 
-    def __init__(self, url: str, connections: int = 8, max_seconds: int = 300) -> None:
+    In the tests each connection pauses `pause_ms` between requests (tests/paced.lua): about 700 requests a second
+    from 8, steady through every transition, where unpaced wrk and the replicas take both cores (about 5,000 a second)
+    and the rest of the suite waits. A request that fails in a transition fails at either rate. The benches run
+    unpaced (`pause_ms=None`).
+    """
+
+    def __init__(self, url: str, connections: int = 8, max_seconds: int = 300, pause_ms: int | None = 10) -> None:
+        paced = ["--script", str(Path(__file__).with_name("paced.lua"))] if pause_ms is not None else []
         self.process = subprocess.Popen(
             [
                 "wrk",
@@ -280,7 +287,9 @@ class Load:
                 "--duration",
                 f"{max_seconds}s",
                 "--latency",
+                *paced,
                 url,
+                *(["--", str(pause_ms)] if pause_ms is not None else []),
             ],
             stdout=subprocess.PIPE,
             text=True,
