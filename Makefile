@@ -5,11 +5,12 @@ PROJECT_TEMPLATE := {{cookiecutter.project_slug}}
 
 .PHONY: install project test bench mutants clean
 
-# pip installs uv, and uv the rest (seconds, not a minute: docs/design-decisions.md), from pip's registry settings.
-$(VENV)/.installed: requirements-dev.txt $(PROJECT_TEMPLATE)/requirements-dev.txt $(PROJECT_TEMPLATE)/requirements.txt $(PROJECT_TEMPLATE)/app/requirements.txt tools/install.py
+# pip installs uv, and uv the rest (seconds, not a minute: docs/design-decisions.md), from pip's registry settings
+# (the generated project's own installer).
+$(VENV)/.installed: requirements-dev.txt $(PROJECT_TEMPLATE)/requirements-dev.txt $(PROJECT_TEMPLATE)/requirements.txt $(PROJECT_TEMPLATE)/app/requirements.txt $(PROJECT_TEMPLATE)/scripts/install.py
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet uv==0.13.9
-	$(PYTHON) tools/install.py -r requirements-dev.txt
+	$(PYTHON) "$(PROJECT_TEMPLATE)/scripts/install.py" -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed

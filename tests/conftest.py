@@ -103,7 +103,7 @@ def default_project(variant_project: Callable[[str], Path]) -> Path:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deal the longest tests out first, one to each worker in turn, so both cores start on slow work at once.
+    """Deal the longest tests out first, one to each worker in turn, so every worker starts on slow work at once.
 
     Under `--dist worksteal` each worker starts with one contiguous share of this order (the shorter share first)
     and an idle worker takes the tail of a busy one's queue: the short tests at the end even out the finish.

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import BIN, TEMPLATE, defaults, project_module, run_in
+from conftest import BIN, PROJECT_TEMPLATE, TEMPLATE, defaults, project_module, run_in
 
 GATED = ["defaults", "everything-on"]
 
@@ -143,3 +143,9 @@ def test_local_compose_runs_the_replicas_behind_a_load_balancer_checking_like_th
     assert compose["services"]["app"]["environment"]["KEEP_ALIVE_SECONDS"] == str(settings.app_keep_alive_seconds)
     if shutil.which("haproxy"):  # CI installs it; HAProxy's own parser validates the file
         run_in(default_project, "haproxy", "-c", "-f", "local/haproxy.cfg")
+
+
+def test_the_template_installs_with_the_uv_its_projects_pin() -> None:
+    """Both Makefiles have pip install one uv, then run the project's scripts/install.py with it."""
+    pins = [re.findall(r"uv==[\d.]+", (folder / "Makefile").read_text()) for folder in (TEMPLATE, PROJECT_TEMPLATE)]
+    assert pins[0] == pins[1] and len(pins[0]) == 1, pins

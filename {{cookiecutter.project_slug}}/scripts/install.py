@@ -4,7 +4,7 @@ uv reads neither pip.conf nor PIP_* variables (https://docs.astral.sh/uv/pip/com
 is pointed at a mirror, a wheel folder, a constraints file or a company CA, plain `uv pip install` would look
 elsewhere. `pip config list` prints pip's settings from every config file and PIP_* variable; the ones that say
 where packages come from become uv's flags. On a machine without pip settings (GitHub Actions) uv uses PyPI, as pip
-would. Usage (the Makefile): .venv/bin/python tools/install.py -r requirements-dev.txt
+would. Usage (the Makefile): .venv/bin/python scripts/install.py -r requirements-dev.txt
 """
 
 import ast
@@ -66,7 +66,7 @@ def main() -> None:
     settings = pip_settings()
     uv = Path(sys.executable).parent / "uv"
     command = [str(uv), "pip", "install", "--quiet", "--python", sys.executable, *uv_flags(settings), *sys.argv[1:]]
-    sys.exit(subprocess.run(command, env={**os.environ, **uv_environment(settings)}).returncode)
+    sys.exit(subprocess.run(command, check=False, env={**os.environ, **uv_environment(settings)}).returncode)
 
 
 if __name__ == "__main__":

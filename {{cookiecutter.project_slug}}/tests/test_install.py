@@ -1,18 +1,14 @@
-"""tools/install.py: uv installs from where pip is configured to, since uv reads no pip settings of its own."""
+"""scripts/install.py (`make install`): uv installs from where pip is configured to, since uv reads no pip settings."""
 
 import ast
-import importlib.util
 import os
 import subprocess
 import sys
 from pathlib import Path
 
-from conftest import TEMPLATE
+import install
 
-spec = importlib.util.spec_from_file_location("install", TEMPLATE / "tools" / "install.py")
-assert spec and spec.loader
-install = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(install)
+SCRIPTS = Path(__file__).resolve().parent.parent / "scripts"
 
 
 def test_pip_settings_from_its_config_file_and_variables_become_uv_flags(tmp_path: Path) -> None:
@@ -26,8 +22,8 @@ def test_pip_settings_from_its_config_file_and_variables_become_uv_flags(tmp_pat
     env = {**variables, "PIP_CONFIG_FILE": str(config), "PIP_FIND_LINKS": "/wheels"}
     listed = subprocess.run(
         [sys.executable, "-c", "import install; print(install.pip_settings())"],
-        cwd=TEMPLATE / "tools",
-        env={**env, "PYTHONPATH": str(TEMPLATE / "tools")},
+        cwd=SCRIPTS,
+        env={**env, "PYTHONPATH": str(SCRIPTS)},
         capture_output=True,
         text=True,
         check=True,
