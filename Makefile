@@ -6,11 +6,12 @@ PROJECT_TEMPLATE := {{cookiecutter.project_slug}}
 .PHONY: install project test bench mutants clean
 
 # pip installs uv, and uv the rest (seconds, not a minute: docs/design-decisions.md), from pip's registry settings
-# (the generated project's own installer).
+# (the generated project's own installer). Compiled to bytecode once here: the suite's processes would otherwise each
+# compile what they import, where PYTHONDONTWRITEBYTECODE is set (as on our CI machines).
 $(VENV)/.installed: requirements-dev.txt $(PROJECT_TEMPLATE)/requirements-dev.txt $(PROJECT_TEMPLATE)/requirements.txt $(PROJECT_TEMPLATE)/app/requirements.txt $(PROJECT_TEMPLATE)/scripts/install.py
 	python3 -m venv $(VENV)
 	$(PYTHON) -m pip install --quiet uv==0.13.9
-	$(PYTHON) "$(PROJECT_TEMPLATE)/scripts/install.py" -r requirements-dev.txt
+	$(PYTHON) "$(PROJECT_TEMPLATE)/scripts/install.py" --compile-bytecode -r requirements-dev.txt
 	touch $@
 
 install: $(VENV)/.installed
