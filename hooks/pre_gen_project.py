@@ -13,10 +13,6 @@ import shlex
 import sys
 from pathlib import Path
 
-from cookiecutter.config import get_user_config
-from cookiecutter.exceptions import CookiecutterException
-from jinja2 import Environment
-
 # Jinja's tojson escapes quotes, so no answer can close this raw string.
 HOOK_INPUT = json.loads(r"""{"answers": {{ cookiecutter | tojson }}, "template_dir": {{ template_dir | tojson }}}""")
 ANSWERS = HOOK_INPUT["answers"]
@@ -59,6 +55,8 @@ def derived(key: str) -> bool:
     raw = QUESTIONS[key]
     if not isinstance(raw, str):
         return False
+    from jinja2 import Environment  # here, not at the top: an accepted run needs no Jinja (a tenth of a second)
+
     environment = Environment(extensions=["cookiecutter.extensions.SlugifyExtension"])
     computed = environment.from_string(raw).render(cookiecutter=ANSWERS)
     return computed != raw and computed == ANSWERS[key]
@@ -98,6 +96,9 @@ def retry_command(errors: list[str]) -> str:
 def replay_file() -> Path | None:
     """Cookiecutter's record of these answers, if it wrote one: it does so before any hook runs, in its replay_dir,
     named after the template's folder. With a --config-file this hook cannot see, it is not found: nothing is said."""
+    from cookiecutter.config import get_user_config  # here, not at the top: an accepted run needs none of it
+    from cookiecutter.exceptions import CookiecutterException
+
     try:
         replay_dir = Path(get_user_config()["replay_dir"])
     except (CookiecutterException, OSError):
