@@ -61,7 +61,7 @@ def main() -> None:
         started = time.perf_counter()
         done = subprocess.run([sys.executable, "-m", "pytest", "-q"], cwd=TEMPLATE, capture_output=True, text=True)
         summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr[-500:]
-        print(f"whole suite (pytest, two workers): {time.perf_counter() - started:.1f} s: {summary}")
+        print(f"whole suite (pytest, three workers): {time.perf_counter() - started:.1f} s: {summary}")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def main() -> None:
         env = {
             **os.environ,
             "CI": "true",
-            # A fresh machine: nothing downloaded before, for uv, pip (the README path test) or pip installing uv.
+            # A fresh machine: nothing downloaded before, for uv or pip (here and in the README path test).
             "UV_CACHE_DIR": f"{scratch}/uv-cache",
             "PIP_CACHE_DIR": f"{scratch}/pip-cache",
             "PYTEST_ADDOPTS": f"--durations={args.durations}",
