@@ -7,7 +7,7 @@ PROJECT_TEMPLATE := {{cookiecutter.project_slug}}
 
 # pip installs uv, and uv the rest (seconds, not a minute: docs/design-decisions.md), from pip's registry settings
 # (the generated project's own installer). Then bytecode for what the suite's many short-lived processes import (the
-# app's replicas, cookiecutter, cruft, pytest): where PYTHONDONTWRITEBYTECODE is set, as on our CI machines, each of
+# app's replicas, cookiecutter, cruft, pytest): where PYTHONDONTWRITEBYTECODE is set, as on our machines, each of
 # them would compile it again. The large packages only a few long-lived processes import (pulumi_aws alone is 119 MB
 # of Python) compile on import, which is cheaper than compiling all of them here.
 $(VENV)/.installed: requirements-dev.txt $(PROJECT_TEMPLATE)/requirements-dev.txt $(PROJECT_TEMPLATE)/requirements.txt $(PROJECT_TEMPLATE)/app/requirements.txt $(PROJECT_TEMPLATE)/scripts/install.py
