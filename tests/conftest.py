@@ -57,11 +57,17 @@ def bake(cookies, **answers: object) -> Path:
     return Path(result.project_path)
 
 
+def project_env() -> dict[str, str]:
+    """This environment for a command in a generated project, without PYTEST_ADDOPTS: options meant for the template's
+    pytest (`-n4`, `--durations`) are not the project's, whose pytest may not know them."""
+    return {key: value for key, value in os.environ.items() if key != "PYTEST_ADDOPTS"}
+
+
 def run_in(project: Path, *command: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """Run a command in the baked project with this venv's tools; fail with its output if it fails."""
     # One mypy cache for every bake: pulumi_aws's stubs are checked once per test session, not once per project.
     env = {
-        **os.environ,
+        **project_env(),
         "MYPY_CACHE_DIR": str(TEMPLATE / ".mypy_cache" / "baked"),
         "PATH": f"{BIN}:{os.environ['PATH']}",
     }

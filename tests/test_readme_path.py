@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import project_env
 
 
 @pytest.mark.slow
@@ -27,7 +28,7 @@ def test_make_test_passes_in_a_fresh_clone_of_the_generated_project(
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(project), str(clone)], check=True)
     assert not (clone / ".venv").exists()
-    done = subprocess.run(["make", "test"], cwd=clone, capture_output=True, text=True, timeout=900)
+    done = subprocess.run(["make", "test"], cwd=clone, env=project_env(), capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert " passed" in done.stdout and " failed" not in done.stdout
     shutil.rmtree(clone / ".venv")
