@@ -22,7 +22,7 @@ from pathlib import Path
 TEMPLATE = Path(__file__).resolve().parent.parent
 APP_DIR = TEMPLATE / "{{cookiecutter.project_slug}}" / "app"
 sys.path.insert(0, str(TEMPLATE / "tests"))
-from cluster import Slot, answers, free_port, wait_for  # noqa: E402
+from cluster import Slot, alb_like_preamble, answers, free_port, wait_for  # noqa: E402
 from conftest import project_module  # noqa: E402
 
 OLD_KEEP_ALIVE = 5  # uvicorn's default
@@ -34,8 +34,7 @@ def sweep(keep_alive: int, lanes: int, workdir: Path) -> int:
     idle = project_module("infra/validation.py").DEFAULTS["alb_idle_timeout_seconds"]
     app_port = free_port()
     ports = [free_port() for _ in range(lanes)]
-    config = f"defaults\n    mode http\n    retries 0\n    timeout connect 2s\n    timeout client {idle + 10}s\n"
-    config += f"    timeout server {idle + 10}s\n"
+    config = alb_like_preamble(workdir / f"admin-{keep_alive}.sock", connection_seconds=idle + 10)
     for lane, port in enumerate(ports):
         config += f"frontend f{lane}\n    bind 127.0.0.1:{port}\n    default_backend b{lane}\n"
         config += f"backend b{lane}\n    http-reuse always\n"

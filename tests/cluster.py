@@ -42,21 +42,38 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def alb_like_preamble(socket_path: Path, check_timeout: float) -> str:
+def alb_like_preamble(socket_path: Path, check_timeout: float | None = None, connection_seconds: int = 30) -> str:
     """HAProxy's global and defaults sections set up like the ALB, with an admin socket for the tests to drive it.
 
-    No retries and no redispatch: a request sent to a dead task fails, as it would behind the ALB.
+    No retries and no redispatch: a request sent to a dead task fails, as it would behind the ALB. Client and server
+    connections time out after `connection_seconds`; `check_timeout` is the health checks' (when they run).
     """
+    check = f"    timeout check {check_timeout}s\n" if check_timeout is not None else ""
     return f"""global
     stats socket {socket_path} mode 600 level admin
 defaults
     mode http
     retries 0
     timeout connect 2s
-    timeout client 30s
-    timeout server 30s
-    timeout check {check_timeout}s
-"""
+    timeout client {connection_seconds}s
+    timeout server {connection_seconds}s
+{check}"""
+
+
+def haproxy_admin(socket_path: Path, command: str) -> str:
+    """Send one command to HAProxy's admin socket; its whole answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.connect(str(socket_path))
+        sock.sendall(command.encode() + b"\n")
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode()
+
+
+def haproxy_stats(socket_path: Path) -> list[dict[str, str]]:
+    """HAProxy's statistics rows (`show stat`), one per proxy and server (`pxname`, `svname`)."""
+    return list(csv.DictReader(io.StringIO(haproxy_admin(socket_path, "show stat").lstrip("# "))))
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> float:
@@ -196,17 +213,11 @@ backend tasks
         )
 
     def admin(self, command: str) -> str:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.connect(str(self.socket_path))
-            sock.sendall(command.encode() + b"\n")
-            chunks = []
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        return b"".join(chunks).decode()
+        return haproxy_admin(self.socket_path, command)
 
     def server_stats(self) -> dict[str, dict[str, str]]:
         """HAProxy's statistics row of each server: `status` (UP, DOWN, MAINT, DRAIN...), `scur` (open sessions)."""
-        rows = csv.DictReader(io.StringIO(self.admin("show stat").lstrip("# ")))
+        rows = haproxy_stats(self.socket_path)
         return {row["svname"]: row for row in rows if row["pxname"] == "tasks" and row["svname"] != "BACKEND"}
 
     def states(self) -> dict[str, str]:

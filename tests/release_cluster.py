@@ -11,11 +11,8 @@ noticed is proven in test_local_cluster.py; here it only delays the release, whi
 Everything listens on 127.0.0.1 only.
 """
 
-import csv
-import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -31,6 +28,8 @@ from cluster import (
     HealthChecks,
     alb_like_preamble,
     free_port,
+    haproxy_admin,
+    haproxy_stats,
     wait_for,
 )
 
@@ -164,17 +163,11 @@ class ReleaseCluster:
         self.admin("; ".join(f"set weight {rule}_rule/{group} {weight}" for group, weight in weights.items()))
 
     def admin(self, command: str) -> str:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-            sock.connect(str(self.socket_path))
-            sock.sendall(command.encode() + b"\n")
-            chunks = []
-            while chunk := sock.recv(65536):
-                chunks.append(chunk)
-        return b"".join(chunks).decode()
+        return haproxy_admin(self.socket_path, command)
 
     def stats(self, proxy: str) -> dict[str, dict[str, str]]:
         """HAProxy's statistics rows of one proxy, by server name (BACKEND for the proxy's own totals)."""
-        rows = csv.DictReader(io.StringIO(self.admin("show stat").lstrip("# ")))
+        rows = haproxy_stats(self.socket_path)
         return {row["svname"]: row for row in rows if row["pxname"] == proxy}
 
     def served(self) -> dict[str, int]:

@@ -8,12 +8,9 @@ Requests spaced just past uvicorn's default keep-alive (5 s) must all travel dow
 the app closes it first, every spaced request meets a connection the app closed, each one a chance of that 502.
 """
 
-import csv
 import http.client
-import io
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -21,7 +18,7 @@ import time
 from pathlib import Path
 
 import pytest
-from cluster import Slot, answers, free_port, wait_for
+from cluster import Slot, alb_like_preamble, answers, free_port, haproxy_stats, wait_for
 from conftest import project_module
 
 pytestmark = pytest.mark.skipif(
@@ -34,15 +31,9 @@ SPACED_REQUESTS = 4
 
 def haproxy_config(port: int, app_port: int, socket_path: Path) -> str:
     idle = SETTINGS.alb_idle_timeout_seconds
-    return f"""global
-    stats socket {socket_path} mode 600 level admin
-defaults
-    mode http
-    retries 0
-    timeout connect 2s
-    timeout client {idle + 10}s
-    timeout server {idle + 10}s
-frontend web
+    return (
+        alb_like_preamble(socket_path, connection_seconds=idle + 10)
+        + f"""frontend web
     bind 127.0.0.1:{port}
     default_backend tasks
 backend tasks
@@ -50,15 +41,12 @@ backend tasks
     http-reuse always
     server task0 127.0.0.1:{app_port} pool-purge-delay {idle}s
 """
+    )
 
 
 def server_counters(socket_path: Path) -> dict[str, int]:
     """HAProxy's count of connections opened to the app and of requests sent down an already open one."""
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        sock.connect(str(socket_path))
-        sock.sendall(b"show stat\n")
-        data = b"".join(iter(lambda: sock.recv(65536), b""))
-    [row] = [r for r in csv.DictReader(io.StringIO(data.decode().lstrip("# "))) if r["svname"] == "task0"]
+    [row] = [row for row in haproxy_stats(socket_path) if row["svname"] == "task0"]
     return {"connect": int(row["connect"]), "reuse": int(row["reuse"])}
 
 
