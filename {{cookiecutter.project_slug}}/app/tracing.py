@@ -1,3 +1,5 @@
+# OpenTelemetry is imported inside the functions that run only with tracing on: off, the app loads none of it.
+# ruff: noqa: PLC0415
 """Traces (the stack's enable_tracing): OpenTelemetry spans for every request, exported over OTLP to the collector.
 
 Off unless OTEL_EXPORTER_OTLP_ENDPOINT is set (the stack sets it to the ADOT collector sidecar, which sends to

@@ -733,6 +733,18 @@ assert min(FARGATE_MEMORY_BY_CPU) - COLLECTOR_CPU_UNITS >= APP_MIN_CPU_UNITS
 APP_MIN_MEMORY_MIB = 384
 
 
+def memory_with_collector(cpu: int, memory: int) -> int:
+    """The smallest memory size at `cpu` from `memory` up that holds the collector and the app (tracing on)."""
+    return next(
+        (
+            size
+            for size in FARGATE_MEMORY_BY_CPU[cpu]
+            if size >= memory and size - COLLECTOR_MEMORY_MIB >= APP_MIN_MEMORY_MIB
+        ),
+        memory,
+    )
+
+
 @_check("enable_tracing", "cpu", "memory")
 def _task_holds_the_collector(v: dict[str, Any]) -> str | None:
     """The collector's memory comes out of the task's; its CPU share always leaves the app at least
@@ -740,10 +752,10 @@ def _task_holds_the_collector(v: dict[str, Any]) -> str | None:
     cpu, memory = v["cpu"], v["memory"]
     if not v["enable_tracing"] or memory - COLLECTOR_MEMORY_MIB >= APP_MIN_MEMORY_MIB:
         return None
-    sizes = [size for size in FARGATE_MEMORY_BY_CPU[cpu] if size - COLLECTOR_MEMORY_MIB >= APP_MIN_MEMORY_MIB]
     return (
         f"memory={memory} is too small with enable_tracing=true: the collector sidecar takes {COLLECTOR_MEMORY_MIB} "
-        f"MiB and the app needs at least {APP_MIN_MEMORY_MIB}: raise memory to {sizes[0]}, or turn tracing off"
+        f"MiB and the app needs at least {APP_MIN_MEMORY_MIB}: raise memory to {memory_with_collector(cpu, memory)}, "
+        "or turn tracing off"
     )
 
 

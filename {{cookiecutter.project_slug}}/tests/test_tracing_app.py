@@ -35,7 +35,7 @@ def otlp_receiver() -> Iterator[tuple[str, list[tuple[dict[str, str], Span]]]]:
     received: list[tuple[dict[str, str], Span]] = []
 
     class Receiver(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        def do_POST(self) -> None:
             request = ExportTraceServiceRequest.FromString(self.rfile.read(int(self.headers["Content-Length"])))
             for resource_spans in request.resource_spans:
                 resource = {a.key: a.value.string_value for a in resource_spans.resource.attributes}

@@ -1,0 +1,156 @@
+"""Traces (enable_tracing): the ADOT collector sidecar, its configuration, and what the app is told to reach it.
+
+The app exports OTLP/HTTP to the collector on the task's loopback (containers of an awsvpc task share it); the
+collector batches the spans and sends them to X-Ray with PutTraceSegments (the awsxray exporter), so the app needs
+no AWS SDK and no request waits on X-Ray. Why a sidecar and this exporter: docs/design-decisions.md, "Traces".
+"""
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.validation import COLLECTOR_CPU_UNITS, COLLECTOR_MEMORY_MIB, Settings
+
+COLLECTOR_NAME = "otel-collector"
+# AWS Distro for OpenTelemetry collector, pinned (release v0.49.0, 2026-07-15); Dependabot does not watch it: bump it
+# by hand with the ADOT release notes.
+COLLECTOR_REPOSITORY = "aws-observability/aws-otel-collector"
+COLLECTOR_TAG = "v0.49.0"
+PUBLIC_REGISTRY = "public.ecr.aws"
+# The image is FROM scratch with no USER (it would run as root): the same unprivileged IDs as the app.
+COLLECTOR_USER = "10001:10001"
+OTLP_HTTP_PORT = 4318
+HEALTH_PORT = 13133  # the image's /healthcheck binary asks 127.0.0.1 on this port (ADOT's cmd/healthcheck)
+# The collector exits within seconds of SIGTERM once its last batch is sent; ECS stops it after the app (dependsOn).
+COLLECTOR_STOP_TIMEOUT_SECONDS = 10
+# The memory limiter refuses spans above these (MiB) before the container's hard limit kills the collector; Go's
+# soft limit (GOMEMLIMIT) at the same figure makes garbage collection work harder before either is reached.
+MEMORY_LIMIT_MIB = COLLECTOR_MEMORY_MIB * 4 // 5
+MEMORY_SPIKE_MIB = COLLECTOR_MEMORY_MIB // 5
+# X-Ray actions the awsxray exporter calls: segments only (its telemetry, PutTelemetryRecords, is off by default, and
+# the app samples by itself, so no GetSamplingRules). X-Ray has no resource-level permissions for it: Resource "*".
+XRAY_WRITE_ACTIONS = ["xray:PutTraceSegments"]
+# With networking=private-endpoints the tasks cannot reach public.ecr.aws: ECR pulls the image through a pull through
+# cache rule instead, and the execution role may import it (ECR user guide, "pull through cache" IAM permissions).
+PULL_THROUGH_ACTIONS = ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
+
+
+def collector_config(region: str) -> dict[str, Any]:
+    """The collector's configuration (OpenTelemetry collector format): OTLP/HTTP in on loopback, X-Ray out."""
+    return {
+        "extensions": {"health_check": {"endpoint": f"127.0.0.1:{HEALTH_PORT}"}},
+        "receivers": {"otlp": {"protocols": {"http": {"endpoint": f"127.0.0.1:{OTLP_HTTP_PORT}"}}}},
+        "processors": {
+            "memory_limiter": {
+                "check_interval": "1s",
+                "limit_mib": MEMORY_LIMIT_MIB,
+                "spike_limit_mib": MEMORY_SPIKE_MIB,
+            },
+            "batch": {"timeout": "1s", "send_batch_size": 50},  # PutTraceSegments takes up to 50 segments a call
+        },
+        "exporters": {"awsxray": {"region": region}},
+        "service": {
+            "extensions": ["health_check"],
+            "pipelines": {
+                "traces": {"receivers": ["otlp"], "processors": ["memory_limiter", "batch"], "exporters": ["awsxray"]}
+            },
+            "telemetry": {"logs": {"level": "warn"}},
+        },
+    }
+
+
+def app_environment(service_name: str, settings: Settings) -> dict[str, str]:
+    """What the app reads to trace (app/tracing.py): the collector's address, its name in X-Ray, the sampled share."""
+    return {
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{OTLP_HTTP_PORT}",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_SERVICE_NAME": service_name,
+        # X-Ray shows the segments' origin as an ECS container from these.
+        "OTEL_RESOURCE_ATTRIBUTES": "cloud.provider=aws,cloud.platform=aws_ecs",
+        "TRACING_SAMPLE_PERCENT": f"{settings.tracing_sample_percent:g}",
+    }
+
+
+def collector_container(
+    image: pulumi.Input[str], region: str, log_group: pulumi.Input[str]
+) -> dict[str, pulumi.Input[Any]]:
+    """The sidecar's container definition: never essential (a collector crash must not stop the app's task)."""
+    return {
+        "name": COLLECTOR_NAME,
+        "image": image,
+        "essential": False,
+        "user": COLLECTOR_USER,
+        "privileged": False,
+        "readonlyRootFilesystem": True,
+        # Its share of the task's CPU and memory (the app has the rest; the rules check both fit).
+        "cpu": COLLECTOR_CPU_UNITS,
+        "memory": COLLECTOR_MEMORY_MIB,
+        # ADOT reads its whole configuration from this variable (JSON is YAML); nothing in it is secret.
+        "environment": [
+            {"name": "AOT_CONFIG_CONTENT", "value": json.dumps(collector_config(region))},
+            {"name": "GOMEMLIMIT", "value": f"{MEMORY_LIMIT_MIB}MiB"},
+        ],
+        "healthCheck": {
+            "command": ["CMD", "/healthcheck"],
+            "interval": 10,
+            "timeout": 5,
+            "retries": 3,
+            "startPeriod": 10,
+        },
+        "stopTimeout": COLLECTOR_STOP_TIMEOUT_SECONDS,
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {"awslogs-group": log_group, "awslogs-region": region, "awslogs-stream-prefix": COLLECTOR_NAME},
+        },
+    }
+
+
+def xray_write_policy() -> str:
+    return json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": XRAY_WRITE_ACTIONS, "Resource": "*"}]}
+    )
+
+
+class CollectorImage(pulumi.ComponentResource):
+    """Where tasks pull the collector from: ECR Public directly, or through a pull through cache rule of this stack
+    when the tasks have no route out (networking=private-endpoints)."""
+
+    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__("fargate:tracing:CollectorImage", name, None, opts)
+        self.pull_through_rule: aws.ecr.PullThroughCacheRule | None = None
+        self.ref: pulumi.Output[str] = pulumi.Output.from_input(
+            f"{PUBLIC_REGISTRY}/{COLLECTOR_REPOSITORY}:{COLLECTOR_TAG}"
+        )
+        if settings.networking == "private-endpoints":
+            # A prefix of this stack's own (2..30 characters): a registry holds one rule per prefix.
+            self.pull_through_rule = aws.ecr.PullThroughCacheRule(
+                f"{name}-ecr-public",
+                ecr_repository_prefix=f"{name}-public",
+                upstream_registry_url=PUBLIC_REGISTRY,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            account = aws.get_caller_identity_output().account_id
+            self.ref = pulumi.Output.concat(
+                account,
+                f".dkr.ecr.{settings.aws_region}.amazonaws.com/",
+                self.pull_through_rule.ecr_repository_prefix,
+                f"/{COLLECTOR_REPOSITORY}:{COLLECTOR_TAG}",
+            )
+        self.register_outputs({"ref": self.ref})
+
+    def import_policy(self, region: str) -> pulumi.Output[str] | None:
+        """The execution role's permission to pull the image through the cache rule (its first pull imports it)."""
+        if self.pull_through_rule is None:
+            return None
+        account = aws.get_caller_identity_output().account_id
+        repositories = pulumi.Output.concat(
+            "arn:aws:ecr:", region, ":", account, ":repository/", self.pull_through_rule.ecr_repository_prefix, "/*"
+        )
+        return pulumi.Output.json_dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": PULL_THROUGH_ACTIONS, "Resource": repositories}],
+            }
+        )
