@@ -99,6 +99,8 @@ def collector_container(
             "retries": 3,
             "startPeriod": 10,
         },
+        # A collector that exits after running a minute is restarted in place (the task and the app carry on).
+        "restartPolicy": {"enabled": True, "restartAttemptPeriod": 60},
         "stopTimeout": COLLECTOR_STOP_TIMEOUT_SECONDS,
         "logConfiguration": {
             "logDriver": "awslogs",
