@@ -6,11 +6,19 @@ from typing import Any
 
 import jsonschema
 import pytest
+from security_rules import violations
 
-from conftest import Deployment, deploy
+from conftest import ACCOUNT, Deployment, deploy
 from infra.cost import markdown, monthly_cost
 from infra.dashboard import traces_link
-from infra.tracing import COLLECTOR_NAME, XRAY_WRITE_ACTIONS, collector_config
+from infra.tracing import (
+    COLLECTOR_NAME,
+    COLLECTOR_REPOSITORY,
+    COLLECTOR_TAG,
+    PULL_THROUGH_ACTIONS,
+    XRAY_WRITE_ACTIONS,
+    collector_config,
+)
 from infra.validation import (
     APP_MIN_MEMORY_MIB,
     COLLECTOR_CPU_UNITS,
@@ -97,11 +105,119 @@ def test_with_tracing_off_there_is_no_sidecar_no_exporter_and_no_x_ray() -> None
     deployment = deploy()
     [app] = containers(deployment).values()
     assert not [entry for entry in app["environment"] if entry["name"].startswith(("OTEL_", "TRACING_"))]
-    assert "cpu" not in app and "memory" not in app and "dependsOn" not in app
+    assert {"cpu", "memoryReservation", "dependsOn"}.isdisjoint(app)
     assert "xray" not in json.dumps([r.inputs for r in deployment.of_type("aws:iam/rolePolicy:RolePolicy")])
     assert not deployment.of_type("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
-    dashboard = deployment.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"]
-    assert "xray:traces" not in dashboard
-    assert COLLECTOR_CPU_UNITS  # (the constant the traced tests below read)
-    assert XRAY_WRITE_ACTIONS
-    assert COLLECTOR_NAME not in containers(deployment)
+    assert "xray:traces" not in deployment.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"]
+
+
+@pytest.fixture(scope="module")
+def traced() -> Deployment:
+    return deploy(**TRACED)
+
+
+def environment(container: dict[str, Any]) -> dict[str, str]:
+    return {entry["name"]: entry["value"] for entry in container["environment"]}
+
+
+def test_the_collector_is_a_sidecar_that_never_stops_the_task(traced: Deployment) -> None:
+    found = containers(traced)
+    collector, app = found[COLLECTOR_NAME], found["app"]
+    assert (app["essential"], collector["essential"]) == (True, False)
+    assert collector["healthCheck"]["command"] == ["CMD", "/healthcheck"]
+    assert collector["restartPolicy"]["enabled"] is True
+    assert 60 <= collector["restartPolicy"]["restartAttemptPeriod"] <= 1800  # the API's range
+    # Its own log stream, in the task's log group.
+    app_logs, collector_logs = app["logConfiguration"]["options"], collector["logConfiguration"]["options"]
+    assert collector_logs["awslogs-group"] == app_logs["awslogs-group"]
+    assert collector_logs["awslogs-stream-prefix"] == COLLECTOR_NAME != app_logs["awslogs-stream-prefix"]
+
+
+def test_the_sidecar_runs_like_the_app_container_and_stops_after_it(traced: Deployment) -> None:
+    """The fidelity rules the app container meets (tests/test_fargate_runtime.py runs that one in a sandbox): a
+    numeric non-root user, a read-only root, unprivileged, a stop timeout Fargate honours. The collector's image
+    cannot run here (no collector binary is packaged for PyPI, npm or Debian), so it is checked as a definition."""
+    found = containers(traced)
+    collector, app = found[COLLECTOR_NAME], found["app"]
+    uid, _, gid = collector["user"].partition(":")
+    assert int(uid) > 0 and int(gid) > 0
+    assert collector["readonlyRootFilesystem"] is True and collector["privileged"] is False
+    assert 0 < collector["stopTimeout"] <= 120
+    # ECS starts the collector first and, dependencies reversed, stops the app first: its last spans are sent.
+    assert app["dependsOn"] == [{"containerName": COLLECTOR_NAME, "condition": "START"}]
+
+
+def test_the_collector_takes_its_share_out_of_the_task(traced: Deployment) -> None:
+    task = traced.one("aws:ecs/taskDefinition:TaskDefinition").inputs
+    found = containers(traced)
+    collector, app = found[COLLECTOR_NAME], found["app"]
+    assert (collector["cpu"], collector["memory"]) == (COLLECTOR_CPU_UNITS, COLLECTOR_MEMORY_MIB)
+    assert collector["cpu"] + app["cpu"] == int(task["cpu"])
+    assert collector["memory"] + app["memoryReservation"] == int(task["memory"])
+    assert "memory" not in app  # a soft reservation: the app may use what the collector leaves free
+
+
+def test_the_app_sends_to_the_collectors_receiver_at_the_sampled_share(traced: Deployment) -> None:
+    found = containers(traced)
+    app, config = environment(found["app"]), json.loads(environment(found[COLLECTOR_NAME])["AOT_CONFIG_CONTENT"])
+    receiver = config["receivers"]["otlp"]["protocols"]["http"]["endpoint"]
+    assert app["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://{receiver}"
+    assert app["OTEL_SERVICE_NAME"] == app["SERVICE_NAME"]
+    assert app["TRACING_SAMPLE_PERCENT"] == "0.5"
+    assert config["exporters"]["awsxray"]["region"] == "us-east-1"
+
+
+def test_the_task_role_may_put_trace_segments_and_nothing_else(traced: Deployment) -> None:
+    task = traced.one("aws:ecs/taskDefinition:TaskDefinition").inputs
+    origin = traced.origin(task["taskRoleArn"])
+    assert origin is not None
+    task_role = origin[0]
+    policies = [
+        json.loads(policy.inputs["policy"])
+        for policy in traced.of_type("aws:iam/rolePolicy:RolePolicy")
+        if policy.inputs["role"] == task_role.id
+    ]
+    statements = [statement for policy in policies for statement in policy["Statement"]]
+    assert statements == [{"Effect": "Allow", "Action": XRAY_WRITE_ACTIONS, "Resource": "*"}]
+    assert XRAY_WRITE_ACTIONS == ["xray:PutTraceSegments"]
+
+
+def test_private_tasks_reach_x_ray_through_an_endpoint_and_pull_the_collector_through_the_cache(
+    traced: Deployment,
+) -> None:
+    services = [endpoint.inputs["serviceName"] for endpoint in traced.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")]
+    assert "com.amazonaws.us-east-1.xray" in services
+    rule = traced.one("aws:ecr/pullThroughCacheRule:PullThroughCacheRule").inputs
+    assert rule["upstreamRegistryUrl"] == "public.ecr.aws"
+    image = containers(traced)[COLLECTOR_NAME]["image"]
+    prefix = rule["ecrRepositoryPrefix"]
+    assert image == f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/{prefix}/{COLLECTOR_REPOSITORY}:{COLLECTOR_TAG}"
+    # The execution role (which pulls images) may import into that prefix's repositories, and nothing else new.
+    task = traced.one("aws:ecs/taskDefinition:TaskDefinition").inputs
+    origin = traced.origin(task["executionRoleArn"])
+    assert origin is not None
+    imports = [
+        json.loads(policy.inputs["policy"])["Statement"]
+        for policy in traced.of_type("aws:iam/rolePolicy:RolePolicy")
+        if policy.inputs["role"] == origin[0].id
+    ]
+    repositories = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/{prefix}/*"
+    assert imports == [[{"Effect": "Allow", "Action": PULL_THROUGH_ACTIONS, "Resource": repositories}]]
+
+
+def test_with_a_nat_the_collector_comes_from_ecr_public_and_no_endpoint_is_added() -> None:
+    deployment = deploy(enable_tracing=True, memory=1024)
+    assert containers(deployment)[COLLECTOR_NAME]["image"] == f"public.ecr.aws/{COLLECTOR_REPOSITORY}:{COLLECTOR_TAG}"
+    assert not deployment.of_type("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+    assert not deployment.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+
+
+def test_the_policy_pack_passes_with_tracing_on(traced: Deployment) -> None:
+    assert violations([(r.type, r.inputs) for r in traced.resources]) == {}
+
+
+def test_the_dashboard_of_a_traced_stack_links_to_its_traces(traced: Deployment) -> None:
+    body = json.loads(traced.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+    [text] = [widget for widget in body["widgets"] if widget["type"] == "text"]
+    app = environment(containers(traced)["app"])
+    assert f'service("{app["OTEL_SERVICE_NAME"]}")' in text["properties"]["markdown"]
