@@ -30,7 +30,12 @@ from infra.validation import (
 SCHEMA = json.loads((Path(__file__).parent / "collector_schema.json").read_text())
 # The settings every test of a traced stack reads (one deployment): private tasks, so the endpoint and the pull
 # through cache are there too, and a sampled share that is not the default.
-TRACED = {"enable_tracing": True, "memory": 1024, "networking": "private-endpoints", "tracing_sample_percent": 0.5}
+TRACED: dict[str, Any] = {
+    "enable_tracing": True,
+    "memory": 1024,
+    "networking": "private-endpoints",
+    "tracing_sample_percent": 0.5,
+}
 
 
 def test_the_collector_configuration_follows_the_collectors_documented_schema() -> None:
