@@ -61,18 +61,6 @@ def collector_config(region: str) -> dict[str, Any]:
     }
 
 
-def app_environment(service_name: str, settings: Settings) -> dict[str, str]:
-    """What the app reads to trace (app/tracing.py): the collector's address, its name in X-Ray, the sampled share."""
-    return {
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{OTLP_HTTP_PORT}",
-        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
-        "OTEL_SERVICE_NAME": service_name,
-        # X-Ray shows the segments' origin as an ECS container from these.
-        "OTEL_RESOURCE_ATTRIBUTES": "cloud.provider=aws,cloud.platform=aws_ecs",
-        "TRACING_SAMPLE_PERCENT": f"{settings.tracing_sample_percent:g}",
-    }
-
-
 def collector_container(
     image: pulumi.Input[str], region: str, log_group: pulumi.Input[str]
 ) -> dict[str, pulumi.Input[Any]]:
@@ -115,44 +103,81 @@ def xray_write_policy() -> str:
     )
 
 
-class CollectorImage(pulumi.ComponentResource):
-    """Where tasks pull the collector from: ECR Public directly, or through a pull through cache rule of this stack
-    when the tasks have no route out (networking=private-endpoints)."""
+class TracingSidecar(pulumi.ComponentResource):
+    """With enable_tracing: where tasks pull the collector from, the task role's X-Ray permission, and what the task
+    definition adds (infra/task.py): the collector's container, and the app's share of the task and its settings.
 
-    def __init__(self, name: str, settings: Settings, opts: pulumi.ResourceOptions | None = None) -> None:
-        super().__init__("fargate:tracing:CollectorImage", name, None, opts)
-        self.pull_through_rule: aws.ecr.PullThroughCacheRule | None = None
-        self.ref: pulumi.Output[str] = pulumi.Output.from_input(
+    The image comes from ECR Public directly, or through a pull through cache rule of this stack when the tasks have
+    no route out (networking=private-endpoints), with the execution role allowed to import it.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        *,
+        task_role: aws.iam.Role,
+        execution_role: aws.iam.Role,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("fargate:tracing:TracingSidecar", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.settings = settings
+        self.image: pulumi.Output[str] = pulumi.Output.from_input(
             f"{PUBLIC_REGISTRY}/{COLLECTOR_REPOSITORY}:{COLLECTOR_TAG}"
         )
+        self.pull_through_rule: aws.ecr.PullThroughCacheRule | None = None
         if settings.networking == "private-endpoints":
             # A prefix of this stack's own (2..30 characters): a registry holds one rule per prefix.
             self.pull_through_rule = aws.ecr.PullThroughCacheRule(
                 f"{name}-ecr-public",
                 ecr_repository_prefix=f"{name}-public",
                 upstream_registry_url=PUBLIC_REGISTRY,
-                opts=pulumi.ResourceOptions(parent=self),
+                opts=child,
             )
+            prefix = self.pull_through_rule.ecr_repository_prefix
             account = aws.get_caller_identity_output().account_id
-            self.ref = pulumi.Output.concat(
-                account,
-                f".dkr.ecr.{settings.aws_region}.amazonaws.com/",
-                self.pull_through_rule.ecr_repository_prefix,
-                f"/{COLLECTOR_REPOSITORY}:{COLLECTOR_TAG}",
+            region = settings.aws_region
+            self.image = pulumi.Output.concat(
+                account, f".dkr.ecr.{region}.amazonaws.com/", prefix, f"/{COLLECTOR_REPOSITORY}:{COLLECTOR_TAG}"
             )
-        self.register_outputs({"ref": self.ref})
+            repositories = pulumi.Output.concat("arn:aws:ecr:", region, ":", account, ":repository/", prefix, "/*")
+            aws.iam.RolePolicy(
+                f"{name}-import-collector",
+                role=execution_role.id,
+                policy=pulumi.Output.json_dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": PULL_THROUGH_ACTIONS, "Resource": repositories}],
+                    }
+                ),
+                opts=child,
+            )
+        self.task_role_policy = aws.iam.RolePolicy(
+            f"{name}-put-traces", role=task_role.id, policy=xray_write_policy(), opts=child
+        )
+        self.register_outputs({"image": self.image})
 
-    def import_policy(self, region: str) -> pulumi.Output[str] | None:
-        """The execution role's permission to pull the image through the cache rule (its first pull imports it)."""
-        if self.pull_through_rule is None:
-            return None
-        account = aws.get_caller_identity_output().account_id
-        repositories = pulumi.Output.concat(
-            "arn:aws:ecr:", region, ":", account, ":repository/", self.pull_through_rule.ecr_repository_prefix, "/*"
-        )
-        return pulumi.Output.json_dumps(
-            {
-                "Version": "2012-10-17",
-                "Statement": [{"Effect": "Allow", "Action": PULL_THROUGH_ACTIONS, "Resource": repositories}],
-            }
-        )
+    def app_environment(self, service_name: str) -> dict[str, str]:
+        """What the app reads to trace (app/tracing.py): the collector's address, its name in X-Ray, the share."""
+        return {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{OTLP_HTTP_PORT}",
+            "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+            "OTEL_SERVICE_NAME": service_name,
+            # X-Ray shows the segments' origin as an ECS container from these.
+            "OTEL_RESOURCE_ATTRIBUTES": "cloud.provider=aws,cloud.platform=aws_ecs",
+            "TRACING_SAMPLE_PERCENT": f"{self.settings.tracing_sample_percent:g}",
+        }
+
+    def app_share(self) -> dict[str, object]:
+        """The app container's part of the task: the CPU the collector leaves, the memory it leaves as a soft
+        reservation (the app may still use memory the collector does not), and the collector started first (and so,
+        dependencies reversed, stopped last: the app's last spans reach it)."""
+        return {
+            "cpu": self.settings.cpu - COLLECTOR_CPU_UNITS,
+            "memoryReservation": self.settings.memory - COLLECTOR_MEMORY_MIB,
+            "dependsOn": [{"containerName": COLLECTOR_NAME, "condition": "START"}],
+        }
+
+    def container(self, log_group: pulumi.Input[str]) -> dict[str, pulumi.Input[Any]]:
+        return collector_container(self.image, self.settings.aws_region, log_group)
