@@ -11,7 +11,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.validation import COLLECTOR_CPU_UNITS, COLLECTOR_MEMORY_MIB, Settings
+from infra.validation import COLLECTOR_CPU_UNITS, COLLECTOR_MEMORY_MIB, COLLECTOR_PORTS, Settings
 
 COLLECTOR_NAME = "otel-collector"
 # AWS Distro for OpenTelemetry collector, pinned (release v0.49.0, 2026-07-15); Dependabot does not watch it: bump it
@@ -21,8 +21,9 @@ COLLECTOR_TAG = "v0.49.0"
 PUBLIC_REGISTRY = "public.ecr.aws"
 # The image is FROM scratch with no USER (it would run as root): the same unprivileged IDs as the app.
 COLLECTOR_USER = "10001:10001"
-OTLP_HTTP_PORT = 4318
-HEALTH_PORT = 13133  # the image's /healthcheck binary asks 127.0.0.1 on this port (ADOT's cmd/healthcheck)
+# The image's /healthcheck binary asks 127.0.0.1 on HEALTH_PORT (ADOT's cmd/healthcheck); the rules keep the app's
+# port off both.
+OTLP_HTTP_PORT, HEALTH_PORT = COLLECTOR_PORTS
 # The collector exits within seconds of SIGTERM once its last batch is sent; ECS stops it after the app (dependsOn).
 COLLECTOR_STOP_TIMEOUT_SECONDS = 10
 # The memory limiter refuses spans above these (MiB) before the container's hard limit kills the collector; Go's

@@ -731,6 +731,8 @@ COLLECTOR_MEMORY_MIB = 256
 APP_MIN_CPU_UNITS = 128
 assert min(FARGATE_MEMORY_BY_CPU) - COLLECTOR_CPU_UNITS >= APP_MIN_CPU_UNITS
 APP_MIN_MEMORY_MIB = 384
+# The collector listens on the task's loopback, which the app's container shares (awsvpc): OTLP/HTTP and its health.
+COLLECTOR_PORTS = (4318, 13133)
 
 
 def memory_with_collector(cpu: int, memory: int) -> int:
@@ -756,6 +758,17 @@ def _task_holds_the_collector(v: dict[str, Any]) -> str | None:
         f"memory={memory} is too small with enable_tracing=true: the collector sidecar takes {COLLECTOR_MEMORY_MIB} "
         f"MiB and the app needs at least {APP_MIN_MEMORY_MIB}: raise memory to {memory_with_collector(cpu, memory)}, "
         "or turn tracing off"
+    )
+
+
+@_check("enable_tracing", "container_port")
+def _app_port_free_for_the_collector(v: dict[str, Any]) -> str | None:
+    port = v["container_port"]
+    if not v["enable_tracing"] or port not in COLLECTOR_PORTS:
+        return None
+    return (
+        f"container_port={port} is taken with enable_tracing=true: the collector sidecar listens on "
+        f"{_one_of(COLLECTOR_PORTS)} in the same task; choose another port"
     )
 
 

@@ -83,6 +83,16 @@ def test_a_task_too_small_for_the_collector_and_the_app_is_refused() -> None:
     assert parse_settings({"enable_tracing": True, "cpu": 256, "memory": 1024}).enable_tracing
 
 
+def test_the_apps_port_cannot_be_one_the_collector_listens_on() -> None:
+    with pytest.raises(InvalidSettings) as refused:
+        parse_settings({"enable_tracing": True, "memory": 1024, "container_port": 4318})
+    assert refused.value.errors == [
+        "container_port=4318 is taken with enable_tracing=true: the collector sidecar listens on 4318 or 13133 in "
+        "the same task; choose another port"
+    ]
+    assert parse_settings({"enable_tracing": False, "container_port": 4318}).container_port == 4318
+
+
 def test_the_estimate_prices_x_ray_per_request_at_the_sampled_share() -> None:
     settings = parse_settings(TRACED)
     [line] = [line for line in monthly_cost(settings) if "X-Ray" in line.item]
