@@ -6,6 +6,7 @@ at /v1/traces by a real HTTP server. One app process serves every request below;
 """
 
 import json
+import logging
 import signal
 import threading
 import time
@@ -16,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
+import tracing
+from fastapi import FastAPI
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
@@ -155,3 +158,14 @@ def test_log_lines_carry_the_trace_id_of_their_request(traced: Any) -> None:
         span = spans[line["trace_id"]]
         assert line["span_id"] == span.span_id.hex()
         assert line["xray_trace_id"] == f"1-{line['trace_id'][:8]}-{line['trace_id'][8:]}"
+
+
+def test_with_tracing_off_nothing_is_instrumented(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No OTEL_EXPORTER_OTLP_ENDPOINT (the stack sets none with enable_tracing=false): no middleware, no exporter, no
+    trace fields in log lines (tests/test_app.py runs the app so)."""
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    app, factory = FastAPI(), logging.getLogRecordFactory()
+    stack = app.build_middleware_stack
+    tracing.instrument(app, untraced_paths=["/health"])
+    assert app.build_middleware_stack == stack
+    assert logging.getLogRecordFactory() is factory
