@@ -729,8 +729,8 @@ def _shutdown_inside_stop_timeout(v: dict[str, Any]) -> str | None:
 COLLECTOR_CPU_UNITS = 128
 COLLECTOR_MEMORY_MIB = 256
 APP_MIN_CPU_UNITS = 128
-assert min(FARGATE_MEMORY_BY_CPU) - COLLECTOR_CPU_UNITS >= APP_MIN_CPU_UNITS
 APP_MIN_MEMORY_MIB = 384
+assert min(FARGATE_MEMORY_BY_CPU) - COLLECTOR_CPU_UNITS >= APP_MIN_CPU_UNITS  # so no rule is needed for the CPU
 # The collector listens on the task's loopback, which the app's container shares (awsvpc): OTLP/HTTP and its health.
 COLLECTOR_PORTS = (4318, 13133)
 
