@@ -44,7 +44,7 @@ def container_definitions(
         "KEEP_ALIVE_SECONDS": str(settings.app_keep_alive_seconds),
     }
     if tracing is not None:
-        environment.update(tracing.app_environment(service_name))
+        environment.update(tracing.app_environment())
     app: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": image_ref,
@@ -89,7 +89,13 @@ class AppTask:
     """
 
     def __init__(
-        self, name: str, settings: Settings, *, image_ref: pulumi.Input[str], opts: pulumi.ResourceOptions
+        self,
+        name: str,
+        settings: Settings,
+        *,
+        image_ref: pulumi.Input[str],
+        stack_name: str,
+        opts: pulumi.ResourceOptions,
     ) -> None:
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", retention_in_days=settings.log_retention_days, opts=opts
@@ -108,6 +114,7 @@ class AppTask:
             self.tracing = TracingSidecar(
                 name,
                 settings,
+                stack_name=stack_name,
                 task_role=self.roles.task_role,
                 execution_role=self.roles.execution_role,
                 opts=opts,
