@@ -30,6 +30,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Decision
 from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 from test_app import running_app
 
@@ -186,9 +187,11 @@ def remote_parent(sampled: bool) -> Any:
 
 
 def sampled_share(percent: float, parent: Any = None, requests: int = 2000) -> float:
-    sampler = tracing.request_sampler(percent, random.Random(25))  # noqa: S311 (a seeded draw, so the share is exact)
+    sampler = tracing.request_sampler(percent, random.Random(25))  # noqa: S311 (seeded: the same draws every run)
     trace_id = int(CALLER_TRACE, 16)  # the same trace ID every time: the draw decides, not the ID
-    decisions = [sampler.should_sample(parent, trace_id, "GET /").decision.is_sampled() for _ in range(requests)]
+    decisions = [
+        sampler.should_sample(parent, trace_id, "GET /").decision is Decision.RECORD_AND_SAMPLE for _ in range(requests)
+    ]
     return sum(decisions) / requests
 
 
@@ -213,7 +216,10 @@ def test_spans_inside_a_request_follow_its_decision() -> None:
     for flags in (TraceFlags.SAMPLED, TraceFlags.DEFAULT):
         local = SpanContext(int(CALLER_TRACE, 16), 1, is_remote=False, trace_flags=TraceFlags(flags))
         parent = trace.set_span_in_context(NonRecordingSpan(local))
-        decisions = {sampler.should_sample(parent, local.trace_id, "GET").decision.is_sampled() for _ in range(50)}
+        decisions = {
+            sampler.should_sample(parent, local.trace_id, "GET").decision is Decision.RECORD_AND_SAMPLE
+            for _ in range(50)
+        }
         assert decisions == {flags == TraceFlags.SAMPLED}
 
 
