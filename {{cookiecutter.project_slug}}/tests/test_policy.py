@@ -55,7 +55,10 @@ WAF_LOGGING = (
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
     {"redactedFields": [{"singleHeader": {"name": "authorization"}}, {"singleHeader": {"name": "Cookie"}}]},
 )
-CLOSED_DEFAULT_GROUP = ("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup", {"ingress": [], "egress": []})
+CLOSED_DEFAULT_GROUP: tuple[str, dict[str, Any]] = (
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+    {"ingress": [], "egress": []},
+)
 BROKEN: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "ecs-no-privileged-containers": [(TASK, task(privileged=True))],
     "ecs-read-only-root-filesystem": [(TASK, task(readonlyRootFilesystem=False))],
