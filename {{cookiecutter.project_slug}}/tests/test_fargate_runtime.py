@@ -168,7 +168,7 @@ def app_with_a_new_module(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "app", app_dir, ignore=shutil.ignore_patterns("__pycache__"))
     (app_dir / "routes.py").write_text('GREETING = "hello from a new module"\n')
     main = app_dir / "main.py"
-    main.write_text(main.read_text() + "\nfrom routes import GREETING  # noqa: E402\n")
+    main.write_text("from routes import GREETING\n" + main.read_text())
     return app_dir
 
 
