@@ -86,8 +86,8 @@ def fargate_sandbox(definition: dict[str, Any], image_root: Path, image: Image, 
         command += ["--perms", options.get("mode") or TMPFS_DEFAULT_MODE, "--size", str(tmpfs["size"] * 2**20)]
         command += ["--tmpfs", tmpfs["containerPath"]]
         mounted.append(Path(tmpfs["containerPath"]))
-    # The image's Python: this one, wherever it is.
-    command += exposed(sorted({Path(sys.prefix), Path(sys.base_prefix)}), mounted)
+    # The image's Python: this one, wherever it is (symlinks resolved: bwrap cannot bind over a symlink).
+    command += exposed(sorted({Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}), mounted)
     assert all(path.startswith(image.workdir + "/") for path in image.files), "app files outside the WORKDIR"
     command += ["--ro-bind", str(image_root / image.workdir.lstrip("/")), image.workdir, "--chdir", image.workdir]
     command += ["--clearenv"]
