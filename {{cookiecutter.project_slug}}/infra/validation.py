@@ -87,6 +87,23 @@ SECRET_SOURCE_PATTERN = re.compile(
     r"|arn:aws:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9_.\-/]{1,1011}"
     r"|arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@\-]{1,512}"
 )
+# Names the stack sets in the container itself (infra's container definition), and those ECS sets in every task
+# (Amazon ECS developer guide, "Amazon ECS environment variables"): neither `environment` nor `secrets` may take them.
+STACK_ENVIRONMENT_NAMES = (
+    "SERVICE_NAME", "PORT", "HEALTH_CHECK_PATH", "GRACEFUL_SHUTDOWN_SECONDS", "SHUTDOWN_DRAIN_SECONDS",
+    "KEEP_ALIVE_SECONDS",
+)  # fmt: skip
+ECS_ENVIRONMENT_NAMES = (
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "ECS_CONTAINER_METADATA_URI_V4", "ECS_CONTAINER_METADATA_URI",
+    "ECS_AGENT_URI", "AWS_EXECUTION_ENV", "AWS_DEFAULT_REGION", "AWS_REGION",
+)  # fmt: skip
+# Names that say they hold a credential (Security Hub ECS.8): those belong in `secrets`; the policy pack checks the
+# container definition with the same pattern.
+CREDENTIAL_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY|API_KEY|PRIVATE_KEY|CREDENTIAL", re.IGNORECASE)
+# IAM: a managed policy ARN (customer or AWS managed) for the permissions boundary, and a path for the roles
+# (IAM API reference, CreateRole: Path 1..512 characters, "/" or "/" + printable ASCII + "/").
+PERMISSIONS_BOUNDARY_ARN_PATTERN = re.compile(r"arn:aws:iam::(?:\d{12}|aws):policy/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}")
+IAM_PATH_PATTERN = re.compile(r"/(?:[\x21-\x7e]{1,510}/)?")
 KMS_KEY_ARN_PATTERN = re.compile(r"arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}")
 # The ALB takes a health-check path of 1..1024 characters, query string included (/health?full=1). We allow the URI
 # characters that every other consumer of the path (the app's route, the Makefile's shell, compose, HAProxy's config,
@@ -170,6 +187,11 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     # With enable_waf: the core rule set's SizeRestrictions_BODY only counts instead of blocking request bodies over
     # 8 KB, the most WAF inspects behind an ALB. Off: what WAF cannot inspect does not reach the app.
     "waf_allow_large_bodies": False,
+    # Issue 23: an organisation's guardrails (a permissions boundary and a path on every role the stack creates) and
+    # plain environment variables for the app (names -> values that are not secrets; secrets go in `secrets`).
+    "permissions_boundary_arn": "",
+    "iam_role_path": "/",
+    "environment": {},
 }
 DEFAULTS = {**ANSWER_DEFAULTS, **STACK_ONLY_DEFAULTS}
 
@@ -233,6 +255,9 @@ class Settings:
     waf_rate_window_seconds: int
     waf_count_mode: bool
     waf_allow_large_bodies: bool
+    permissions_boundary_arn: str
+    iam_role_path: str
+    environment: tuple[tuple[str, str], ...]
 
     @property
     def app_keep_alive_seconds(self) -> int:
@@ -404,14 +429,65 @@ def _secrets(raw: object) -> tuple[tuple[str, str], ...]:
             'is not a map: use {"ENV_NAME": "/parameter/name"} (pulumi config set --path secrets.NAME ...)'
         )
     for name, source in secrets.items():
-        if not ENV_NAME_PATTERN.fullmatch(str(name)):
-            raise _FieldError(f"has {name}, not an environment variable name: use A-Z, 0-9 and _")
+        _check_env_name(str(name))
         if not SECRET_SOURCE_PATTERN.fullmatch(str(source)):
             raise _FieldError(
                 f"has {name}={source}: use an SSM parameter name starting with /, or an SSM parameter or "
                 "Secrets Manager secret ARN"
             )
     return tuple(sorted((str(name), str(source)) for name, source in secrets.items()))
+
+
+def _check_env_name(name: str) -> None:
+    """An environment variable name the container may be given: the grammar, and none the stack or ECS sets."""
+    if not ENV_NAME_PATTERN.fullmatch(name):
+        raise _FieldError(f"has {name}, not an environment variable name: use A-Z, 0-9 and _, not first a digit")
+    if name in STACK_ENVIRONMENT_NAMES:
+        raise _FieldError(f"has {name}, which the stack sets itself: choose another name")
+    if name in ECS_ENVIRONMENT_NAMES:
+        raise _FieldError(f"has {name}, which ECS sets in every task: choose another name")
+
+
+def _environment(raw: object) -> tuple[tuple[str, str], ...]:
+    """{"NAME": "plain value"}, as a dict or JSON: plain variables for the app, never credentials."""
+    try:
+        variables = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        variables = None
+    if not isinstance(variables, dict):
+        raise _FieldError('is not a map: use {"NAME": "value"} (pulumi config set --path environment.NAME value)')
+    parsed = []
+    for name, value in variables.items():
+        _check_env_name(str(name))
+        if CREDENTIAL_NAME.search(str(name)):
+            raise _FieldError(
+                f"has {name}, a name for a credential: environment values are plain text in the task definition, "
+                "so put it in secrets (an SSM parameter or Secrets Manager secret)"
+            )
+        if isinstance(value, (dict, list)) or value is None:
+            raise _FieldError(f"has {name}={_show(value)}: a value is one string (or number or boolean)")
+        parsed.append((str(name), _show(value)))
+    return tuple(sorted(parsed))
+
+
+def _permissions_boundary_arn(raw: object) -> str:
+    arn = str(raw).strip()
+    if arn and not PERMISSIONS_BOUNDARY_ARN_PATTERN.fullmatch(arn):
+        raise _FieldError(
+            "is not a managed policy ARN: use arn:aws:iam::<account>:policy/<path/>name (or arn:aws:iam::aws:policy/"
+            "...), or leave it empty for no boundary"
+        )
+    return arn
+
+
+def _iam_path(raw: object) -> str:
+    path = str(raw).strip()
+    if not IAM_PATH_PATTERN.fullmatch(path):
+        raise _FieldError(
+            "is not an IAM path: use / or /segments/ starting and ending with /, of printable ASCII without spaces, "
+            "at most 512 characters (e.g. /teams/payments/)"
+        )
+    return path
 
 
 def _kms_key_arn(raw: object) -> str:
@@ -488,6 +564,9 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "waf_rate_window_seconds": _choice(WAF_RATE_WINDOWS),
     "waf_count_mode": _boolean,
     "waf_allow_large_bodies": _boolean,
+    "permissions_boundary_arn": _permissions_boundary_arn,
+    "iam_role_path": _iam_path,
+    "environment": _environment,
 }
 # Settings that no longer exist -> what replaced them. Refused rather than ignored: a stack that set one expects it
 # to act, and silently dropping it would leave that stack without the protection it asked for.
@@ -566,6 +645,17 @@ def _endpoint_secrets_in_region(v: dict[str, Any]) -> str | None:
                 f"secrets={name}={source} is in {region}, not in aws_region={v['aws_region']}: with "
                 "networking=private-endpoints tasks reach only this region's endpoints; copy it here or use a NAT mode"
             )
+    return None
+
+
+@_check("environment", "secrets")
+def _environment_apart_from_secrets(v: dict[str, Any]) -> str | None:
+    both = sorted({name for name, _ in v["environment"]} & {name for name, _ in v["secrets"]})
+    if both:
+        return (
+            f"environment={both[0]} is also in secrets: a variable comes from one place; keep it in secrets if it is "
+            f"a credential, else `pulumi config rm --path secrets.{both[0]}`"
+        )
     return None
 
 

@@ -11,13 +11,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from infra.validation import LOG_RETENTION_DAYS, WAF_REDACTED_HEADERS, is_production
+from infra.validation import CREDENTIAL_NAME, LOG_RETENTION_DAYS, WAF_REDACTED_HEADERS, is_production
 
 Props = Mapping[str, Any]
 Resource = tuple[str, Props]
 
 RECOMMENDED_TLS_POLICIES = ("ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09", "ELBSecurityPolicy-TLS13-1-2-2021-06")
-CREDENTIAL_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY|API_KEY|PRIVATE_KEY|CREDENTIAL", re.IGNORECASE)
 WORLD = ("0.0.0.0/0", "::/0")
 
 
