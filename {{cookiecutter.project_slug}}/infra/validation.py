@@ -197,6 +197,14 @@ DEFAULTS = {**ANSWER_DEFAULTS, **STACK_ONLY_DEFAULTS}
 
 
 @dataclass(frozen=True)
+class RoleGuardrails:
+    """`iam_role_path` and `permissions_boundary_arn` (empty: no boundary), for every role the stack creates."""
+
+    path: str = "/"
+    permissions_boundary_arn: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     """The validated stack settings; the Pulumi program reads nothing else."""
 
@@ -264,6 +272,10 @@ class Settings:
         """How long the app keeps an idle connection: longer than the ALB's idle timeout, so the ALB always closes
         first and never sends a request down a connection the app has just closed (a 502)."""
         return self.alb_idle_timeout_seconds + KEEP_ALIVE_MARGIN_SECONDS
+
+    @property
+    def role_guardrails(self) -> RoleGuardrails:
+        return RoleGuardrails(self.iam_role_path, self.permissions_boundary_arn)
 
     @property
     def zone_name(self) -> str:

@@ -182,6 +182,21 @@ def ipv6_rules_only_on_dualstack(resources: Sequence[Resource]) -> list[str]:
     return [f"IPv6 rule for {r.get('cidrIpv6')} on an IPv4-only stack" for r in rules if r.get("cidrIpv6")]
 
 
+def every_role_has_the_boundary(resources: Sequence[Resource]) -> list[str]:
+    """With a permissions boundary configured (`permissions_boundary_arn`, set on the stack's roles), every role
+    carries that one: a role added without it would fail `iam:CreateRole` under an SCP requiring the boundary, or
+    escape it where none does."""
+    roles = of_type(resources, "aws:iam/role:Role")
+    boundaries = sorted({str(role["permissionsBoundary"]) for role in roles if role.get("permissionsBoundary")})
+    if not boundaries:
+        return []
+    if len(boundaries) > 1:
+        return [f"roles carry different permissions boundaries: {', '.join(boundaries)}"]
+    missing = [str(role.get("name") or role.get("namePrefix") or "a role") for role in roles]
+    missing = [name for name, role in zip(missing, roles, strict=True) if not role.get("permissionsBoundary")]
+    return [f"{name} has no permissions boundary (the stack's roles use {boundaries[0]})" for name in missing]
+
+
 def described(props: Props) -> list[str]:
     return [] if str(props.get("description") or "").strip() else ["security group rule without a description"]
 
@@ -448,6 +463,12 @@ STACK_RULES = [
     ),
     StackRule(
         "no-ipv6-rules-on-ipv4-stack", "EC2", "IPv6 rules only with a dualstack ALB", ipv6_rules_only_on_dualstack
+    ),
+    StackRule(
+        "iam-permissions-boundary",
+        "IAM",
+        "with a permissions boundary configured, every role carries it",
+        every_role_has_the_boundary,
     ),
 ]
 
