@@ -1,8 +1,12 @@
-"""An organisation's guardrails, under mocks: every role the stack creates on one path under one boundary."""
+"""An organisation's guardrails, under mocks: every role on one path under one boundary; default tags everywhere."""
 
-from conftest import deploy
+import pulumi_aws as aws
+import pytest
+
+from conftest import ROOT, deploy, deploy_stack_file
 
 ROLE = "aws:iam/role:Role"
+[STACK_FILE] = sorted(ROOT.glob("Pulumi.*.yaml"))
 BOUNDARY = "arn:aws:iam::123456789012:policy/org/Boundary"
 # Every role there is: execution, task, flow logs, and the ECS infrastructure role of a non-rolling strategy.
 GUARDED = {
@@ -24,3 +28,70 @@ def test_every_role_the_stack_creates_takes_the_path_and_the_boundary() -> None:
 def test_without_guardrails_roles_sit_at_the_root_without_a_boundary() -> None:
     roles = deploy(deployment_strategy="canary").of_type(ROLE)
     assert {(role.inputs.get("path"), role.inputs.get("permissionsBoundary")) for role in roles} == {("/", None)}
+
+
+# AWS resource types of this stack that take no tags (pulumi_aws gives them no `tags`, so the provider's
+# `aws:defaultTags` cannot reach them), each with what it is: parts or settings of a tagged resource, records, links.
+UNTAGGED = {
+    "aws:acm/certificateValidation:CertificateValidation": "a wait for the (tagged) certificate's validation",
+    "aws:appautoscaling/policy:Policy": "a policy of the (tagged) scalable target",
+    "aws:cloudwatch/dashboard:Dashboard": "CloudWatch dashboards take no tags in the provider",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "a link between a subnet and a route table",
+    "aws:ecr/lifecyclePolicy:LifecyclePolicy": "a setting of the (tagged) repository",
+    "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": "a setting of the (tagged) cluster",
+    "aws:iam/rolePolicy:RolePolicy": "an inline policy of a (tagged) role",
+    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "a link between a role and a managed policy",
+    "aws:route53/record:Record": "DNS records take no tags",
+    "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration": "a setting of the (tagged) bucket",
+    "aws:s3/bucketOwnershipControls:BucketOwnershipControls": "a setting of the (tagged) bucket",
+    "aws:s3/bucketPolicy:BucketPolicy": "a setting of the (tagged) bucket",
+    "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock": "a setting of the (tagged) bucket",
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration": "a bucket setting",
+    "aws:sns/topicSubscription:TopicSubscription": "a subscription of the (tagged) topic",
+    "aws:wafv2/webAclAssociation:WebAclAssociation": "a link between the (tagged) web ACL and the ALB",
+    "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": "a setting of the (tagged) web ACL",
+    "aws:wafv2/webAclRule:WebAclRule": "a rule inside the (tagged) web ACL",
+}
+EVERYTHING_ON = {
+    "networking": "private-endpoints",
+    "enable_https": True,
+    "domain_name": "payments.example.com",
+    "enable_autoscaling": True,
+    "autoscaling_requests_per_target": 800,
+    "fargate_spot_percent": 60,
+    "replicas": 4,
+    "deployment_strategy": "linear",
+    "enable_waf": True,
+    "enable_exec": True,
+    "secrets": {"DATABASE_URL": "/payments/database-url"},
+    "alarm_email": "ops@example.com",
+}
+
+
+def takes_default_tags(resource_type: str) -> bool:
+    """Whether pulumi_aws's class for this type has `tags_all`: the provider's merge of its default tags and the
+    resource's own, which it sends to AWS (terraform-provider-aws transparent tagging)."""
+    module, name = resource_type.split(":")[1].split("/")[0], resource_type.split(":")[2]
+    return hasattr(getattr(aws if module == "index" else getattr(aws, module), name), "tags_all")
+
+
+@pytest.mark.parametrize("variant", ["stack file", "defaults", "everything on"])
+def test_every_aws_resource_takes_the_default_tags_or_takes_no_tags_at_all(variant: str) -> None:
+    deployment = {
+        "stack file": lambda: deploy_stack_file(STACK_FILE),
+        "defaults": lambda: deploy(),
+        "everything on": lambda: deploy(**EVERYTHING_ON),
+    }[variant]()
+    types = {resource.type for resource in deployment.resources if resource.type.startswith("aws:")}
+    assert {t for t in types if not takes_default_tags(t)} == types & UNTAGGED.keys()
+
+
+def test_untagged_list_names_only_types_without_tags() -> None:
+    assert [t for t in UNTAGGED if takes_default_tags(t)] == []
+
+
+def test_tasks_carry_the_service_tags_default_tags_included() -> None:
+    """ECS starts the tasks, not the provider: they get tags only by propagation from the service, whose tags on AWS
+    are the provider's merge with the default tags."""
+    service = deploy().one("aws:ecs/service:Service").inputs
+    assert (service["propagateTags"], service["enableEcsManagedTags"]) == ("SERVICE", True)
