@@ -6,7 +6,6 @@ policy pack; the project's tests run them offline against what the mocks capture
 """
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any

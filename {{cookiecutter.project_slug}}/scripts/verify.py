@@ -149,7 +149,8 @@ def main() -> int:
     print(f"ok: {len(replicas)} distinct replicas answered {args.requests} requests")
     print(f"dashboard: {target.dashboard_url or 'none yet (run make up)'}")
     ecs = boto3.client("ecs", region_name=target.region)
-    shown, problems = environment_report(dict(stack_settings(args.stack).environment), deployed_environment(ecs, target))
+    configured = dict(stack_settings(args.stack).environment)
+    shown, problems = environment_report(configured, deployed_environment(ecs, target))
     print(shown)
     for problem in problems:
         print(f"FAIL: {problem}")

@@ -528,7 +528,8 @@ def deploy(
         def program() -> pulumi.Output[None]:
             return build_stack(project, settings).url.apply(lambda url: setattr(deployment, "url", url))
 
-        mocks = run_program(program, stack, settings.aws_region, RecordingMocks(settings.aws_region, dict(ssm_parameters)))
+        stored = RecordingMocks(settings.aws_region, dict(ssm_parameters))
+        mocks = run_program(program, stack, settings.aws_region, stored)
         deployment.resources, deployment.ignore_changes = mocks.resources, mocks.ignore_changes
         deployment.invokes, deployment.origins = mocks.invokes, mocks.origins
         deployment.custom_timeouts = mocks.custom_timeouts

@@ -71,7 +71,8 @@ EVERYTHING_ON = {
 def takes_default_tags(resource_type: str) -> bool:
     """Whether pulumi_aws's class for this type has `tags_all`: the provider's merge of its default tags and the
     resource's own, which it sends to AWS (terraform-provider-aws transparent tagging)."""
-    module, name = resource_type.split(":")[1].split("/")[0], resource_type.split(":")[2]
+    _, path, name = resource_type.split(":")
+    module = path.partition("/")[0]
     return hasattr(getattr(aws if module == "index" else getattr(aws, module), name), "tags_all")
 
 
@@ -79,7 +80,7 @@ def takes_default_tags(resource_type: str) -> bool:
 def test_every_aws_resource_takes_the_default_tags_or_takes_no_tags_at_all(variant: str) -> None:
     deployment = {
         "stack file": lambda: deploy_stack_file(STACK_FILE),
-        "defaults": lambda: deploy(),
+        "defaults": deploy,
         "everything on": lambda: deploy(**EVERYTHING_ON),
     }[variant]()
     types = {resource.type for resource in deployment.resources if resource.type.startswith("aws:")}

@@ -20,7 +20,7 @@ SPOT = {"fargate_spot_percent": 50, "replicas": 4}
 
 
 def updated(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
-    """The service's inputs when a stack deployed with `before` is updated to `after` (SSM holds what `before` wrote)."""
+    """The service's inputs when a stack deployed with `before` is updated to `after` (SSM holds `before`'s record)."""
     [recorded] = deploy(**before).of_type(PARAMETER)
     stored = ((recorded.inputs["name"], recorded.inputs["value"]),)
     return dict(deploy(ssm_parameters=stored, **after).one(SERVICE).inputs)
