@@ -12,6 +12,14 @@ def load_settings() -> Settings:
     raw: dict[str, object] = {key: value for key in keys if (value := config.get(key)) is not None}
     raw["aws_region"] = pulumi.Config("aws").get("region") or DEFAULTS["aws_region"]
     try:
+        if pulumi.runtime.is_config_secret(f"{pulumi.get_project()}:environment"):
+            # Set with --secret: the value would be plain text in the task definition, for anyone to describe.
+            raise InvalidSettings(
+                [
+                    "environment holds a secret (set with --secret): its values are plain text in the task definition; "
+                    "put the variable in secrets instead (an SSM parameter or Secrets Manager secret)"
+                ]
+            )
         return parse_settings(raw)
     except InvalidSettings as invalid:
         lines = "\n".join(f"  {error}" for error in invalid.errors)

@@ -70,3 +70,13 @@ def test_a_retired_setting_is_refused_naming_what_replaced_it() -> None:
     [error] = str(refused.value).splitlines()[1:]
     assert error.strip().startswith("alarm_5xx_per_minute=10 is no longer used")
     assert "alarm_5xx_rate_percent" in error and "pulumi config rm alarm_5xx_per_minute" in error
+
+
+def test_an_environment_set_as_a_secret_is_refused_not_written_in_plain_text() -> None:
+    config = stack_config({"environment": '{"DOWNSTREAM_URL": "https://x"}'})
+    pulumi.runtime.set_all_config(config)
+    assert load_settings().environment == (("DOWNSTREAM_URL", "https://x"),)
+    pulumi.runtime.set_all_config(config, [f"{PROJECT}:environment"])  # `pulumi config set --secret --path ...`
+    with pytest.raises(pulumi.RunError, match=r"environment holds a secret \(set with --secret\)"):
+        load_settings()
+    pulumi.runtime.set_all_config(config, [])
