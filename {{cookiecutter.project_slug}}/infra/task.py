@@ -26,7 +26,8 @@ def container_definitions(
 ) -> pulumi.Output[str]:
     """The task's single container, as the JSON document ECS expects."""
     port = settings.container_port
-    environment = {
+    # Names validation.py refuses in `environment` and `secrets` (STACK_ENVIRONMENT_NAMES: a test keeps them equal).
+    stack_environment = {
         "SERVICE_NAME": service_name,
         "PORT": str(port),
         "HEALTH_CHECK_PATH": settings.health_check_path,
@@ -37,6 +38,8 @@ def container_definitions(
         ),
         "KEEP_ALIVE_SECONDS": str(settings.app_keep_alive_seconds),
     }
+    # The `environment` setting: plain values the team chose, after the stack's own (validation keeps credentials out).
+    environment = {**stack_environment, **dict(settings.environment)}
     return pulumi.Output.json_dumps(
         [
             {
@@ -93,6 +96,7 @@ class AppTask:
             secret_sources=[source for _, source in settings.secrets],
             secrets_kms_key_arn=settings.secrets_kms_key_arn,
             enable_exec=settings.enable_exec,
+            guardrails=settings.role_guardrails,
             opts=opts,
         )
         self.task_definition = aws.ecs.TaskDefinition(
