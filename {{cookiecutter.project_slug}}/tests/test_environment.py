@@ -1,6 +1,7 @@
 """The `environment` setting, under mocks: plain variables reach the app's container beside the stack's own."""
 
 import json
+from typing import Any
 
 from conftest import deploy
 from infra.validation import STACK_ENVIRONMENT_NAMES
@@ -8,7 +9,7 @@ from infra.validation import STACK_ENVIRONMENT_NAMES
 TASK = "aws:ecs/taskDefinition:TaskDefinition"
 
 
-def container_environment(**config: object) -> dict[str, str]:
+def container_environment(**config: Any) -> dict[str, str]:
     [container] = json.loads(deploy(**config).one(TASK).inputs["containerDefinitions"])
     return {variable["name"]: variable["value"] for variable in container["environment"]}
 

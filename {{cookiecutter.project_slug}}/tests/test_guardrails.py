@@ -1,15 +1,18 @@
 """An organisation's guardrails, under mocks: every role on one path under one boundary; default tags everywhere."""
 
+from collections.abc import Callable
+from typing import Any
+
 import pulumi_aws as aws
 import pytest
 
-from conftest import ROOT, deploy, deploy_stack_file
+from conftest import ROOT, Deployment, deploy, deploy_stack_file
 
 ROLE = "aws:iam/role:Role"
 [STACK_FILE] = sorted(ROOT.glob("Pulumi.*.yaml"))
 BOUNDARY = "arn:aws:iam::123456789012:policy/org/Boundary"
 # Every role there is: execution, task, flow logs, and the ECS infrastructure role of a non-rolling strategy.
-GUARDED = {
+GUARDED: dict[str, Any] = {
     "permissions_boundary_arn": BOUNDARY,
     "iam_role_path": "/teams/payments/",
     "deployment_strategy": "canary",
@@ -52,7 +55,7 @@ UNTAGGED = {
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": "a setting of the (tagged) web ACL",
     "aws:wafv2/webAclRule:WebAclRule": "a rule inside the (tagged) web ACL",
 }
-EVERYTHING_ON = {
+EVERYTHING_ON: dict[str, Any] = {
     "networking": "private-endpoints",
     "enable_https": True,
     "domain_name": "payments.example.com",
@@ -76,13 +79,16 @@ def takes_default_tags(resource_type: str) -> bool:
     return hasattr(getattr(aws if module == "index" else getattr(aws, module), name), "tags_all")
 
 
-@pytest.mark.parametrize("variant", ["stack file", "defaults", "everything on"])
+VARIANTS: dict[str, Callable[[], Deployment]] = {
+    "stack file": lambda: deploy_stack_file(STACK_FILE),
+    "defaults": deploy,
+    "everything on": lambda: deploy(**EVERYTHING_ON),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_every_aws_resource_takes_the_default_tags_or_takes_no_tags_at_all(variant: str) -> None:
-    deployment = {
-        "stack file": lambda: deploy_stack_file(STACK_FILE),
-        "defaults": deploy,
-        "everything on": lambda: deploy(**EVERYTHING_ON),
-    }[variant]()
+    deployment = VARIANTS[variant]()
     types = {resource.type for resource in deployment.resources if resource.type.startswith("aws:")}
     assert {t for t in types if not takes_default_tags(t)} == types & UNTAGGED.keys()
 
