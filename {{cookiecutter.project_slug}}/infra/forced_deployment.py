@@ -36,7 +36,7 @@ def shape_changes(parameter_name: str, shape: str) -> pulumi.Output[bool]:
     # By path: an absent parameter is an empty answer, where GetParameter would fail the preview.
     stored = aws.ssm.get_parameters_by_path_output(path=folder)
     last = stored.apply(lambda found: dict(zip(found.names, found.values, strict=True)).get(parameter_name))
-    # SSM values come back marked secret; a digest is not one, and a secret flag would hide the reason in previews.
+    # The lookup's values come back marked secret; a digest is not one, and a secret flag would hide it in previews.
     return pulumi.Output.unsecret(last.apply(lambda value: value != shape))
 
 
@@ -48,7 +48,10 @@ def remember_shape(
         f"{name}-deployment-shape",
         name=parameter_name,
         type="String",
-        value=shape,
+        # A digest, not a secret: shown in previews (`value` would be masked).
+        insecure_value=shape,
+        # A parameter left by a stack removed without `destroy` is taken over, not a failed create.
+        overwrite=True,
         description="The ECS service's last deployed capacity provider and deployment strategies (a digest)",
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[service])),
     )

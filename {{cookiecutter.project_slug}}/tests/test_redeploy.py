@@ -19,16 +19,10 @@ PARAMETER = "aws:ssm/parameter:Parameter"
 SPOT = {"fargate_spot_percent": 50, "replicas": 4}
 
 
-def recorded_value(recorded: Any) -> str:
-    """The parameter's value: pulumi_aws marks an SSM parameter's value secret, so the mocks see it wrapped."""
-    value = recorded.inputs["value"]
-    return str(value["value"] if isinstance(value, dict) else value)
-
-
 def updated(before: dict[str, Any], after: dict[str, Any]) -> dict[str, Any]:
     """The service's inputs when a stack deployed with `before` is updated to `after` (SSM holds `before`'s record)."""
     [recorded] = deploy(**before).of_type(PARAMETER)
-    stored = ((recorded.inputs["name"], recorded_value(recorded)),)
+    stored = ((recorded.inputs["name"], recorded.inputs["insecureValue"]),)
     return dict(deploy(ssm_parameters=stored, **after).one(SERVICE).inputs)
 
 
@@ -68,7 +62,8 @@ def test_the_shape_is_recorded_once_the_service_has_taken_it() -> None:
     recorded = deployment.one(PARAMETER)
     assert deployment.one(SERVICE).name in deployment.depends_on[recorded.name]
     assert recorded.inputs["name"] == f"/pulumi/{PROJECT}/dev/ecs-deployment-shape"
-    assert recorded_value(recorded) == deployment.one(SERVICE).inputs["triggers"]["deployment_shape"]
+    assert recorded.inputs["insecureValue"] == deployment.one(SERVICE).inputs["triggers"]["deployment_shape"]
+    assert recorded.inputs["overwrite"] is True  # a record left by a stack removed without destroy is taken over
     [lookup] = deployment.lookups("aws:ssm/getParametersByPath:getParametersByPath")
     assert lookup.args["path"] == f"/pulumi/{PROJECT}/dev"
 
