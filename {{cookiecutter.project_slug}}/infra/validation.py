@@ -421,25 +421,32 @@ def _domain(raw: object) -> str:
     return name
 
 
-def _certificate_arn(raw: object) -> str:
-    arn = str(raw).strip()
-    if arn and not ACM_ARN_PATTERN.fullmatch(arn):
-        raise _FieldError(
-            "is not an ACM certificate ARN: use arn:aws:acm:<region>:<account>:certificate/<id>, or leave it empty"
-        )
-    return arn
+def _matching(pattern: re.Pattern[str], problem: str, *, optional: bool = True) -> Callable[[object], str]:
+    """A string `pattern` matches in full (or empty, when optional); otherwise the field `problem`."""
+
+    def parse(raw: object) -> str:
+        text = str(raw).strip()
+        if (text or not optional) and not pattern.fullmatch(text):
+            raise _FieldError(problem)
+        return text
+
+    return parse
+
+
+def _map(raw: object, example: str) -> dict[Any, Any]:
+    """A map given as a dict (structured stack config) or as JSON text; otherwise the field shows `example`."""
+    try:
+        parsed = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise _FieldError(f"is not a map: use {example}")
+    return parsed
 
 
 def _secrets(raw: object) -> tuple[tuple[str, str], ...]:
     """{"ENV_NAME": "/ssm/parameter/name" or an SSM parameter or Secrets Manager secret ARN}, as a dict or JSON."""
-    try:
-        secrets = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        secrets = None
-    if not isinstance(secrets, dict):
-        raise _FieldError(
-            'is not a map: use {"ENV_NAME": "/parameter/name"} (pulumi config set --path secrets.NAME ...)'
-        )
+    secrets = _map(raw, '{"ENV_NAME": "/parameter/name"} (pulumi config set --path secrets.NAME ...)')
     for name, source in secrets.items():
         _check_env_name(str(name))
         if not SECRET_SOURCE_PATTERN.fullmatch(str(source)):
@@ -462,12 +469,7 @@ def _check_env_name(name: str) -> None:
 
 def _environment(raw: object) -> tuple[tuple[str, str], ...]:
     """{"NAME": "plain value"}, as a dict or JSON: plain variables for the app, never credentials."""
-    try:
-        variables = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        variables = None
-    if not isinstance(variables, dict):
-        raise _FieldError('is not a map: use {"NAME": "value"} (pulumi config set --path environment.NAME value)')
+    variables = _map(raw, '{"NAME": "value"} (pulumi config set --path environment.NAME value)')
     parsed = []
     for name, value in variables.items():
         _check_env_name(str(name))
@@ -480,40 +482,6 @@ def _environment(raw: object) -> tuple[tuple[str, str], ...]:
             raise _FieldError(f"has {name}={_show(value)}: a value is one string (or number or boolean)")
         parsed.append((str(name), _show(value)))
     return tuple(sorted(parsed))
-
-
-def _permissions_boundary_arn(raw: object) -> str:
-    arn = str(raw).strip()
-    if arn and not PERMISSIONS_BOUNDARY_ARN_PATTERN.fullmatch(arn):
-        raise _FieldError(
-            "is not a managed policy ARN: use arn:aws:iam::<account>:policy/<path/>name (or arn:aws:iam::aws:policy/"
-            "...), or leave it empty for no boundary"
-        )
-    return arn
-
-
-def _iam_path(raw: object) -> str:
-    path = str(raw).strip()
-    if not IAM_PATH_PATTERN.fullmatch(path):
-        raise _FieldError(
-            "is not an IAM path: use / or /segments/ starting and ending with /, of printable ASCII without spaces, "
-            "at most 512 characters (e.g. /teams/payments/)"
-        )
-    return path
-
-
-def _kms_key_arn(raw: object) -> str:
-    arn = str(raw).strip()
-    if arn and not KMS_KEY_ARN_PATTERN.fullmatch(arn):
-        raise _FieldError("is not a KMS key ARN: use arn:aws:kms:<region>:<account>:key/<id>, or leave it empty")
-    return arn
-
-
-def _email(raw: object) -> str:
-    address = str(raw).strip()
-    if address and not EMAIL_PATTERN.fullmatch(address):
-        raise _FieldError("is not an email address: use name@example.com, or leave it empty for no email")
-    return address
 
 
 PARSERS: dict[str, Callable[[object], object]] = {
@@ -532,7 +500,10 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "enable_https": _boolean,
     "domain_name": _domain,
     "hosted_zone_name": _domain,
-    "certificate_arn": _certificate_arn,
+    "certificate_arn": _matching(
+        ACM_ARN_PATTERN,
+        "is not an ACM certificate ARN: use arn:aws:acm:<region>:<account>:certificate/<id>, or leave it empty",
+    ),
     "enable_autoscaling": _boolean,
     "autoscaling_min": _integer(MIN_REPLICAS, MAX_REPLICAS, " (scaling below two replicas loses high availability)"),
     "autoscaling_max": _integer(MIN_REPLICAS, MAX_REPLICAS),
@@ -549,14 +520,18 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "health_check_grace_period_seconds": _integer(0, 2_147_483_647),
     "graceful_shutdown_seconds": _integer(1, 119),
     "stop_timeout_seconds": _integer(2, 120),
-    "alarm_email": _email,
+    "alarm_email": _matching(
+        EMAIL_PATTERN, "is not an email address: use name@example.com, or leave it empty for no email"
+    ),
     "alarm_p99_latency_ms": _integer(10, 60_000),
     "alarm_5xx_rate_percent": _integer(1, 100),
     "alarm_min_requests_per_minute": _integer(1, 1_000_000),
     "alb_deletion_protection": lambda raw: None if str(raw).strip() == "" else _boolean(raw),
     "access_log_retention_days": _integer(1, 3650),
     "secrets": _secrets,
-    "secrets_kms_key_arn": _kms_key_arn,
+    "secrets_kms_key_arn": _matching(
+        KMS_KEY_ARN_PATTERN, "is not a KMS key ARN: use arn:aws:kms:<region>:<account>:key/<id>, or leave it empty"
+    ),
     "enable_exec": _boolean,
     "fargate_on_demand_base": _integer(
         MIN_REPLICAS, MAX_REPLICAS, " (fewer than two tasks on regular Fargate lets one Spot reclaim leave one replica)"
@@ -576,8 +551,17 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "waf_rate_window_seconds": _choice(WAF_RATE_WINDOWS),
     "waf_count_mode": _boolean,
     "waf_allow_large_bodies": _boolean,
-    "permissions_boundary_arn": _permissions_boundary_arn,
-    "iam_role_path": _iam_path,
+    "permissions_boundary_arn": _matching(
+        PERMISSIONS_BOUNDARY_ARN_PATTERN,
+        "is not a managed policy ARN: use arn:aws:iam::<account>:policy/<path/>name (or arn:aws:iam::aws:policy/...), "
+        "or leave it empty for no boundary",
+    ),
+    "iam_role_path": _matching(
+        IAM_PATH_PATTERN,
+        "is not an IAM path: use / or /segments/ starting and ending with /, of printable ASCII without spaces, at "
+        "most 512 characters (e.g. /teams/payments/)",
+        optional=False,
+    ),
     "environment": _environment,
 }
 # Settings that no longer exist -> what replaced them. Refused rather than ignored: a stack that set one expects it
