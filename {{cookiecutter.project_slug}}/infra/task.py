@@ -26,7 +26,7 @@ def container_definitions(
 ) -> pulumi.Output[str]:
     """The task's single container, as the JSON document ECS expects."""
     port = settings.container_port
-    # Names validation.py refuses in `environment` and `secrets` (STACK_ENVIRONMENT_NAMES: a test keeps them equal).
+    # validation.py refuses these names in `environment` and `secrets` (STACK_ENVIRONMENT_NAMES; a test holds them).
     stack_environment = {
         "SERVICE_NAME": service_name,
         "PORT": str(port),

@@ -191,9 +191,11 @@ def every_role_has_the_boundary(resources: Sequence[Resource]) -> list[str]:
         return []
     if len(boundaries) > 1:
         return [f"roles carry different permissions boundaries: {', '.join(boundaries)}"]
-    missing = [str(role.get("name") or role.get("namePrefix") or "a role") for role in roles]
-    missing = [name for name, role in zip(missing, roles, strict=True) if not role.get("permissionsBoundary")]
-    return [f"{name} has no permissions boundary (the stack's roles use {boundaries[0]})" for name in missing]
+    return [
+        f"{role.get('name') or 'a role'} has no permissions boundary (the stack's roles use {boundaries[0]})"
+        for role in roles
+        if not role.get("permissionsBoundary")
+    ]
 
 
 def described(props: Props) -> list[str]:
