@@ -41,6 +41,7 @@ UNTAGGED = {
     "aws:cloudwatch/dashboard:Dashboard": "CloudWatch dashboards take no tags in the provider",
     "aws:ec2/routeTableAssociation:RouteTableAssociation": "a link between a subnet and a route table",
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": "a setting of the (tagged) repository",
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": "a registry setting (its cached repository: see below)",
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": "a setting of the (tagged) cluster",
     "aws:iam/rolePolicy:RolePolicy": "an inline policy of a (tagged) role",
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "a link between a role and a managed policy",
@@ -68,6 +69,8 @@ EVERYTHING_ON: dict[str, Any] = {
     "enable_exec": True,
     "secrets": {"DATABASE_URL": "/payments/database-url"},
     "alarm_email": "ops@example.com",
+    "enable_tracing": True,
+    "memory": 1024,
 }
 
 
@@ -95,6 +98,11 @@ def test_every_aws_resource_takes_the_default_tags_or_takes_no_tags_at_all(varia
 
 def test_untagged_list_names_only_types_without_tags() -> None:
     assert [t for t in UNTAGGED if takes_default_tags(t)] == []
+
+
+# Known gap (docs/design-decisions.md, "Organisation guardrails"): with enable_tracing and private-endpoints, ECR
+# creates the collector's cached repository on first pull, outside the provider, so it gets no default tags until a
+# repository creation template (with a role of its own, which AWS requires for tags) passes them by hand.
 
 
 def test_tasks_carry_the_service_tags_default_tags_included() -> None:
