@@ -41,7 +41,9 @@ class Stack:
 def build_stack(project: str, settings: Settings) -> Stack:
     """Every resource of the service, for `project` (the Pulumi project name) and its settings."""
     name = resource_base_name(project)
-    flow_logs = FlowLogSettings(settings.aws_region, settings.log_retention_days) if settings.enable_flow_logs else None
+    flow_logs = None
+    if settings.enable_flow_logs:
+        flow_logs = FlowLogSettings(settings.aws_region, settings.log_retention_days, settings.role_guardrails)
     endpoint_services = settings.interface_endpoints if settings.networking == "private-endpoints" else ()
     zones = fargate_zones(settings.aws_region, settings.az_count, endpoint_services)
     network = Network(name, zones, settings.networking, flow_logs=flow_logs)
