@@ -43,7 +43,9 @@ def build_stack(project: str, settings: Settings) -> Stack:
     name = resource_base_name(project)
     # Names AWS holds once per account and region (dashboard, web ACL, X-Ray service, ECR prefix): one per stack.
     stack_name = stack_resource_name(project, pulumi.get_stack())
-    flow_logs = FlowLogSettings(settings.aws_region, settings.log_retention_days) if settings.enable_flow_logs else None
+    flow_logs = None
+    if settings.enable_flow_logs:
+        flow_logs = FlowLogSettings(settings.aws_region, settings.log_retention_days, settings.role_guardrails)
     endpoint_services = settings.interface_endpoints if settings.networking == "private-endpoints" else ()
     zones = fargate_zones(settings.aws_region, settings.az_count, endpoint_services)
     network = Network(name, zones, settings.networking, flow_logs=flow_logs)

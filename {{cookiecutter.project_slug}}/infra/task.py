@@ -32,6 +32,7 @@ def container_definitions(
 ) -> pulumi.Output[str]:
     """The task's containers, as the JSON document ECS expects: the app, and the collector with enable_tracing."""
     port = settings.container_port
+    # validation.py refuses these names in `environment` and `secrets` (STACK_ENVIRONMENT_NAMES; a test holds them).
     environment = {
         "SERVICE_NAME": service_name,
         "PORT": str(port),
@@ -45,6 +46,8 @@ def container_definitions(
     }
     if tracing is not None:
         environment.update(tracing.app_environment())
+    # The `environment` setting: plain values the team chose, after the stack's own (validation keeps credentials out).
+    environment.update(settings.environment)
     app: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": image_ref,
@@ -106,6 +109,7 @@ class AppTask:
             secret_sources=[source for _, source in settings.secrets],
             secrets_kms_key_arn=settings.secrets_kms_key_arn,
             enable_exec=settings.enable_exec,
+            guardrails=settings.role_guardrails,
             opts=opts,
         )
         # Traces (enable_tracing): the collector sidecar and the task role's permission to send to X-Ray.
