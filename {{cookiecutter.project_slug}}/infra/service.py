@@ -26,6 +26,7 @@ class FargateService(pulumi.ComponentResource):
         settings: Settings,
         *,
         image_ref: pulumi.Input[str],
+        stack_name: str,
         vpc_id: pulumi.Input[str],
         subnet_ids: list[pulumi.Input[str]],
         assign_public_ip: bool,
@@ -41,7 +42,7 @@ class FargateService(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         cluster = ServiceCluster(name, child)
         self.cluster, self.capacity_providers = cluster.cluster, cluster.capacity_providers
-        task = AppTask(name, settings, image_ref=image_ref, opts=child)
+        task = AppTask(name, settings, image_ref=image_ref, stack_name=stack_name, opts=child)
         self.log_group, self.task_definition = task.log_group, task.task_definition
         self.execution_role, self.task_role = task.roles.execution_role, task.roles.task_role
         port = settings.container_port

@@ -45,7 +45,7 @@ def container_definitions(
         "KEEP_ALIVE_SECONDS": str(settings.app_keep_alive_seconds),
     }
     if tracing is not None:
-        environment.update(tracing.app_environment(service_name))
+        environment.update(tracing.app_environment())
     # The `environment` setting: plain values the team chose, after the stack's own (validation keeps credentials out).
     environment.update(settings.environment)
     app: dict[str, Any] = {
@@ -92,7 +92,13 @@ class AppTask:
     """
 
     def __init__(
-        self, name: str, settings: Settings, *, image_ref: pulumi.Input[str], opts: pulumi.ResourceOptions
+        self,
+        name: str,
+        settings: Settings,
+        *,
+        image_ref: pulumi.Input[str],
+        stack_name: str,
+        opts: pulumi.ResourceOptions,
     ) -> None:
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", retention_in_days=settings.log_retention_days, opts=opts
@@ -112,6 +118,7 @@ class AppTask:
             self.tracing = TracingSidecar(
                 name,
                 settings,
+                stack_name=stack_name,
                 task_role=self.roles.task_role,
                 execution_role=self.roles.execution_role,
                 opts=opts,

@@ -42,6 +42,8 @@ UNTAGGED = {
     "aws:ec2/routeTableAssociation:RouteTableAssociation": "a link between a subnet and a route table",
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": "a setting of the (tagged) repository",
     "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": "a registry setting (its cached repository: see below)",
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": "a registry setting (its `resource_tags` are "
+    "the repositories' own; see below)",
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": "a setting of the (tagged) cluster",
     "aws:iam/rolePolicy:RolePolicy": "an inline policy of a (tagged) role",
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": "a link between a role and a managed policy",
@@ -100,9 +102,9 @@ def test_untagged_list_names_only_types_without_tags() -> None:
     assert [t for t in UNTAGGED if takes_default_tags(t)] == []
 
 
-# Known gap (docs/design-decisions.md, "Organisation guardrails"): with enable_tracing and private-endpoints, ECR
-# creates the collector's cached repository on first pull, outside the provider, so it gets no default tags until a
-# repository creation template (with a role of its own, which AWS requires for tags) passes them by hand.
+# Known gap (docs/design-decisions.md, "Organisation guardrails"): with enable_tracing, ECR creates the collector's
+# cached repository on first pull, outside the provider, so it gets no default tags: the stack's repository creation
+# template would need a role of its own (which AWS requires for tags) to pass them by hand.
 
 
 def test_tasks_carry_the_service_tags_default_tags_included() -> None:
