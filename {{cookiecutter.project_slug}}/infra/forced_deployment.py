@@ -10,8 +10,9 @@ the shape last deployed is kept in an SSM parameter, written once the service ha
 and up before the service is planned: a failed update leaves the old shape there, and the next one forces again.
 
 A strategy changed outside Pulumi (or a record otherwise out of step with the service) makes the provider refuse the
-plan ("force_new_deployment should be true when capacity_provider_strategy is being updated"): `make force-deployment`
-deletes the record (`make up` prints this when it fails), and the next `make up` forces one deployment and writes it again.
+plan ("force_new_deployment should be true when capacity_provider_strategy is being updated"): `make
+force-deployment` deletes the record (`make up` says so when it fails), and the next `make up` forces one deployment
+and writes it again.
 """
 
 import hashlib
