@@ -5,6 +5,11 @@
 `pulumi up` returns once the ECS service is steady, and a service ECS rolled back (circuit breaker or alarm) is
 steady too, on the old revision, so `pulumi up` alone reports success. This waits for the service's latest deployment
 to end and exits non-zero unless it is SUCCESSFUL and the service runs the task definition the stack deployed.
+
+A release that did not land also forgets the stack's record of its deployed strategies (infra/forced_deployment.py):
+`pulumi up` wrote it, but a rollback returns the service to its previous revision, strategy included, and a record
+left saying "new" would make the next `make up` plan a strategy change without a forced deployment, which the
+provider refuses. Without the record, the next `make up` forces one deployment and records what it deployed.
 """
 
 import argparse
@@ -12,9 +17,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from infra.forced_deployment import shape_parameter_name  # noqa: E402
 
 # ServiceDeploymentBrief.status: anything else than SUCCESSFUL, once it stops changing, means the release did not land.
 ENDED_BADLY = {"ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"}
@@ -58,6 +69,16 @@ def rollout_failure(
     return None
 
 
+def forget_deployment_shape(ssm: Any, project: str, stack: str) -> str:
+    """Delete the stack's record of its deployed strategies (absent already: nothing to do); one line saying so."""
+    name = shape_parameter_name(project, stack)
+    try:
+        ssm.delete_parameter(Name=name)
+    except ssm.exceptions.ParameterNotFound:
+        return f"no record of the deployed strategies ({name}) to forget"
+    return f"forgot the record of the deployed strategies ({name}): the next `make up` forces one deployment"
+
+
 def stack_output(stack: str, name: str) -> str:
     command = ["pulumi", "stack", "output", name, "--stack", stack]
     return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
@@ -78,6 +99,8 @@ def main() -> int:
     )
     if failure:
         print(f"FAIL: {failure}")
+        project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
+        print(forget_deployment_shape(boto3.client("ssm", region_name=region), project, args.stack))
         return 1
     print(f"ok: {service} finished its release on the stack's task definition")
     return 0

@@ -11,8 +11,13 @@ from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 import pytest
+import yaml
 from botocore.stub import Stubber  # type: ignore[import-untyped]
-from rollout import ENDED_BADLY, rollout_failure
+from moto import mock_aws
+from rollout import ENDED_BADLY, forget_deployment_shape, rollout_failure
+
+from conftest import PROJECT
+from infra.forced_deployment import shape_parameter_name
 
 CLUSTER, SERVICE = "hello-cluster", "hello-service"
 NEW, OLD = (f"arn:aws:ecs:us-east-1:123456789012:task-definition/hello:{n}" for n in (8, 7))
@@ -116,3 +121,32 @@ def test_a_scale_only_update_starts_no_deployment_and_passes() -> None:
         [("list_service_deployments", deployments("SUCCESSFUL")), ("describe_services", service_running(NEW))]
     )
     assert (failure, said) == (None, [])
+
+
+def test_a_release_that_did_not_land_forgets_the_recorded_strategies() -> None:
+    """A rollback returns the service to its previous strategy while `pulumi up` recorded the new one (the provider's
+    wait treats ROLLBACK_SUCCESSFUL as done): without the record, the next `make up` forces a deployment instead of
+    planning a strategy change the provider refuses."""
+    with mock_aws():
+        ssm = boto3.client("ssm", region_name="us-east-1")
+        name = shape_parameter_name(PROJECT, "dev")
+        ssm.put_parameter(Name=name, Value="0123456789abcdef", Type="String")
+        assert "the next `make up` forces one deployment" in forget_deployment_shape(ssm, PROJECT, "dev")
+        assert ssm.get_parameters_by_path(Path=name.rpartition("/")[0])["Parameters"] == []
+        assert "no record" in forget_deployment_shape(ssm, PROJECT, "dev")  # a second failure: nothing to forget
+
+
+def test_the_deploy_job_checks_the_rollout_after_pulumi_up() -> None:
+    workflow = yaml.safe_load((Path(__file__).parent.parent / ".github/workflows/deploy.yml").read_text())
+    runs = [step.get("run", "") for step in workflow["jobs"]["up"]["steps"]]
+    deploy = next(n for n, run in enumerate(runs) if run.startswith("pulumi up "))
+    assert runs[deploy + 1] == '.venv/bin/python scripts/rollout.py "$STACK"'
+
+
+def test_make_force_deployment_deletes_the_record_the_program_reads() -> None:
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
+    [record] = re.findall(r"^SHAPE_RECORD = (.+)$", makefile, re.MULTILINE)
+    assert record.replace("$(STACK)", "dev") == shape_parameter_name(PROJECT, "dev")
+    assert re.search(
+        r"^force-deployment:.*\n\taws ssm delete-parameter .*--name \"\$\(SHAPE_RECORD\)\"", makefile, re.M
+    )
