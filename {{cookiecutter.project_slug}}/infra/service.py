@@ -55,6 +55,7 @@ def container_definitions(
             shutdown_drain_seconds(settings.health_check_interval_seconds, settings.unhealthy_threshold)
         ),
         "KEEP_ALIVE_SECONDS": str(settings.app_keep_alive_seconds),
+        "RELEASE_LABEL": settings.release_label,
     }
     return pulumi.Output.json_dumps(
         [

@@ -57,6 +57,7 @@ MAX_RELEASE_WAIT_MINUTES = CI_DEPLOY_JOB_MINUTES - CI_SETUP_MINUTES
 # ALB http-header condition: name up to 40 characters, value patterns up to 128 (no wildcards here: an exact value).
 TEST_HEADER_PATTERN = re.compile(r"(?P<name>[A-Za-z0-9-]{1,40}): ?(?P<value>[A-Za-z0-9._~-]{1,128})")
 KEEP_ALIVE_MARGIN_SECONDS = 5
+RELEASE_LABEL_PATTERN = re.compile(r"[A-Za-z0-9._-]{0,64}")
 # Commercial-partition regions (GovCloud and China use other ARN partitions and are not supported).
 AWS_REGIONS = (
     "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
@@ -170,6 +171,9 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     # With enable_waf: the core rule set's SizeRestrictions_BODY only counts instead of blocking request bodies over
     # 8 KB, the most WAF inspects behind an ALB. Off: what WAF cannot inspect does not reach the app.
     "waf_allow_large_bodies": False,
+    # Issue 24: a label the app shows in every answer (RELEASE_LABEL); `make acceptance` changes it to make a
+    # harmless release and tell the new revision's answers from the old one's.
+    "release_label": "",
 }
 DEFAULTS = {**ANSWER_DEFAULTS, **STACK_ONLY_DEFAULTS}
 
@@ -233,6 +237,7 @@ class Settings:
     waf_rate_window_seconds: int
     waf_count_mode: bool
     waf_allow_large_bodies: bool
+    release_label: str
 
     @property
     def app_keep_alive_seconds(self) -> int:
@@ -428,6 +433,13 @@ def _email(raw: object) -> str:
     return address
 
 
+def _release_label(raw: object) -> str:
+    label = str(raw).strip()
+    if not RELEASE_LABEL_PATTERN.fullmatch(label):
+        raise _FieldError("is not allowed: use up to 64 letters, digits, '.', '_' or '-', or leave it empty")
+    return label
+
+
 PARSERS: dict[str, Callable[[object], object]] = {
     "aws_region": _region,
     "replicas": _integer(
@@ -488,6 +500,7 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "waf_rate_window_seconds": _choice(WAF_RATE_WINDOWS),
     "waf_count_mode": _boolean,
     "waf_allow_large_bodies": _boolean,
+    "release_label": _release_label,
 }
 # Settings that no longer exist -> what replaced them. Refused rather than ignored: a stack that set one expects it
 # to act, and silently dropping it would leave that stack without the protection it asked for.
