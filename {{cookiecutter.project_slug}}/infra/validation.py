@@ -899,3 +899,15 @@ def check_answers(answers: Mapping[str, object]) -> list[str]:
     except InvalidSettings as invalid:
         errors.extend(invalid.errors)
     return errors
+
+
+# Issue 24: what a throwaway copy of a stack runs (`make acceptance`, pull-request environments).
+def fewest_replicas(settings: Settings) -> int:
+    """The smallest replica count the rules accept with the rest of `settings` (autoscaling_min follows it)."""
+    values = dataclasses.asdict(settings)
+    for replicas in range(MIN_REPLICAS, MAX_REPLICAS + 1):
+        low = replicas if values["enable_autoscaling"] else values["autoscaling_min"]
+        candidate = {**values, "replicas": replicas, "autoscaling_min": low}
+        if not any(check(candidate) for _, check in CHECKS):
+            return replicas
+    return settings.replicas

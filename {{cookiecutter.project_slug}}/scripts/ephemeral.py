@@ -29,7 +29,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from infra.validation import MIN_REPLICAS, InvalidSettings, Settings, is_production, parse_settings  # noqa: E402
+from infra.validation import Settings, fewest_replicas, is_production, parse_settings  # noqa: E402
 
 ACCEPTANCE_PREFIX = "acceptance-"
 # A stack updated this recently may belong to a run still going (`pulumi stack ls` shows no owner): not stale yet.
@@ -134,6 +134,7 @@ def copy_overrides(source_config: dict[str, Any], name: str, source: str, keep_d
     changes = [
         "alb_deletion_protection=false: the copy must be destroyable",
         "alarm_email='': the team's inbox gets no subscription confirmation from a throwaway stack",
+        "release_label=1: the release check changes it to 2 and counts which answers came from which",
     ]
     if source_config.get("domain_name"):
         zone = parse_settings(source_config).zone_name
@@ -147,21 +148,15 @@ def copy_overrides(source_config: dict[str, Any], name: str, source: str, keep_d
         else:
             overrides |= {"domain_name": "", "hosted_zone_name": "", "certificate_arn": "", "enable_https": False}
             changes.append("no domain: the copy answers on its ALB's DNS name over HTTP (--no-domain)")
-    for replicas in range(MIN_REPLICAS, 1001):
-        candidate = {**source_config, **overrides, "replicas": replicas}
-        if source_config.get("enable_autoscaling"):
-            candidate["autoscaling_min"] = replicas
-        try:
-            settings = parse_settings(candidate)
-        except InvalidSettings:
-            continue
-        overrides["replicas"] = replicas
-        if source_config.get("enable_autoscaling"):
-            overrides["autoscaling_min"] = replicas
-        changes.append(f"replicas={replicas}: the fewest the rules allow with this config")
-        text = {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in overrides.items()}
-        return Copy(name, source, text, changes, settings)
-    raise InvalidSettings([f"no replica count makes a valid copy of {source}"])
+    before = parse_settings({**source_config, **overrides})
+    replicas = fewest_replicas(before)
+    overrides["replicas"] = replicas
+    if before.enable_autoscaling:
+        overrides["autoscaling_min"] = replicas
+    changes.append(f"replicas={replicas}: the fewest the rules allow with this config")
+    settings = parse_settings({**source_config, **overrides})
+    text = {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in overrides.items()}
+    return Copy(name, source, text, changes, settings)
 
 
 def refuse_production(source: str, allow_production: bool) -> None:
@@ -179,6 +174,7 @@ class EphemeralStack:
         self.pulumi = pulumi
         self.copy = copy
         self.created = False
+        self.cleanup = "not started"  # then: kept, destroyed and removed, nothing to destroy, FAILED
 
     @property
     def name(self) -> str:
@@ -228,14 +224,19 @@ def always_destroyed(stack: EphemeralStack, keep: bool = False) -> Iterator[Ephe
             yield stack
     finally:
         with interrupts_ignored(stack.pulumi.say):
-            if keep and stack.created:
-                stack.pulumi.say(f"kept {stack.name}; destroy it later with: {cleanup_hint(stack.name)}")
-            elif stack.created or stack_exists(stack.pulumi, stack.name):
-                try:
+            try:
+                if keep and stack.created:
+                    stack.cleanup = "kept"
+                    stack.pulumi.say(f"kept {stack.name}; destroy it later with: {cleanup_hint(stack.name)}")
+                elif stack.created or stack_exists(stack.pulumi, stack.name):
                     stack.destroy()
-                except (PulumiFailed, OSError) as failure:
-                    stack.pulumi.say(f"CLEANUP FAILED ({failure}): resources may remain; run {cleanup_hint(stack.name)}")
-                    raise
+                    stack.cleanup = "destroyed and removed"
+                else:
+                    stack.cleanup = "nothing to destroy"
+            except (PulumiFailed, OSError) as failure:
+                stack.cleanup = f"FAILED ({failure})"
+                stack.pulumi.say(f"CLEANUP FAILED ({failure}): resources may remain; run {cleanup_hint(stack.name)}")
+                raise
 
 
 def stack_summaries(pulumi: Pulumi) -> list[dict[str, Any]]:
