@@ -21,6 +21,7 @@ from typing import Any
 import acceptance
 import boto3  # type: ignore[import-untyped]
 import pytest
+import yaml
 from acceptance_checks import Check, check_outputs, check_replicas, production_new_percent, task_zones
 from ephemeral import (
     Copy,
@@ -28,12 +29,16 @@ from ephemeral import (
     Pulumi,
     copy_overrides,
     offer_stale_cleanup,
+    read_stack_config,
     refuse_production,
     stale_stacks,
 )
 from moto import mock_aws
 
 from conftest import PROJECT, ROOT
+from infra.cost import acceptance_markdown
+from infra.timing import acceptance_job_minutes, acceptance_run_minutes
+from infra.validation import parse_settings
 
 SOURCE = "dev"
 NAME = "acceptance-0a1b2c3d"
@@ -401,3 +406,47 @@ def test_new_revision_share_is_read_from_the_production_rule(aws: dict[str, Any]
     )["Rules"][0]["RuleArn"]
     assert production_new_percent(elbv2, rule, green) == 20.0
     assert production_new_percent(elbv2, rule, blue) == 80.0
+
+
+# The workflows that run the same code in CI.
+
+
+def workflow(name: str) -> dict[Any, Any]:
+    return dict(yaml.safe_load((ROOT / ".github/workflows" / name).read_text()))
+
+
+def test_acceptance_workflow_is_bounded_by_the_release_model_and_always_destroys() -> None:
+    found = workflow("acceptance.yml")
+    job = found["jobs"]["acceptance"]
+    [run] = [step for step in job["steps"] if "scripts/acceptance.py" in step.get("run", "")]
+    [destroy] = [step for step in job["steps"] if "scripts/ephemeral.py destroy" in step.get("run", "")]
+    credentials = [step for step in job["steps"] if "configure-aws-credentials" in step.get("uses", "")]
+    assert run["timeout-minutes"] == acceptance_run_minutes()
+    assert job["timeout-minutes"] == acceptance_job_minutes() >= run["timeout-minutes"] + destroy["timeout-minutes"]
+    assert job["timeout-minutes"] <= 360  # GitHub-hosted runners' limit for a job
+    assert credentials[0]["with"]["role-duration-seconds"] == acceptance_run_minutes() * 60
+    # The cleanup runs after a failure or a cancel, with credentials of its own (the first may have expired).
+    assert destroy["if"] == "always()" and credentials[1]["if"] == "always()"
+    assert job["steps"].index(credentials[1]) < job["steps"].index(destroy)
+    assert "$ACCEPTANCE_STACK" in run["run"] and "$ACCEPTANCE_STACK" in destroy["run"]
+    assert found["concurrency"] == {"group": "acceptance", "cancel-in-progress": False}
+    assert set(found[True]) == {"workflow_dispatch"}  # the weekly schedule is there, commented out
+    assert "#   - cron:" in (ROOT / ".github/workflows/acceptance.yml").read_text()
+    assert found["permissions"]["id-token"] == "write"
+
+
+def test_preview_environments_deploy_on_the_label_and_are_destroyed_on_close_or_unlabel() -> None:
+    found = workflow("preview-env.yml")
+    assert set(found[True]["pull_request"]["types"]) >= {"labeled", "unlabeled", "closed", "synchronize"}
+    deploy, destroy = found["jobs"]["deploy"], found["jobs"]["destroy"]
+    assert "scripts/ephemeral.py up \"$STACK\"" in " ".join(step.get("run", "") for step in deploy["steps"])
+    assert "scripts/ephemeral.py destroy \"$STACK\"" in " ".join(step.get("run", "") for step in destroy["steps"])
+    assert found["env"]["STACK"] == "pr-${{ github.event.pull_request.number }}"
+    assert "preview-env" in deploy["if"] and "'closed'" in destroy["if"] and "'unlabeled'" in destroy["if"]
+    assert any("gh pr comment" in step.get("run", "") for step in deploy["steps"])
+    assert found["concurrency"]["cancel-in-progress"] is False
+
+
+def test_readme_states_what_a_typical_run_of_this_stack_costs() -> None:
+    stack = sorted(ROOT.glob("Pulumi.*.yaml"))[0].name.removeprefix("Pulumi.").removesuffix(".yaml")
+    assert acceptance_markdown(parse_settings(read_stack_config(stack))) in (ROOT / "README.md").read_text()
