@@ -60,7 +60,7 @@ def test_rolling_replacement_fails_no_request(default_project: Path) -> None:
         assert len(cluster.healthy()) == REPLICAS
     assert result.requests > 1000
     assert result.failures == 0
-    release = CHECKS.check_release(paced, replaced_in, 0, None, [], [])
+    release = CHECKS.check_release(paced, replaced_in, model_seconds=0, rollout_failure=None, schedule=[], steps=[])
     assert release.passed, release
     assert len(paced.samples) > 150 and release.figure.startswith(f"0 of {len(paced.samples)} requests failed")
 

@@ -38,7 +38,8 @@ draining = threading.Event()
 
 @app.get("/")
 async def index(delay_ms: int = 0) -> dict[str, str]:
-    """Which replica, of which release, answered. `delay_ms` (at most 5 s) simulates slow work, to watch draining during a deploy."""
+    """Which replica, of which release, answered. `delay_ms` (at most 5 s) simulates slow work, to watch draining
+    during a deploy."""
     await asyncio.sleep(min(max(delay_ms, 0), MAX_DELAY_MS) / 1000)
     return {"service": SERVICE_NAME, "replica": REPLICA, "release": RELEASE_LABEL}
 

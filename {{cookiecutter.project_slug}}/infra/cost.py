@@ -10,7 +10,12 @@ shown in the WAF line's text).
 import dataclasses
 from dataclasses import dataclass
 
-from infra.timing import TYPICAL_CHECK_MINUTES, TYPICAL_CREATE_MINUTES, TYPICAL_DESTROY_MINUTES, typical_acceptance_minutes
+from infra.timing import (
+    TYPICAL_CHECK_MINUTES,
+    TYPICAL_CREATE_MINUTES,
+    TYPICAL_DESTROY_MINUTES,
+    typical_acceptance_minutes,
+)
 from infra.validation import Settings, fewest_replicas
 
 PRICES_AS_OF = "2026-11"
@@ -172,10 +177,11 @@ def acceptance_markdown(settings: Settings) -> str:
     """What a typical `make acceptance` run of this stack costs: its copy runs the fewest replicas the rules allow."""
     copy = dataclasses.replace(settings, replicas=fewest_replicas(settings))
     minutes = typical_acceptance_minutes(copy)
+    release = minutes - TYPICAL_CREATE_MINUTES - TYPICAL_CHECK_MINUTES - TYPICAL_DESTROY_MINUTES
     monthly, run = run_cost(copy, minutes / 60)
     return (
         f"A typical run takes about {minutes} min (creating the copy about {TYPICAL_CREATE_MINUTES}, the checks "
-        f"{TYPICAL_CHECK_MINUTES}, the release {minutes - TYPICAL_CREATE_MINUTES - TYPICAL_CHECK_MINUTES - TYPICAL_DESTROY_MINUTES}, "
+        f"{TYPICAL_CHECK_MINUTES}, the release {release}, "
         f"destroying it {TYPICAL_DESTROY_MINUTES}: estimates) and costs about **${run:.2f}** at the estimate's prices "
         f"(the copy's {copy.replicas} replicas: ${monthly:,.2f} a month, prorated), plus the few requests it sends."
     )

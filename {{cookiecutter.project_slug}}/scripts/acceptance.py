@@ -149,7 +149,9 @@ class Clients:
 
 def release_under_load(stack: EphemeralStack, settings: Settings, outputs: dict[str, Any], clients: Clients) -> Check:
     """Change release_label, `pulumi up`, with paced requests throughout; shares per weight for non-rolling."""
-    rate = load_rate(settings.enable_waf, settings.waf_count_mode, settings.waf_rate_limit, settings.waf_rate_window_seconds)
+    rate = load_rate(
+        settings.enable_waf, settings.waf_count_mode, settings.waf_rate_limit, settings.waf_rate_window_seconds
+    )
     new_release = "2"
     release = outputs.get("release_traffic") or {}
     watcher_source: Callable[[], float] = lambda: 0.0  # noqa: E731
@@ -168,30 +170,45 @@ def release_under_load(stack: EphemeralStack, settings: Settings, outputs: dict[
         stack.configure("release_label", new_release)
         stack.up()
         failure = rollout_failure(
-            clients.ecs, outputs["cluster_name"], outputs["service_name"], stack.outputs()["task_definition_arn"],
+            clients.ecs,
+            outputs["cluster_name"],
+            outputs["service_name"],
+            stack.outputs()["task_definition_arn"],
             timeout=HEAL_TIMEOUT_SECONDS,
         )
     seconds = time.monotonic() - started
     schedule = [(shift.new_percent, shift.bake_minutes) for shift in traffic_schedule(settings)]
     steps = shares_by_step(load.samples, watcher.changes, new_release, settle=5.0) if schedule else []
-    return check_release(load, seconds, release_seconds(settings), failure, schedule, steps)
+    return check_release(
+        load,
+        seconds,
+        model_seconds=release_seconds(settings),
+        rollout_failure=failure,
+        schedule=schedule,
+        steps=steps,
+    )
 
 
-def run_checks(report: Report, stack: EphemeralStack, settings: Settings, outputs: dict[str, Any], clients: Clients) -> None:
+def run_checks(
+    report: Report, stack: EphemeralStack, settings: Settings, outputs: dict[str, Any], clients: Clients
+) -> None:
     url = outputs["url"]
     report.check("answers", lambda: check_answers(url, settings.health_check_path, settings.enable_https))
     if not report.checks[-1].passed:
         report.checks.append(Check("the rest", False, "skipped: the URL does not answer"))
         return
     cluster, service = outputs["cluster_name"], outputs["service_name"]
-    report.check(
-        "replicas", lambda: check_replicas(url, settings.replicas, task_zones(clients.ecs, cluster, service))
-    )
+    report.check("replicas", lambda: check_replicas(url, settings.replicas, task_zones(clients.ecs, cluster, service)))
     report.check(
         "self-healing",
         lambda: check_self_healing(
-            clients.ecs, clients.elbv2, cluster, service, url,
-            stopped_task_replacement_seconds(settings), HEAL_TIMEOUT_SECONDS,
+            clients.ecs,
+            clients.elbv2,
+            cluster,
+            service,
+            url,
+            model_seconds=stopped_task_replacement_seconds(settings),
+            timeout=HEAL_TIMEOUT_SECONDS,
         ),
     )
     report.check("release under load", lambda: release_under_load(stack, settings, outputs, clients))

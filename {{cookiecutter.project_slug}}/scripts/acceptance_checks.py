@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from verify import desired_count, distinct_replicas, running_tasks
+from verify import Target, desired_count, distinct_replicas, running_tasks
 
 # Log4Shell in a header: AWSManagedRulesKnownBadInputsRuleSet's Log4JRCE_HEADER blocks it (infra/waf.py enables it).
 KNOWN_BAD_HEADER = ("X-Api-Version", "${jndi:ldap://acceptance.invalid/a}")
@@ -54,20 +54,19 @@ def check_answers(url: str, health_path: str, https: bool) -> Check:
     return Check("answers", passed, f"HTTP {statuses[1]} in {elapsed_ms:.0f} ms", detail=detail)
 
 
+def service_target(cluster: str, service: str) -> Target:
+    """What verify.py's ECS helpers need to know of the service."""
+    return Target(url="", health_path="", cluster=cluster, service=service, region="")
+
+
 def task_zones(ecs: Any, cluster: str, service: str) -> dict[str, str]:
     """Each running task of the service -> its Availability Zone (DescribeTasks' `availabilityZone`)."""
-    arns = running_tasks(ecs, _Target(cluster, service))
+    arns = running_tasks(ecs, service_target(cluster, service))
     zones: dict[str, str] = {}
     for start in range(0, len(arns), 100):  # DescribeTasks takes at most 100 tasks
         for task in ecs.describe_tasks(cluster=cluster, tasks=arns[start : start + 100])["tasks"]:
             zones[task["taskArn"]] = task.get("availabilityZone", "")
     return zones
-
-
-@dataclass
-class _Target:
-    cluster: str
-    service: str
 
 
 def check_replicas(url: str, replicas: int, zones: dict[str, str]) -> Check:
@@ -124,6 +123,7 @@ def check_self_healing(
     cluster: str,
     service: str,
     url: str,
+    *,
     model_seconds: int,
     timeout: float,
     poll_seconds: float = 5,
@@ -133,7 +133,7 @@ def check_self_healing(
     Requests sent meanwhile must all succeed: the stopped task drains (deregistered, then SIGTERM) and the others
     serve. Passes when the service heals within `timeout` and no request failed; the model's figure is set beside.
     """
-    [victim, *_] = running_tasks(ecs, _Target(cluster, service))
+    [victim, *_] = running_tasks(ecs, service_target(cluster, service))
     excluded = task_ips(ecs, cluster, victim)
     groups = service_target_groups(ecs, cluster, service)
     ecs.stop_task(cluster=cluster, task=victim, reason="make acceptance: self-healing check")
@@ -143,7 +143,7 @@ def check_self_healing(
             response = get(client, url + "/")
             requests += 1
             failures += response is None or response.status_code >= 500
-            wanted = desired_count(ecs, _Target(cluster, service))
+            wanted = desired_count(ecs, service_target(cluster, service))
             healthy = healthy_targets(elbv2, groups, excluded)
             elapsed = time.monotonic() - started
             if healthy >= wanted:
@@ -160,7 +160,8 @@ def check_self_healing(
     return Check(
         "self-healing",
         failures == 0,
-        f"{wanted} healthy targets again {elapsed:.0f} s after a task was stopped; {failures}/{requests} requests failed",
+        f"{wanted} healthy targets again {elapsed:.0f} s after a task was stopped; "
+        f"{failures}/{requests} requests failed",
         model=f"{model_seconds} s",
         data={"seconds": round(elapsed, 1), "failures": failures, "requests": requests},
     )
@@ -271,12 +272,15 @@ def production_new_percent(elbv2: Any, rule_arn: str, new_group: str) -> float:
     [forward] = [action for action in rule["Actions"] if action["Type"] == "forward"]
     groups = forward["ForwardConfig"]["TargetGroups"]
     total = sum(group.get("Weight", 0) for group in groups) or 1
-    return 100.0 * sum(group.get("Weight", 0) for group in groups if group["TargetGroupArn"] == new_group) / total
+    return (
+        100.0 * float(sum(group.get("Weight", 0) for group in groups if group["TargetGroupArn"] == new_group)) / total
+    )
 
 
 def check_release(
     load: PacedLoad,
     seconds: float,
+    *,
     model_seconds: int,
     rollout_failure: str | None,
     schedule: list[tuple[float, int]],
@@ -331,7 +335,9 @@ def check_outputs(
         "outputs",
         passed,
         f"dashboard {'found' if dashboard else 'MISSING'}; {len(states) - len(not_ok)}/{len(alarm_names)} alarms OK",
-        detail="; ".join([*(f"{alarm}: {state}" for alarm, state in not_ok.items()), *(f"{m}: missing" for m in missing)]),
+        detail="; ".join(
+            [*(f"{alarm}: {state}" for alarm, state in not_ok.items()), *(f"{m}: missing" for m in missing)]
+        ),
     )
 
 

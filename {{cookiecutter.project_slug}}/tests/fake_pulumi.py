@@ -46,7 +46,9 @@ def injected_failure(command: str) -> bool:
     words, _, nth = spec.partition("#")
     if not command.startswith(words):
         return False
-    seen = sum(1 for line in (STATE / "calls.jsonl").read_text().splitlines() if " ".join(json.loads(line)).startswith(words))
+    seen = sum(
+        1 for line in (STATE / "calls.jsonl").read_text().splitlines() if " ".join(json.loads(line)).startswith(words)
+    )
     return seen == int(nth or 1)
 
 
@@ -81,7 +83,12 @@ def main() -> int:
         print((STATE / "outputs.json").read_text())
     elif args[:1] in (["up"], ["destroy"]):
         name = stack_of(args)
-        save([{**stack, "resourceCount": 60 if args[0] == "up" else 0} if stack["name"] == name else stack for stack in stacks()])
+        save(
+            [
+                {**stack, "resourceCount": 60 if args[0] == "up" else 0} if stack["name"] == name else stack
+                for stack in stacks()
+            ]
+        )
     return 0
 
 

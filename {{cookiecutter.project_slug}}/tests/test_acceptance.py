@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import acceptance
+import acceptance_checks
 import boto3  # type: ignore[import-untyped]
+import ephemeral
 import pytest
 import yaml
 from acceptance_checks import Check, check_outputs, check_replicas, production_new_percent, task_zones
@@ -192,13 +194,16 @@ def test_a_failed_destroy_is_retried_after_a_refresh_and_never_forced(
     monkeypatch.setenv("FAKE_PULUMI_FAIL", "destroy")
     acceptance.run_acceptance(Pulumi(say=quiet), copy(), False, tmp_path, no_clients)
     made = calls(fake_pulumi)
-    assert [call.split(" --")[0] for call in made[-4:]] == ["destroy", "refresh", "destroy", "stack rm NAME".replace("NAME", NAME)]
+    assert [call.split(" --")[0] for call in made[-4:]] == [
+        "destroy",
+        "refresh",
+        "destroy",
+        "stack rm NAME".replace("NAME", NAME),
+    ]
     assert not any("--force" in call for call in made)
 
 
-def test_keep_leaves_the_stack_and_says_how_to_destroy_it(
-    fake_pulumi: Path, checks_pass: None, tmp_path: Path
-) -> None:
+def test_keep_leaves_the_stack_and_says_how_to_destroy_it(fake_pulumi: Path, checks_pass: None, tmp_path: Path) -> None:
     said: list[str] = []
     report = acceptance.run_acceptance(Pulumi(say=said.append), copy(), True, tmp_path, no_clients)
     assert report.cleanup == "kept" and report.passed
@@ -206,7 +211,9 @@ def test_keep_leaves_the_stack_and_says_how_to_destroy_it(
     assert any(f"python scripts/ephemeral.py destroy {NAME}" in line for line in said)
 
 
-def test_ctrl_c_during_up_and_again_during_destroy_still_destroys_and_removes(fake_pulumi: Path, tmp_path: Path) -> None:
+def test_ctrl_c_during_up_and_again_during_destroy_still_destroys_and_removes(
+    fake_pulumi: Path, tmp_path: Path
+) -> None:
     """The real script, interrupted as a terminal does: SIGINT to its whole process group."""
     generated = sorted(ROOT.glob("Pulumi.*.yaml"))[0].name.removeprefix("Pulumi.").removesuffix(".yaml")
     env = {**os.environ, "FAKE_PULUMI_PAUSE": "up=30,destroy=1"}
@@ -241,7 +248,7 @@ def wait_for_file(path: Path, process: subprocess.Popen[str]) -> None:
 
 def test_stale_stacks_are_old_idle_acceptance_stacks_only() -> None:
     now = datetime(2026, 12, 2, 12, tzinfo=UTC)
-    summaries = [
+    summaries: list[dict[str, Any]] = [
         {"name": "dev", "lastUpdate": "2026-11-01T00:00:00Z"},
         {"name": "acceptance-old", "lastUpdate": (now - timedelta(days=2)).isoformat()},
         {"name": "org/proj/acceptance-cloud", "lastUpdate": (now - timedelta(hours=7)).isoformat()},
@@ -269,8 +276,6 @@ def test_a_second_run_offers_to_destroy_stale_stacks(fake_pulumi: Path) -> None:
 
 def test_pull_request_environments_use_the_same_lifecycle(fake_pulumi: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`ephemeral.py up pr-7` creates the copy once, updates it on the next push; `destroy pr-7` removes it."""
-    import ephemeral
-
     monkeypatch.setattr(ephemeral, "read_stack_config", lambda _: SOURCE_CONFIG)
     pulumi = Pulumi(say=quiet)
     assert ephemeral.deploy_environment(pulumi, "pr-7", SOURCE)["url"] == outputs()["url"]
@@ -340,8 +345,14 @@ def test_outputs_check_finds_the_dashboard_and_waits_for_every_alarm_to_be_ok(aw
     cloudwatch, names = aws["cloudwatch"], outputs()["alarm_names"]
     for name in names:
         cloudwatch.put_metric_alarm(
-            AlarmName=name, MetricName="HTTPCode_Target_5XX_Count", Namespace="AWS/ApplicationELB", Statistic="Sum",
-            Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="GreaterThanThreshold",
+            AlarmName=name,
+            MetricName="HTTPCode_Target_5XX_Count",
+            Namespace="AWS/ApplicationELB",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanThreshold",
         )
         cloudwatch.set_alarm_state(AlarmName=name, StateValue="INSUFFICIENT_DATA", StateReason="new alarm")
     dashboard_url = outputs()["dashboard_url"]
@@ -356,13 +367,16 @@ def test_outputs_check_finds_the_dashboard_and_waits_for_every_alarm_to_be_ok(aw
     assert check_outputs(cloudwatch, dashboard_url, names, wait_seconds=0).passed
 
 
-def test_zones_come_from_describe_tasks_and_two_are_needed(aws: dict[str, Any]) -> None:
+def test_zones_come_from_describe_tasks_and_two_are_needed(
+    aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     ecs = aws["ecs"]
     ecs.create_cluster(clusterName="cluster")
     ecs.register_task_definition(family="app", containerDefinitions=[{"name": "app", "image": "app", "memory": 512}])
     ecs.create_service(cluster="cluster", serviceName="svc", taskDefinition="app", desiredCount=2, launchType="FARGATE")
     ecs.run_task(cluster="cluster", taskDefinition="app", count=2, launchType="FARGATE")  # moto starts none itself
     zones = task_zones(ecs, "cluster", "svc")
+    monkeypatch.setattr(acceptance_checks, "distinct_replicas", lambda *_: {"task-a", "task-b"})
     assert len(zones) == 2  # every running task of the service, described
     # moto leaves out `availabilityZone`, which ECS sets on every task: no zone known is a failure, not a pass.
     assert not check_replicas_with(zones).passed
@@ -371,14 +385,7 @@ def test_zones_come_from_describe_tasks_and_two_are_needed(aws: dict[str, Any]) 
 
 
 def check_replicas_with(zones: dict[str, str]) -> Check:
-    import acceptance_checks
-
-    original = acceptance_checks.distinct_replicas
-    acceptance_checks.distinct_replicas = lambda *_: {"task-a", "task-b"}
-    try:
-        return check_replicas("http://unused", 2, zones)
-    finally:
-        acceptance_checks.distinct_replicas = original
+    return check_replicas("http://unused", 2, zones)
 
 
 def test_new_revision_share_is_read_from_the_production_rule(aws: dict[str, Any]) -> None:
@@ -390,7 +397,9 @@ def test_new_revision_share_is_read_from_the_production_rule(aws: dict[str, Any]
     ]
     alb = elbv2.create_load_balancer(Name="alb", Subnets=[subnet["SubnetId"] for subnet in subnets])
     listener = elbv2.create_listener(
-        LoadBalancerArn=alb["LoadBalancers"][0]["LoadBalancerArn"], Protocol="HTTP", Port=80,
+        LoadBalancerArn=alb["LoadBalancers"][0]["LoadBalancerArn"],
+        Protocol="HTTP",
+        Port=80,
         DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
     )["Listeners"][0]["ListenerArn"]
     blue, green = (
@@ -401,7 +410,9 @@ def test_new_revision_share_is_read_from_the_production_rule(aws: dict[str, Any]
     )
     forward = {"TargetGroups": [{"TargetGroupArn": blue, "Weight": 80}, {"TargetGroupArn": green, "Weight": 20}]}
     rule = elbv2.create_rule(
-        ListenerArn=listener, Priority=10, Conditions=[{"Field": "path-pattern", "Values": ["/*"]}],
+        ListenerArn=listener,
+        Priority=10,
+        Conditions=[{"Field": "path-pattern", "Values": ["/*"]}],
         Actions=[{"Type": "forward", "ForwardConfig": forward}],
     )["Rules"][0]["RuleArn"]
     assert production_new_percent(elbv2, rule, green) == 20.0
@@ -439,8 +450,8 @@ def test_preview_environments_deploy_on_the_label_and_are_destroyed_on_close_or_
     found = workflow("preview-env.yml")
     assert set(found[True]["pull_request"]["types"]) >= {"labeled", "unlabeled", "closed", "synchronize"}
     deploy, destroy = found["jobs"]["deploy"], found["jobs"]["destroy"]
-    assert "scripts/ephemeral.py up \"$STACK\"" in " ".join(step.get("run", "") for step in deploy["steps"])
-    assert "scripts/ephemeral.py destroy \"$STACK\"" in " ".join(step.get("run", "") for step in destroy["steps"])
+    assert 'scripts/ephemeral.py up "$STACK"' in " ".join(step.get("run", "") for step in deploy["steps"])
+    assert 'scripts/ephemeral.py destroy "$STACK"' in " ".join(step.get("run", "") for step in destroy["steps"])
     assert found["env"]["STACK"] == "pr-${{ github.event.pull_request.number }}"
     assert "preview-env" in deploy["if"] and "'closed'" in destroy["if"] and "'unlabeled'" in destroy["if"]
     assert any("gh pr comment" in step.get("run", "") for step in deploy["steps"])

@@ -29,7 +29,7 @@ PREFIX_KEYS = {"namePrefix", "bucketPrefix"}
 
 # Everything on that adds a fixed name: a domain with HTTPS (record, validation record, certificate), WAF (web ACL,
 # its log group), a non-rolling strategy, autoscaling, VPC endpoints, an alarm email.
-EVERYTHING = {
+EVERYTHING: dict[str, Any] = {
     "aws_region": "us-east-1",
     "enable_https": True,
     "domain_name": "api.example.com",
@@ -65,7 +65,8 @@ def fixed_names(deployment: Deployment) -> set[tuple[str, str, str]]:
 
 def copy_of(source: dict[str, Any], name: str) -> Deployment:
     copy = copy_overrides(source, name, "dev")
-    return deploy(stack=name, **{**source, **copy.overrides})
+    config: dict[str, Any] = {**source, **copy.overrides}
+    return deploy(stack=name, **config)
 
 
 def test_an_acceptance_copy_shares_no_fixed_name_with_the_live_stack() -> None:
@@ -80,4 +81,3 @@ def test_an_acceptance_copy_shares_no_fixed_name_with_the_live_stack() -> None:
 def test_two_pull_request_environments_share_no_fixed_name() -> None:
     first, second = copy_of(EVERYTHING, "pr-1"), copy_of(EVERYTHING, "pr-12")
     assert fixed_names(first).isdisjoint(fixed_names(second))
-
