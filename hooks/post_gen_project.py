@@ -1,4 +1,5 @@
-"""Write the monthly cost estimate, the cost of an acceptance run and the modelled release times of the chosen settings into the generated README.
+"""Write the monthly cost estimate, the cost of an acceptance run and the modelled release times of the chosen
+settings into the generated README.
 
 Runs inside the generated project and uses its own infra/cost.py (the code `make cost` runs later) and infra/timing.py.
 """

@@ -104,7 +104,9 @@ def test_verify_script_sees_every_replica_behind_the_load_balancer(default_proje
         assert verify.distinct_replicas(url + "/", 12) == {slot.name for slot in cluster.running()}
         answered = CHECKS.check_answers(url, HEALTH_PATH, https=False)
         # The zones come from ECS DescribeTasks on AWS (tested against moto in the project); here, two made up.
-        seen = CHECKS.check_replicas(url, REPLICAS, {"task0": "us-east-1a", "task1": "us-east-1b", "task2": "us-east-1a"})
+        seen = CHECKS.check_replicas(
+            url, REPLICAS, {"task0": "us-east-1a", "task1": "us-east-1b", "task2": "us-east-1a"}
+        )
         too_many = CHECKS.check_replicas(url, REPLICAS + 1, {"task0": "us-east-1a", "task1": "us-east-1b"})
         running = sorted(slot.name for slot in cluster.running())
     assert answered.passed and answered.figure.startswith("HTTP 200"), answered
