@@ -12,9 +12,11 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +26,14 @@ import boto3  # type: ignore[import-untyped]
 import ephemeral
 import pytest
 import yaml
-from acceptance_checks import Check, check_outputs, check_replicas, production_new_percent, task_zones
+from acceptance_checks import (
+    Check,
+    check_outputs,
+    check_replicas,
+    check_self_healing,
+    production_new_percent,
+    task_zones,
+)
 from ephemeral import (
     Copy,
     EphemeralStack,
@@ -73,7 +82,8 @@ def fake_pulumi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     bin_dir.mkdir()
     state.mkdir()
     executable = bin_dir / "pulumi"
-    executable.write_text(f"#!{sys.executable}\n" + (Path(__file__).with_name("fake_pulumi.py")).read_text())
+    # -S: no site-packages to scan at each of the ~10 starts a run makes (the fake needs only the standard library).
+    executable.write_text(f"#!{sys.executable} -S\n" + (Path(__file__).with_name("fake_pulumi.py")).read_text())
     executable.chmod(executable.stat().st_mode | stat.S_IEXEC)
     (state / "outputs.json").write_text(json.dumps(outputs()))
     (state / "stacks.json").write_text(json.dumps([{"name": SOURCE, "current": True, "resourceCount": 60}]))
@@ -335,8 +345,9 @@ def test_a_production_stack_is_refused_without_the_flag() -> None:
 # The AWS side of the checks, against moto.
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def aws() -> Iterator[dict[str, Any]]:
+    """One moto account for these tests (starting one costs seconds): each test names its own resources."""
     with mock_aws():
         yield {name: boto3.client(name, region_name="us-east-1") for name in ("ecs", "elbv2", "cloudwatch", "ec2")}
 
@@ -371,11 +382,11 @@ def test_zones_come_from_describe_tasks_and_two_are_needed(
     aws: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     ecs = aws["ecs"]
-    ecs.create_cluster(clusterName="cluster")
+    ecs.create_cluster(clusterName="zones")
     ecs.register_task_definition(family="app", containerDefinitions=[{"name": "app", "image": "app", "memory": 512}])
-    ecs.create_service(cluster="cluster", serviceName="svc", taskDefinition="app", desiredCount=2, launchType="FARGATE")
-    ecs.run_task(cluster="cluster", taskDefinition="app", count=2, launchType="FARGATE")  # moto starts none itself
-    zones = task_zones(ecs, "cluster", "svc")
+    ecs.create_service(cluster="zones", serviceName="svc", taskDefinition="app", desiredCount=2, launchType="FARGATE")
+    ecs.run_task(cluster="zones", taskDefinition="app", count=2, launchType="FARGATE")  # moto starts none itself
+    zones = task_zones(ecs, "zones", "svc")
     monkeypatch.setattr(acceptance_checks, "distinct_replicas", lambda *_: {"task-a", "task-b"})
     assert len(zones) == 2  # every running task of the service, described
     # moto leaves out `availabilityZone`, which ECS sets on every task: no zone known is a failure, not a pass.
@@ -461,3 +472,94 @@ def test_preview_environments_deploy_on_the_label_and_are_destroyed_on_close_or_
 def test_readme_states_what_a_typical_run_of_this_stack_costs() -> None:
     stack = sorted(ROOT.glob("Pulumi.*.yaml"))[0].name.removeprefix("Pulumi.").removesuffix(".yaml")
     assert acceptance_markdown(parse_settings(read_stack_config(stack))) in (ROOT / "README.md").read_text()
+
+
+class Scheduler(threading.Thread):
+    """What ECS and the ALB do after a StopTask, against moto: the stopped task's target leaves its group at once,
+    and `delay` later a new task runs and its target is healthy."""
+
+    def __init__(self, aws: dict[str, Any], cluster: str, group: str, targets: dict[str, str], delay: float) -> None:
+        super().__init__(daemon=True)
+        self.ecs, self.elbv2 = aws["ecs"], aws["elbv2"]
+        self.cluster, self.group, self.targets, self.delay = cluster, group, targets, delay
+        self.stopping = threading.Event()
+
+    def run(self) -> None:
+        while not self.stopping.wait(0.05):
+            running = set(self.ecs.list_tasks(cluster=self.cluster, desiredStatus="RUNNING")["taskArns"])
+            for arn in set(self.targets) - running:
+                self.elbv2.deregister_targets(TargetGroupArn=self.group, Targets=[{"Id": self.targets.pop(arn)}])
+                self.stopping.wait(self.delay)
+                [task] = self.ecs.run_task(cluster=self.cluster, taskDefinition="app", launchType="FARGATE")["tasks"]
+                self.targets[task["taskArn"]] = f"10.0.9.{len(self.targets) + 10}"
+                self.elbv2.register_targets(TargetGroupArn=self.group, Targets=[{"Id": self.targets[task["taskArn"]]}])
+
+
+def service_behind_a_target_group(aws: dict[str, Any], name: str) -> tuple[str, list[str]]:
+    """A moto ECS service `svc` of two running tasks in cluster `name`, behind target group `name`; the group's ARN
+    and the tasks' ARNs (their targets are not registered yet)."""
+    ecs, elbv2 = aws["ecs"], aws["elbv2"]
+    vpc = aws["ec2"].create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    group = elbv2.create_target_group(Name=name, Protocol="HTTP", Port=80, VpcId=vpc, TargetType="ip")
+    group_arn = group["TargetGroups"][0]["TargetGroupArn"]
+    ecs.create_cluster(clusterName=name)
+    ecs.register_task_definition(family="app", containerDefinitions=[{"name": "app", "image": "app", "memory": 512}])
+    balancer = {"targetGroupArn": group_arn, "containerName": "app", "containerPort": 80}
+    ecs.create_service(
+        cluster=name,
+        serviceName="svc",
+        taskDefinition="app",
+        desiredCount=2,
+        launchType="FARGATE",
+        loadBalancers=[balancer],
+    )
+    tasks = ecs.run_task(cluster=name, taskDefinition="app", count=2, launchType="FARGATE")["tasks"]
+    return group_arn, [task["taskArn"] for task in tasks]
+
+
+@pytest.fixture
+def answering_url() -> Iterator[str]:
+    """The ALB in front of the service: answers every request (the self-healing check counts failures through it)."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_self_healing_stops_a_task_and_times_the_return_to_the_full_healthy_count(
+    aws: dict[str, Any], answering_url: str
+) -> None:
+    group, tasks = service_behind_a_target_group(aws, "heals")
+    targets = {task: f"10.0.0.{index + 1}" for index, task in enumerate(tasks)}
+    aws["elbv2"].register_targets(TargetGroupArn=group, Targets=[{"Id": ip} for ip in targets.values()])
+    scheduler = Scheduler(aws, "heals", group, targets, delay=0.5)
+    scheduler.start()
+    try:
+        healed = check_self_healing(
+            aws["ecs"], aws["elbv2"], "heals", "svc", answering_url, model_seconds=40, timeout=10, poll_seconds=0.1
+        )
+    finally:
+        scheduler.stopping.set()
+        scheduler.join()
+    assert healed.passed, healed
+    assert 0.5 <= healed.data["seconds"] < 5 and healed.data["failures"] == 0 and healed.model == "40 s"
+    assert len(aws["ecs"].list_tasks(cluster="heals", desiredStatus="STOPPED")["taskArns"]) == 1  # one, no more
+
+
+def test_self_healing_fails_when_the_service_does_not_heal_in_time(aws: dict[str, Any], answering_url: str) -> None:
+    group, _ = service_behind_a_target_group(aws, "stuck")
+    aws["elbv2"].register_targets(TargetGroupArn=group, Targets=[{"Id": "10.0.0.1"}])  # one healthy target, never two
+    stuck = check_self_healing(
+        aws["ecs"], aws["elbv2"], "stuck", "svc", answering_url, model_seconds=40, timeout=0.3, poll_seconds=0.1
+    )
+    assert not stuck.passed and stuck.figure.startswith("1/2 healthy after")
