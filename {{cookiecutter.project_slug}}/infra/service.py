@@ -55,8 +55,11 @@ def container_definitions(
             shutdown_drain_seconds(settings.health_check_interval_seconds, settings.unhealthy_threshold)
         ),
         "KEEP_ALIVE_SECONDS": str(settings.app_keep_alive_seconds),
-        "RELEASE_LABEL": settings.release_label,
     }
+    # Only when set: ECS drops environment entries with empty values, which the provider then sees as a change on every
+    # `up` (hashicorp/terraform-provider-aws#39533, pulumi/pulumi-aws#4576: the task definition replaced each time).
+    if settings.release_label:
+        environment["RELEASE_LABEL"] = settings.release_label
     return pulumi.Output.json_dumps(
         [
             {
