@@ -4,6 +4,7 @@ Every function takes what it needs (URLs, boto3 clients, numbers), so the HTTP o
 cluster in the template's tests and the AWS ones against moto.
 """
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -196,7 +197,8 @@ class PacedLoad:
                 ok = response is not None and response.status_code < 500
                 release = ""
                 if response is not None and response.status_code == 200:
-                    release = str(response.json().get("release", ""))
+                    with contextlib.suppress(ValueError):  # the app answers JSON; anything else names no release
+                        release = str(response.json().get("release", ""))
                 self.samples.append(Sample(sent, ok, release))
                 self.stopping.wait(max(0.0, self.pause - (time.monotonic() - sent)))
 

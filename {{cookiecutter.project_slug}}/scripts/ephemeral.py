@@ -29,11 +29,13 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from infra.timing import acceptance_job_minutes  # noqa: E402
 from infra.validation import Settings, fewest_replicas, is_production, parse_settings  # noqa: E402
 
 ACCEPTANCE_PREFIX = "acceptance-"
-# A stack updated this recently may belong to a run still going (`pulumi stack ls` shows no owner): not stale yet.
-STALE_AFTER_HOURS = 6
+# A stack updated this recently may belong to a run still going (`pulumi stack ls` names no owner): not stale yet.
+# The longest run, its destroy included (infra/timing.py), plus an hour.
+STALE_AFTER_HOURS = -(-acceptance_job_minutes() // 60) + 1
 # After an interrupt, how long Pulumi may take to finish the operations in flight before it is stopped for good.
 CANCEL_GRACE_SECONDS = 300
 
@@ -196,14 +198,19 @@ class EphemeralStack:
         return dict(self.pulumi.json("stack", "output", "--stack", self.name))
 
     def destroy(self) -> None:
-        """Destroy every resource, then remove the stack; a failed destroy is tried once more after a refresh.
+        """Destroy every resource, then remove the stack; a failed destroy is tried once more.
 
-        The stack is removed only once it holds nothing: `stack rm --force` would forget resources that still exist.
+        Before the second try: `pulumi cancel` ends an update a killed run left open (Pulumi Cloud keeps it open and
+        refuses every other operation; a backend without one answers with an error, ignored), and `pulumi refresh`
+        reads what exists. The stack is removed only once it holds nothing: `stack rm --force` would forget resources
+        that still exist.
         """
         try:
             self.pulumi.run("destroy", "--stack", self.name, "--yes", "--skip-preview", "--continue-on-error")
         except PulumiFailed:
-            self.pulumi.say("destroy failed: refreshing the stack's state and trying once more")
+            self.pulumi.say("destroy failed: ending any update left open, refreshing, and trying once more")
+            with contextlib.suppress(PulumiFailed):
+                self.pulumi.run("cancel", "--yes", "--stack", self.name)
             self.pulumi.run("refresh", "--stack", self.name, "--yes", "--skip-preview")
             self.pulumi.run("destroy", "--stack", self.name, "--yes", "--skip-preview", "--continue-on-error")
         self.pulumi.run("stack", "rm", self.name, "--yes")
@@ -253,17 +260,19 @@ def stack_exists(pulumi: Pulumi, name: str) -> bool:
 
 
 def stale_stacks(summaries: list[dict[str, Any]], now: datetime, prefix: str = ACCEPTANCE_PREFIX) -> list[str]:
-    """Acceptance stacks no run is updating and none touched in the last STALE_AFTER_HOURS."""
+    """Acceptance stacks no run is updating and whose last update started over STALE_AFTER_HOURS ago.
+
+    A stack never updated is left alone: it holds no resource, and it may be a run between `stack init` and its
+    first `up`.
+    """
     stale = []
     for summary in summaries:
-        if not short_name(summary).startswith(prefix) or summary.get("updateInProgress"):
-            continue
         last = summary.get("lastUpdate")
-        if last:
-            updated = datetime.fromisoformat(str(last).replace("Z", "+00:00"))
-            if (now - updated).total_seconds() < STALE_AFTER_HOURS * 3600:
-                continue
-        stale.append(short_name(summary))
+        if not short_name(summary).startswith(prefix) or summary.get("updateInProgress") or not last:
+            continue
+        updated = datetime.fromisoformat(str(last).replace("Z", "+00:00"))
+        if (now - updated).total_seconds() >= STALE_AFTER_HOURS * 3600:
+            stale.append(short_name(summary))
     return stale
 
 

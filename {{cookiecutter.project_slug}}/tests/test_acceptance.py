@@ -39,6 +39,7 @@ from ephemeral import (
     EphemeralStack,
     Pulumi,
     copy_overrides,
+    STALE_AFTER_HOURS,
     offer_stale_cleanup,
     read_stack_config,
     refuse_production,
@@ -204,11 +205,12 @@ def test_a_failed_destroy_is_retried_after_a_refresh_and_never_forced(
     monkeypatch.setenv("FAKE_PULUMI_FAIL", "destroy")
     acceptance.run_acceptance(Pulumi(say=quiet), copy(), False, tmp_path, no_clients)
     made = calls(fake_pulumi)
-    assert [call.split(" --")[0] for call in made[-4:]] == [
+    assert [call.split(" --")[0] for call in made[-5:]] == [
         "destroy",
+        "cancel",
         "refresh",
         "destroy",
-        "stack rm NAME".replace("NAME", NAME),
+        f"stack rm {NAME}",
     ]
     assert not any("--force" in call for call in made)
 
@@ -261,13 +263,14 @@ def test_stale_stacks_are_old_idle_acceptance_stacks_only() -> None:
     summaries: list[dict[str, Any]] = [
         {"name": "dev", "lastUpdate": "2026-11-01T00:00:00Z"},
         {"name": "acceptance-old", "lastUpdate": (now - timedelta(days=2)).isoformat()},
-        {"name": "org/proj/acceptance-cloud", "lastUpdate": (now - timedelta(hours=7)).isoformat()},
+        {"name": "org/proj/acceptance-cloud", "lastUpdate": (now - timedelta(hours=STALE_AFTER_HOURS)).isoformat()},
+        {"name": "acceptance-long-run", "lastUpdate": (now - timedelta(hours=STALE_AFTER_HOURS - 1)).isoformat()},
         {"name": "acceptance-recent", "lastUpdate": (now - timedelta(minutes=20)).isoformat()},
         {"name": "acceptance-running", "lastUpdate": "2026-11-01T00:00:00Z", "updateInProgress": True},
         {"name": "acceptance-never-deployed"},
         {"name": "pr-12", "lastUpdate": "2026-11-01T00:00:00Z"},
     ]
-    assert stale_stacks(summaries, now) == ["acceptance-old", "acceptance-cloud", "acceptance-never-deployed"]
+    assert stale_stacks(summaries, now) == ["acceptance-old", "acceptance-cloud"]
 
 
 def test_a_second_run_offers_to_destroy_stale_stacks(fake_pulumi: Path) -> None:
