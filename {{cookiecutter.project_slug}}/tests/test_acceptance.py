@@ -35,11 +35,11 @@ from acceptance_checks import (
     task_zones,
 )
 from ephemeral import (
+    STALE_AFTER_HOURS,
     Copy,
     EphemeralStack,
     Pulumi,
     copy_overrides,
-    STALE_AFTER_HOURS,
     offer_stale_cleanup,
     read_stack_config,
     refuse_production,
