@@ -81,34 +81,36 @@ class Pulumi:
         return json.loads(self.run(*args, "--json", capture=True) or "null")
 
 
+Handler = Callable[[int, FrameType | None], None]
+
+
 @contextlib.contextmanager
-def interrupts_raise() -> Iterator[None]:
-    """SIGINT (Ctrl-C) and SIGTERM (a CI cancel, `kill`) stop the current step with KeyboardInterrupt."""
+def interrupts_handled_by(handler: Handler) -> Iterator[None]:
+    """SIGINT (Ctrl-C) and SIGTERM (a CI cancel, `kill`) go to `handler` inside the block."""
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, restored in previous.items():
+            signal.signal(sig, restored)
+
+
+def interrupts_raise() -> contextlib.AbstractContextManager[None]:
+    """An interrupt stops the current step with KeyboardInterrupt (SIGTERM too, which would otherwise kill)."""
 
     def stop(signum: int, _: FrameType | None) -> None:
         raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return interrupts_handled_by(stop)
 
 
-@contextlib.contextmanager
-def interrupts_ignored(say: Callable[[str], None] = print) -> Iterator[None]:
-    """While cleaning up: a further Ctrl-C would leave resources behind, so it is noted and ignored."""
+def interrupts_ignored(say: Callable[[str], None] = print) -> contextlib.AbstractContextManager[None]:
+    """While cleaning up: a further interrupt would leave resources behind, so it is noted and ignored."""
 
     def note(signum: int, _: FrameType | None) -> None:
         say(f"{signal.Signals(signum).name} ignored: destroying the stack (`kill -9` would leave resources behind)")
 
-    previous = {sig: signal.signal(sig, note) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+    return interrupts_handled_by(note)
 
 
 def read_stack_config(stack: str, root: Path = ROOT) -> dict[str, Any]:
