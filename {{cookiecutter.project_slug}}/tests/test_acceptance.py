@@ -150,8 +150,8 @@ def test_a_passing_run_destroys_removes_and_reports(fake_pulumi: Path, checks_pa
         "answers",
         "replicas",
         "self-healing",
-        "release under load",
         "outputs",
+        "release under load",
     ]
     assert set(document["phases"]) == {"create", "deploy", "checks", "destroy"}
     assert document["monthly_usd"] > 0 and 0 < document["run_usd"] < 0.01  # priced for the seconds this took
