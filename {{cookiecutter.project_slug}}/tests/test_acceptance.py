@@ -228,7 +228,7 @@ def test_ctrl_c_during_up_and_again_during_destroy_still_destroys_and_removes(
 ) -> None:
     """The real script, interrupted as a terminal does: SIGINT to its whole process group."""
     generated = sorted(ROOT.glob("Pulumi.*.yaml"))[0].name.removeprefix("Pulumi.").removesuffix(".yaml")
-    env = {**os.environ, "FAKE_PULUMI_PAUSE": "up=30,destroy=1"}
+    env = {**os.environ, "FAKE_PULUMI_PAUSE": "up=30,destroy=0.5"}
     script = [sys.executable, str(ROOT / "scripts" / "acceptance.py"), "--from", generated, "--name", NAME]
     run = subprocess.Popen(
         [*script, "--allow-prod", "--report-dir", str(tmp_path)],

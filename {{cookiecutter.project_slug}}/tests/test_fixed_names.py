@@ -70,14 +70,10 @@ def copy_of(source: dict[str, Any], name: str) -> Deployment:
 
 
 def test_an_acceptance_copy_shares_no_fixed_name_with_the_live_stack() -> None:
+    """(A pull-request environment is the same copy under another name: `pr-<number>` instead.)"""
     live, copy = deploy(stack="dev", **EVERYTHING), copy_of(EVERYTHING, "acceptance-0a1b2c3d")
     live_names, copy_names = fixed_names(live), fixed_names(copy)
     # Not vacuous: every kind of fixed name is there in both.
     assert {name[:2] for name in live_names} == {name[:2] for name in copy_names} == FIXED
     assert live_names.isdisjoint(copy_names), live_names & copy_names
     assert ("aws:route53/record:Record", "name", "acceptance-0a1b2c3d.example.com") in copy_names
-
-
-def test_two_pull_request_environments_share_no_fixed_name() -> None:
-    first, second = copy_of(EVERYTHING, "pr-1"), copy_of(EVERYTHING, "pr-12")
-    assert fixed_names(first).isdisjoint(fixed_names(second))
