@@ -264,15 +264,18 @@ def stack_exists(pulumi: Pulumi, name: str) -> bool:
 def stale_stacks(summaries: list[dict[str, Any]], now: datetime, prefix: str = ACCEPTANCE_PREFIX) -> list[str]:
     """Acceptance stacks no run is updating and whose last update started over STALE_AFTER_HOURS ago.
 
-    A stack never updated is left alone: it holds no resource, and it may be a run between `stack init` and its
-    first `up`.
+    A stack without a last update is left alone: it was never updated (no resource; maybe a run between `stack init`
+    and its first `up`) or its update is running (Pulumi then omits the time).
     """
     stale = []
     for summary in summaries:
         last = summary.get("lastUpdate")
         if not short_name(summary).startswith(prefix) or summary.get("updateInProgress") or not last:
             continue
-        updated = datetime.fromisoformat(str(last).replace("Z", "+00:00"))
+        try:  # `pulumi stack ls --json` prints an ISO 8601 time in UTC
+            updated = datetime.fromisoformat(str(last).replace("Z", "+00:00"))
+        except ValueError:
+            continue  # an age it cannot read is no reason to destroy anything
         if (now - updated).total_seconds() >= STALE_AFTER_HOURS * 3600:
             stale.append(short_name(summary))
     return stale
