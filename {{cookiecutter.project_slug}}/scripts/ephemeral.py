@@ -194,7 +194,8 @@ class EphemeralStack:
         self.pulumi.run("config", "set", key, value, "--stack", self.name)
 
     def up(self) -> None:
-        self.pulumi.run("up", "--stack", self.name, "--yes", "--skip-preview", "--policy-pack", "policy")
+        # --refresh as `make up`: an update of the web ACL sends the rules in the state (infra/waf.py).
+        self.pulumi.run("up", "--stack", self.name, "--yes", "--skip-preview", "--policy-pack", "policy", "--refresh")
 
     def outputs(self) -> dict[str, Any]:
         return dict(self.pulumi.json("stack", "output", "--stack", self.name))

@@ -142,7 +142,8 @@ def test_a_passing_run_destroys_removes_and_reports(fake_pulumi: Path, checks_pa
     assert report.passed
     assert calls(fake_pulumi)[0] == f"stack init {NAME} --copy-config-from {SOURCE} --no-select"
     assert f"config set alb_deletion_protection false --stack {NAME}" in calls(fake_pulumi)
-    assert f"up --stack {NAME} --yes --skip-preview --policy-pack policy" in calls(fake_pulumi)
+    # With the policy pack, and refreshed first like every `up` here (tests/test_waf.py says why).
+    assert f"up --stack {NAME} --yes --skip-preview --policy-pack policy --refresh" in calls(fake_pulumi)
     assert cleaned_up(fake_pulumi)
     document = json.loads((tmp_path / "acceptance-report.json").read_text())
     assert document["passed"] and document["cleanup"] == "destroyed and removed"
