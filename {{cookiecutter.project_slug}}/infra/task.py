@@ -44,6 +44,10 @@ def container_definitions(
         ),
         "KEEP_ALIVE_SECONDS": str(settings.app_keep_alive_seconds),
     }
+    # Only when set: ECS drops environment entries with empty values, which the provider then sees as a change on every
+    # `up` (hashicorp/terraform-provider-aws#39533, pulumi/pulumi-aws#4576: the task definition replaced each time).
+    if settings.release_label:
+        environment["RELEASE_LABEL"] = settings.release_label
     if tracing is not None:
         environment.update(tracing.app_environment())
     # The `environment` setting: plain values the team chose, after the stack's own (validation keeps credentials out).

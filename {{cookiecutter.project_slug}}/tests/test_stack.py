@@ -139,13 +139,14 @@ def test_container_logs_to_the_log_group_with_retention(default_stack: Deploymen
     assert container["logConfiguration"]["options"]["awslogs-group"] == log_group.outputs["name"]
 
 
-def test_container_gets_its_port_and_health_path_from_the_stack() -> None:
-    deployment = deploy(container_port=9000, health_check_path="/ready")
+def test_container_gets_its_port_health_path_and_release_label_from_the_stack() -> None:
+    deployment = deploy(container_port=9000, health_check_path="/ready", release_label="acceptance-2")
     [container] = json.loads(deployment.one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])
     environment = {entry["name"]: entry["value"] for entry in container["environment"]}
     assert container["portMappings"][0]["containerPort"] == 9000
     assert environment["PORT"] == "9000"
     assert environment["HEALTH_CHECK_PATH"] == "/ready"
+    assert environment["RELEASE_LABEL"] == "acceptance-2"
     assert deployment.one("aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]["path"] == "/ready"
 
 
