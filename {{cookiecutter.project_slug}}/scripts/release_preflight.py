@@ -1,17 +1,25 @@
-"""Before `pulumi preview`/`up`: refuse a change that would send production traffic to an empty target group.
+"""Before `pulumi preview`/`up`: refuse a change that would send production traffic to an empty target group, or
+that would not reach ECS.
 
     python scripts/release_preflight.py STACK    (run by `make preview`, `make up` and the CI workflows)
 
 With blue-green, canary or linear, ECS owns the production rule's weights and every other release leaves the tasks in
-the second target group. Two config changes delete or recreate that rule: switching back to `rolling` (the listener's
-default action forwards to the first group, the second is deleted) and turning HTTPS on or off (the rules move to the
-other listener and start again at 100 % on the first group). Either one, while the first group holds no traffic,
-points users at a group without tasks. This script compares the stack's config (Pulumi.STACK.yaml) with what the last
-deployment exported (`release_traffic`), reads the rule's weights (elbv2 DescribeRules) only when such a change is
-pending, and exits non-zero with the fix. Anything else, including a stack never deployed, passes without AWS calls.
+the second target group. Some config changes delete or recreate that rule or a target group: switching back to
+`rolling` (the listener's default action forwards to the first group, the second is deleted) and any setting in
+RELEASE_REPLACING_SETTINGS (infra/validation.py; today `enable_https`: the rules move to the other listener and start
+again at 100 % on the first group). Either, while the first group holds no traffic, points users at a group without
+tasks. This script compares the stack's config (Pulumi.STACK.yaml) with what the last deployment exported
+(`release_traffic`), reads the rule's weights (elbv2 DescribeRules) only when such a change is pending, and exits
+non-zero with the fix.
+
+It also refuses `test_window_minutes=0` while the service still has its PAUSE hook (ecs DescribeServices): ECS keeps
+the lifecycle hooks an UpdateService leaves out, and the provider leaves the list out when it is empty, so turning
+the window off in config never reaches ECS; the message gives the command that clears it. Anything else, including a
+rolling stack or one never deployed, passes without AWS calls.
 """
 
 import json
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +30,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from infra.validation import InvalidSettings, Settings, parse_settings  # noqa: E402
+from infra.validation import RELEASE_REPLACING_SETTINGS, InvalidSettings, Settings, parse_settings  # noqa: E402
 
 
 def stack_settings(stack: str) -> Settings:
@@ -42,17 +50,21 @@ def deployed_release(stack: str) -> dict[str, Any]:
     return exported if isinstance(exported, dict) else {}
 
 
+def shown(value: object) -> str:
+    """A setting's value as it is written in the stack file."""
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 def pending_rule_change(deployed: dict[str, Any], desired: Settings) -> str:
-    """Why the next `up` deletes or recreates the production rule, or "" when it keeps it."""
+    """Why the next `up` deletes or recreates the production rule or a target group, or "" when it keeps them."""
     if not deployed.get("production_rule_arn"):
         return ""
     if desired.deployment_strategy == "rolling":
         return "deployment_strategy=rolling deletes the production rule and the second target group"
-    if desired.enable_https != deployed.get("enable_https"):
-        return (
-            f"enable_https={str(desired.enable_https).lower()} moves the release rules to the other listener, "
-            "recreating them at 100 % on the first target group"
-        )
+    for key, effect in RELEASE_REPLACING_SETTINGS.items():
+        # A deployment older than the key did not export it: the next `up` does.
+        if key in deployed and getattr(desired, key) != deployed[key]:
+            return f"{key}={shown(getattr(desired, key))} {effect}"
     return ""
 
 
@@ -68,7 +80,7 @@ def first_group_weight(elbv2: Any, deployed: dict[str, Any]) -> int:
     return weights.get(deployed["primary_target_group_arn"], 0)
 
 
-def refusal(elbv2: Any, deployed: dict[str, Any], desired: Settings, cluster: str, service: str) -> str:
+def refusal(elbv2: Any, deployed: dict[str, Any], desired: Settings, stack: str) -> str:
     """The message that stops `up`, or "" when the change is safe."""
     change = pending_rule_change(deployed, desired)
     if not change:
@@ -78,10 +90,27 @@ def refusal(elbv2: Any, deployed: dict[str, Any], desired: Settings, cluster: st
         return ""
     return (
         f"refused: {change}, but the first target group holds {weight} % of production traffic (the last release "
-        "left the tasks in the second). Fix: keep the current config and run one more release, which moves them "
-        f"back: `aws ecs update-service --cluster {cluster} --service {service} --force-new-deployment`, "
-        f"`aws ecs wait services-stable --cluster {cluster} --services {service}` (it waits out the bakes), "
-        "then run this again."
+        "left the tasks in the second). Fix: keep the current config and run one more release of the current "
+        f"revision, which moves them back, and wait for it to end, bakes included: `make redeploy STACK={stack}` "
+        f"(`python scripts/rollout.py {stack} --redeploy`), then run this again."
+    )
+
+
+def leftover_hook_refusal(ecs: Any, desired: Settings, cluster: str, service: str) -> str:
+    """With the test window off: the message that stops `up` while the service keeps a lifecycle hook, else ""."""
+    if desired.test_window_minutes:
+        return ""  # the provider sends the hook the config asks for, which replaces ECS's list
+    [described] = ecs.describe_services(cluster=cluster, services=[service])["services"]
+    configuration = described.get("deploymentConfiguration", {})
+    if not configuration.get("lifecycleHooks"):
+        return ""
+    # The service's own configuration with an explicit empty list: nothing else changes.
+    cleared = json.dumps({**configuration, "lifecycleHooks": []}, separators=(",", ":"))
+    return (
+        "refused: test_window_minutes=0, but the service still has its test-window hook and would keep pausing every "
+        "release (ECS keeps the lifecycle hooks an update leaves out, and the provider leaves out an empty list). "
+        f"Fix: `aws ecs update-service --cluster {cluster} --service {service} "
+        f"--deployment-configuration {shlex.quote(cleared)}`, then run this again."
     )
 
 
@@ -92,19 +121,30 @@ def main() -> int:
     except InvalidSettings:
         return 0  # `pulumi` refuses this config itself, with every error (a secret value is not read here)
     deployed = deployed_release(stack)
-    if not pending_rule_change(deployed, desired):
+    rule_change = pending_rule_change(deployed, desired)
+    # Hooks exist only on a service that ran a release strategy, which exports its rule.
+    window_off = desired.test_window_minutes == 0 and bool(deployed.get("production_rule_arn"))
+    if not (rule_change or window_off):
         return 0
 
     def output(name: str) -> str:
         command = ["pulumi", "stack", "output", name, "--stack", stack]
         return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
 
-    elbv2 = boto3.client("elbv2", region_name=desired.aws_region)
-    message = refusal(elbv2, deployed, desired, output("cluster_name"), output("service_name"))
-    if message:
+    cluster, service = output("cluster_name"), output("service_name")
+    messages = []
+    if rule_change:
+        elbv2 = boto3.client("elbv2", region_name=desired.aws_region)
+        messages.append(refusal(elbv2, deployed, desired, stack))
+    if window_off:
+        ecs = boto3.client("ecs", region_name=desired.aws_region)
+        messages.append(leftover_hook_refusal(ecs, desired, cluster, service))
+    refused = [message for message in messages if message]
+    for message in refused:
         print(message, file=sys.stderr)
+    if refused:
         return 1
-    print("ok: the first target group serves all production traffic; the release rules can change")
+    print("ok: the release rules and the service's hooks can change as the config asks")
     return 0
 
 

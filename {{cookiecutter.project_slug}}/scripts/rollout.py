@@ -1,10 +1,16 @@
-"""After `pulumi up`: did ECS finish the release the stack deployed, or roll it back?
+"""After `pulumi up`: did ECS finish the release the stack deployed, or roll it back? And why.
 
     python scripts/rollout.py STACK [--timeout 3600]
+    python scripts/rollout.py STACK --redeploy     (`make redeploy`: one more release of the same revision)
 
-`pulumi up` returns once the ECS service is steady, and a service ECS rolled back (circuit breaker or alarm) is
-steady too, on the old revision, so `pulumi up` alone reports success. This waits for the service's latest deployment
-to end and exits non-zero unless it is SUCCESSFUL and the service runs the task definition the stack deployed.
+`pulumi up` waits for the deployment it starts (`wait_for_steady_state`) and fails when ECS rolls it back, with ECS's
+reason. This is the second look, for CI and `make up`: it waits for the service's latest deployment to end and exits
+non-zero, printing ECS's `statusReason`, unless it is SUCCESSFUL and the service runs the task definition the stack
+deployed (which also catches an `up` that did not touch the service after an earlier rollback, or one cut short).
+
+`--redeploy` starts a forced new deployment of the current revision (what the release preflight asks for to move the
+tasks back to the first target group) and waits for that deployment, bakes included: a canary or linear release can
+take longer than `aws ecs wait services-stable`'s 10 minutes (40 checks, 15 s apart).
 """
 
 import argparse
@@ -22,10 +28,23 @@ ENDED_BADLY |= {"STOPPED", "STOP_REQUESTED"}
 STILL_GOING = {"PENDING", "IN_PROGRESS"}
 
 
-def latest_deployment(ecs: Any, cluster: str, service: str) -> dict[str, Any] | None:
-    """The service's newest deployment (ECS service deployments, 2024), or None for a service without any."""
+def latest_deployment(ecs: Any, cluster: str, service: str, revision: str | None = None) -> dict[str, Any] | None:
+    """The service's newest deployment (ECS service deployments, 2024), or None for a service without any.
+
+    With `revision` (the number of a deployment UpdateService started), only the service deployment that targets it:
+    ECS may list it a moment after UpdateService returns. (terraform-provider-aws matches them the same way.)
+    """
     found = ecs.list_service_deployments(cluster=cluster, service=service, maxResults=20)["serviceDeployments"]
+    if revision is not None:
+        found = [deployment for deployment in found if revision in deployment.get("targetServiceRevisionArn", "")]
     return max(found, key=lambda deployment: deployment["createdAt"]) if found else None
+
+
+def redeploy(ecs: Any, cluster: str, service: str) -> str:
+    """Start a forced new deployment of the service's current revision; the number that identifies it."""
+    updated = ecs.update_service(cluster=cluster, service=service, forceNewDeployment=True)["service"]
+    [primary] = [deployment for deployment in updated["deployments"] if deployment["status"] == "PRIMARY"]
+    return str(primary["id"]).rsplit("/", 1)[-1]  # "ecs-svc/1234567890"
 
 
 def rollout_failure(
@@ -37,14 +56,20 @@ def rollout_failure(
     timeout: float,
     say: Callable[[str], None] = print,
     poll_seconds: float = 15,
+    revision: str | None = None,
 ) -> str | None:
-    """None when the latest deployment succeeded on `task_definition`; otherwise one line saying what happened."""
+    """None when the latest deployment (or the one for `revision`) succeeded on `task_definition`; otherwise one line
+    saying what happened, with ECS's reason."""
     started = time.monotonic()
-    while (deployment := latest_deployment(ecs, cluster, service)) and deployment["status"] in STILL_GOING:
+    while True:
+        deployment = latest_deployment(ecs, cluster, service, revision)
+        status = deployment["status"] if deployment else "not listed yet"
+        if not (status in STILL_GOING or (deployment is None and revision is not None)):
+            break
         elapsed = time.monotonic() - started
         if elapsed > timeout:
-            return f"the deployment is still {deployment['status']} after {elapsed:.0f} s: see the ECS console"
-        say(f"  {elapsed:5.0f} s: deployment {deployment['status']}")
+            return f"the deployment is still {status} after {elapsed:.0f} s: see the ECS console"
+        say(f"  {elapsed:5.0f} s: deployment {status}")
         time.sleep(poll_seconds)
     if deployment and deployment["status"] in ENDED_BADLY:
         reason = deployment.get("statusReason", "no reason given")
@@ -67,19 +92,31 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("stack")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the deployment to end")
+    parser.add_argument(
+        "--redeploy", action="store_true", help="first start a forced new deployment of the current revision"
+    )
     args = parser.parse_args()
     region = subprocess.run(
         ["pulumi", "config", "get", "aws:region", "--stack", args.stack], check=True, capture_output=True, text=True
     ).stdout.strip()
     ecs = boto3.client("ecs", region_name=region)
     cluster, service = stack_output(args.stack, "cluster_name"), stack_output(args.stack, "service_name")
+    revision = None
+    if args.redeploy:
+        revision = redeploy(ecs, cluster, service)
+        print(f"started a new deployment of {service} ({revision}); waiting for it to end, bakes included")
     failure = rollout_failure(
-        ecs, cluster, service, stack_output(args.stack, "task_definition_arn"), timeout=args.timeout
+        ecs,
+        cluster,
+        service,
+        stack_output(args.stack, "task_definition_arn"),
+        timeout=args.timeout,
+        revision=revision,
     )
     if failure:
         print(f"FAIL: {failure}")
         return 1
-    print(f"ok: {service} finished its release on the stack's task definition")
+    print(f"ok: {service} runs the stack's task definition; its latest deployment ended SUCCESSFUL")
     return 0
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import boto3  # type: ignore[import-untyped]
 import pytest
 from botocore.stub import Stubber  # type: ignore[import-untyped]
-from rollout import ENDED_BADLY, rollout_failure
+from rollout import ENDED_BADLY, redeploy, rollout_failure
 
 CLUSTER, SERVICE = "hello-cluster", "hello-service"
 NEW, OLD = (f"arn:aws:ecs:us-east-1:123456789012:task-definition/hello:{n}" for n in (8, 7))
@@ -107,3 +107,48 @@ def test_make_up_checks_the_rollout_after_pulumi_up() -> None:
     lines = [line.strip() for line in recipe[1].splitlines()]
     deploy = next(n for n, line in enumerate(lines) if line.startswith("pulumi up "))
     assert lines[deploy + 1] == "$(PYTHON) scripts/rollout.py $(STACK)"
+    # When `pulumi up` fails (ECS rolled the release back), ECS's verdict and reason are printed before make stops.
+    assert lines[deploy].endswith("|| { $(PYTHON) scripts/rollout.py $(STACK) --timeout 0; exit 1; }")
+
+
+def revision_arn(number: str) -> str:
+    return f"arn:aws:ecs:us-east-1:123456789012:service-revision/{CLUSTER}/{SERVICE}/{number}"
+
+
+def test_redeploy_waits_for_the_deployment_it_started_to_end_not_for_the_last_one_listed() -> None:
+    """`make redeploy` (the release preflight's fix) forces a new deployment and waits for that one, bakes included:
+    right after UpdateService, ECS may still list only the previous, SUCCESSFUL deployment."""
+    previous = deployments("SUCCESSFUL")["serviceDeployments"][0] | {"targetServiceRevisionArn": revision_arn("6666")}
+
+    def listed(*statuses: str) -> dict[str, Any]:
+        started = {"createdAt": T0 + timedelta(hours=1), "targetServiceRevisionArn": revision_arn("7777")}
+        return {"serviceDeployments": [previous, *({**previous, **started, "status": s} for s in statuses)]}
+
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    said: list[str] = []
+    primary = {"id": "ecs-svc/7777", "status": "PRIMARY"}
+    with Stubber(ecs) as stub:
+        stub.add_response(
+            "update_service",
+            {"service": {"deployments": [primary, {"id": "ecs-svc/6666", "status": "ACTIVE"}]}},
+            {"cluster": CLUSTER, "service": SERVICE, "forceNewDeployment": True},
+        )
+        for answer in (listed(), listed("IN_PROGRESS"), listed("SUCCESSFUL")):
+            stub.add_response(
+                "list_service_deployments", answer, {"cluster": CLUSTER, "service": SERVICE, "maxResults": 20}
+            )
+        stub.add_response("describe_services", service_running(NEW), {"cluster": CLUSTER, "services": [SERVICE]})
+        revision = redeploy(ecs, CLUSTER, SERVICE)
+        failure = rollout_failure(
+            ecs, CLUSTER, SERVICE, NEW, timeout=60, say=said.append, revision=revision, poll_seconds=0
+        )
+        stub.assert_no_pending_responses()
+    assert (revision, failure) == ("7777", None)
+    assert [line.split(": ", 1)[1] for line in said] == ["deployment not listed yet", "deployment IN_PROGRESS"]
+
+
+def test_make_redeploy_runs_the_waiting_redeploy() -> None:
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
+    recipe = re.search(r"^redeploy:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert recipe is not None
+    assert [line.strip() for line in recipe[1].splitlines()] == ["$(PYTHON) scripts/rollout.py $(STACK) --redeploy"]

@@ -103,7 +103,7 @@ ANSWER_CHECKS: dict[str, Check] = {
         only(d, "aws:ecs/taskDefinition:TaskDefinition")[0]["runtimePlatform"]["cpuArchitecture"] == s.cpu_architecture
     ),
     "container_port": lambda s, d: (
-        all(target_group["port"] == s.container_port for target_group in target_groups(d))
+        all(attachment["containerPort"] == s.container_port for attachment in service(d)["loadBalancers"])
         and container(d)["portMappings"][0]["containerPort"] == s.container_port
     ),
     "health_check_path": lambda s, d: all(
