@@ -28,7 +28,7 @@ from infra.waf import RATE_RULE
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0b5e3c9a-1111-2222-3333-444455556666"
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0b5e3c9a-1111-2222-3333-444455556666"
 # Two stacks between them holding every setting at a value other than its default.
-RUNS: dict[str, dict[str, object]] = {
+RUNS: dict[str, dict[str, Any]] = {
     "canary": {
         "replicas": 5,
         "cpu": 1024,

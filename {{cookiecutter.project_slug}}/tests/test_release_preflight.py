@@ -158,20 +158,18 @@ def test_a_config_the_program_refuses_is_left_to_the_program(monkeypatch: pytest
     assert release_preflight.main() == 0
 
 
-def test_every_setting_that_replaces_a_group_or_rule_is_refused_while_the_second_group_serves(
-    aws: tuple[Any, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_every_setting_that_replaces_a_group_or_rule_is_a_pending_rule_change(monkeypatch: pytest.MonkeyPatch) -> None:
     """The preflight follows RELEASE_REPLACING_SETTINGS, compared with what the last deployment exported (a setting
-    test_every_setting.py finds replacing a group or rule only needs its line there)."""
-    elbv2, deployed = aws
+    test_every_setting.py finds replacing a group or rule only needs its line there); the refusal above follows."""
+    deployed = {"production_rule_arn": "arn:rule", "primary_target_group_arn": "arn:tg1", "enable_https": False}
     monkeypatch.setitem(RELEASE_REPLACING_SETTINGS, "az_count", "replaces the target groups")
-    after_a_release(elbv2, deployed)
-    assert check(elbv2, {**deployed, "az_count": 2}, deployment_strategy="canary", az_count=3).startswith(
-        "refused: az_count=3 replaces the target groups, but the first target group holds 0 %"
+    canary_in_three_zones = parse_settings({"deployment_strategy": "canary", "az_count": 3})
+    assert pending_rule_change({**deployed, "az_count": 2}, canary_in_three_zones) == (
+        "az_count=3 replaces the target groups"
     )
-    assert check(elbv2, {**deployed, "az_count": 3}, deployment_strategy="canary", az_count=3) == ""
+    assert pending_rule_change({**deployed, "az_count": 3}, canary_in_three_zones) == ""
     # A deployment made before the setting was listed did not export it: its next `up` does.
-    assert check(elbv2, deployed, deployment_strategy="canary", az_count=3) == ""
+    assert pending_rule_change(deployed, canary_in_three_zones) == ""
 
 
 # A service whose test window was turned off: ECS keeps the hook an UpdateService leaves out (botocore's Stubber checks
@@ -245,11 +243,11 @@ def test_main_reads_the_services_hooks_when_the_window_is_off(
     def pulumi(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
         return subprocess.CompletedProcess(command, 0, outputs[command[3]] + "\n", "")
 
-    monkeypatch.setattr(release_preflight.subprocess, "run", pulumi)
+    monkeypatch.setattr(subprocess, "run", pulumi)
     ecs = boto3.client("ecs", region_name="us-east-1")
     stub = Stubber(ecs)
     stub.add_response("describe_services", described(LIVE_CONFIGURATION), {"cluster": CLUSTER, "services": [SERVICE]})
-    monkeypatch.setattr(release_preflight.boto3, "client", lambda name, region_name: ecs)
+    monkeypatch.setattr(boto3, "client", lambda name, region_name: ecs)
     monkeypatch.setattr(sys, "argv", ["release_preflight.py", "dev"])
     with stub:
         assert release_preflight.main() == 1
