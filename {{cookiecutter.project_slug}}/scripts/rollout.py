@@ -18,6 +18,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
@@ -28,23 +30,39 @@ ENDED_BADLY |= {"STOPPED", "STOP_REQUESTED"}
 STILL_GOING = {"PENDING", "IN_PROGRESS"}
 
 
-def latest_deployment(ecs: Any, cluster: str, service: str, revision: str | None = None) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class Started:
+    """A deployment UpdateService started: its number (in its service revision's ARN) and when ECS created it."""
+
+    revision: str
+    created_at: datetime
+
+
+# ListServiceDeployments promises no order: a deployment we started is looked for among those created since a little
+# before it (the service deployment and the deployment UpdateService answers with are created moments apart).
+CREATED_MARGIN = timedelta(minutes=5)
+
+
+def latest_deployment(ecs: Any, cluster: str, service: str, started: Started | None = None) -> dict[str, Any] | None:
     """The service's newest deployment (ECS service deployments, 2024), or None for a service without any.
 
-    With `revision` (the number of a deployment UpdateService started), only the service deployment that targets it:
-    ECS may list it a moment after UpdateService returns. (terraform-provider-aws matches them the same way.)
+    With `started`, only the service deployment that targets its revision: ECS may list it a moment after UpdateService
+    returns. (terraform-provider-aws finds the deployment its update started the same way.)
     """
-    found = ecs.list_service_deployments(cluster=cluster, service=service, maxResults=20)["serviceDeployments"]
-    if revision is not None:
-        found = [deployment for deployment in found if revision in deployment.get("targetServiceRevisionArn", "")]
+    request: dict[str, Any] = {"cluster": cluster, "service": service, "maxResults": 20}
+    if started is not None:
+        request["createdAt"] = {"after": started.created_at - CREATED_MARGIN}
+    found = ecs.list_service_deployments(**request)["serviceDeployments"]
+    if started is not None:
+        found = [item for item in found if started.revision in item.get("targetServiceRevisionArn", "")]
     return max(found, key=lambda deployment: deployment["createdAt"]) if found else None
 
 
-def redeploy(ecs: Any, cluster: str, service: str) -> str:
-    """Start a forced new deployment of the service's current revision; the number that identifies it."""
+def redeploy(ecs: Any, cluster: str, service: str) -> Started:
+    """Start a forced new deployment of the service's current revision."""
     updated = ecs.update_service(cluster=cluster, service=service, forceNewDeployment=True)["service"]
     [primary] = [deployment for deployment in updated["deployments"] if deployment["status"] == "PRIMARY"]
-    return str(primary["id"]).rsplit("/", 1)[-1]  # "ecs-svc/1234567890"
+    return Started(str(primary["id"]).rsplit("/", 1)[-1], primary["createdAt"])  # id: "ecs-svc/1234567890"
 
 
 def rollout_failure(
@@ -56,17 +74,17 @@ def rollout_failure(
     timeout: float,
     say: Callable[[str], None] = print,
     poll_seconds: float = 15,
-    revision: str | None = None,
+    started: Started | None = None,
 ) -> str | None:
-    """None when the latest deployment (or the one for `revision`) succeeded on `task_definition`; otherwise one line
+    """None when the latest deployment (or the one `started`) succeeded on `task_definition`; otherwise one line
     saying what happened, with ECS's reason."""
-    started = time.monotonic()
+    began = time.monotonic()
     while True:
-        deployment = latest_deployment(ecs, cluster, service, revision)
+        deployment = latest_deployment(ecs, cluster, service, started)
         status = deployment["status"] if deployment else "not listed yet"
-        if not (status in STILL_GOING or (deployment is None and revision is not None)):
+        if not (status in STILL_GOING or (deployment is None and started is not None)):
             break
-        elapsed = time.monotonic() - started
+        elapsed = time.monotonic() - began
         if elapsed > timeout:
             return f"the deployment is still {status} after {elapsed:.0f} s: see the ECS console"
         say(f"  {elapsed:5.0f} s: deployment {status}")
@@ -101,17 +119,17 @@ def main() -> int:
     ).stdout.strip()
     ecs = boto3.client("ecs", region_name=region)
     cluster, service = stack_output(args.stack, "cluster_name"), stack_output(args.stack, "service_name")
-    revision = None
+    started = None
     if args.redeploy:
-        revision = redeploy(ecs, cluster, service)
-        print(f"started a new deployment of {service} ({revision}); waiting for it to end, bakes included")
+        started = redeploy(ecs, cluster, service)
+        print(f"started a new deployment of {service} ({started.revision}); waiting for it to end, bakes included")
     failure = rollout_failure(
         ecs,
         cluster,
         service,
         stack_output(args.stack, "task_definition_arn"),
         timeout=args.timeout,
-        revision=revision,
+        started=started,
     )
     if failure:
         print(f"FAIL: {failure}")

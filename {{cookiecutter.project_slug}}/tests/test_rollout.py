@@ -12,7 +12,7 @@ from typing import Any
 import boto3  # type: ignore[import-untyped]
 import pytest
 from botocore.stub import Stubber  # type: ignore[import-untyped]
-from rollout import ENDED_BADLY, redeploy, rollout_failure
+from rollout import CREATED_MARGIN, ENDED_BADLY, redeploy, rollout_failure
 
 CLUSTER, SERVICE = "hello-cluster", "hello-service"
 NEW, OLD = (f"arn:aws:ecs:us-east-1:123456789012:task-definition/hello:{n}" for n in (8, 7))
@@ -119,14 +119,16 @@ def test_redeploy_waits_for_the_deployment_it_started_to_end_not_for_the_last_on
     """`make redeploy` (the release preflight's fix) forces a new deployment and waits for that one, bakes included:
     right after UpdateService, ECS may still list only the previous, SUCCESSFUL deployment."""
     previous = deployments("SUCCESSFUL")["serviceDeployments"][0] | {"targetServiceRevisionArn": revision_arn("6666")}
+    created = T0 + timedelta(hours=1)
 
     def listed(*statuses: str) -> dict[str, Any]:
-        started = {"createdAt": T0 + timedelta(hours=1), "targetServiceRevisionArn": revision_arn("7777")}
+        started = {"createdAt": created, "targetServiceRevisionArn": revision_arn("7777")}
         return {"serviceDeployments": [previous, *({**previous, **started, "status": s} for s in statuses)]}
 
     ecs = boto3.client("ecs", region_name="us-east-1")
     said: list[str] = []
-    primary = {"id": "ecs-svc/7777", "status": "PRIMARY"}
+    primary = {"id": "ecs-svc/7777", "status": "PRIMARY", "createdAt": created}
+    since = {"after": created - CREATED_MARGIN}
     with Stubber(ecs) as stub:
         stub.add_response(
             "update_service",
@@ -134,16 +136,15 @@ def test_redeploy_waits_for_the_deployment_it_started_to_end_not_for_the_last_on
             {"cluster": CLUSTER, "service": SERVICE, "forceNewDeployment": True},
         )
         for answer in (listed(), listed("IN_PROGRESS"), listed("SUCCESSFUL")):
-            stub.add_response(
-                "list_service_deployments", answer, {"cluster": CLUSTER, "service": SERVICE, "maxResults": 20}
-            )
+            expected = {"cluster": CLUSTER, "service": SERVICE, "maxResults": 20, "createdAt": since}
+            stub.add_response("list_service_deployments", answer, expected)
         stub.add_response("describe_services", service_running(NEW), {"cluster": CLUSTER, "services": [SERVICE]})
-        revision = redeploy(ecs, CLUSTER, SERVICE)
+        started = redeploy(ecs, CLUSTER, SERVICE)
         failure = rollout_failure(
-            ecs, CLUSTER, SERVICE, NEW, timeout=60, say=said.append, revision=revision, poll_seconds=0
+            ecs, CLUSTER, SERVICE, NEW, timeout=60, say=said.append, started=started, poll_seconds=0
         )
         stub.assert_no_pending_responses()
-    assert (revision, failure) == ("7777", None)
+    assert (started.revision, failure) == ("7777", None)
     assert [line.split(": ", 1)[1] for line in said] == ["deployment not listed yet", "deployment IN_PROGRESS"]
 
 
