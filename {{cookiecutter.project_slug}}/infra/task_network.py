@@ -6,6 +6,9 @@ import pulumi_aws as aws
 from infra.endpoints import VpcEndpoints
 from infra.network import VPC_CIDR
 
+# The fields of the rules that carry the container port (the provider updates them in place; only the group is ForceNew).
+PORT_FIELDS = ["from_port", "to_port"]
+
 
 class TaskNetworkRules:
     """The tasks' security group in `vpc_id`: `port` from the ALB only; out, HTTPS anywhere and DNS to the VPC's
@@ -30,6 +33,11 @@ class TaskNetworkRules:
             description="Fargate tasks: the container port from the ALB only",
             opts=opts,
         )
+        # A port change replaces these two rules instead of updating them in place: the provider would rewrite the
+        # rule (ModifySecurityGroupRules) before the service update, cutting the ALB off from the old tasks on the old
+        # port. Replaced, the new-port rule is created first (Pulumi's default create-before-delete), the service
+        # moves, and the old-port rule is deleted at the end of the update. Different ports: no duplicate rule.
+        port_rule_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(replace_on_changes=PORT_FIELDS))
         # Every rule the tasks' traffic needs: the service starts no task before they exist (a task that cannot pull
         # its image or answer a health check counts against the deployment circuit breaker).
         self.rules: list[pulumi.Resource] = [
@@ -41,7 +49,7 @@ class TaskNetworkRules:
                 ip_protocol="tcp",
                 from_port=port,
                 to_port=port,
-                opts=opts,
+                opts=port_rule_opts,
             ),
             aws.vpc.SecurityGroupEgressRule(
                 f"{name}-alb-to-tasks",
@@ -51,7 +59,7 @@ class TaskNetworkRules:
                 ip_protocol="tcp",
                 from_port=port,
                 to_port=port,
-                opts=opts,
+                opts=port_rule_opts,
             ),
         ]
         # Tasks leave over HTTPS only: ECR and its S3 layers, CloudWatch Logs, SSM and Secrets Manager, ECS exec and

@@ -382,3 +382,23 @@ def test_a_container_port_change_replaces_no_target_group_or_rule() -> None:
     assert all("port" not in group.inputs["healthCheck"] for group in after.of_type(TARGET_GROUP))
     # Stacks created while the group's port was the container port keep their groups too.
     assert all("port" in after.ignore_changes[group.name] for group in after.of_type(TARGET_GROUP))
+
+
+SECURITY_GROUP_RULES = ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",)
+SECURITY_GROUP_RULES += ("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",)
+
+
+def test_a_container_port_change_replaces_the_port_rules_so_the_old_port_stays_open_until_the_end() -> None:
+    """The provider updates a rule's ports in place (ModifySecurityGroupRules), and the service waits for its rules:
+    the old tasks' port would close before the new tasks exist. Replaced (create first, the old rule deleted at the end
+    of the update), the ALB reaches both ports while the release runs. Same logical names: existing stacks keep them."""
+    before = deploy(deployment_strategy="canary")
+    after = deploy(deployment_strategy="canary", container_port=9000)
+    rules = {rule.name: rule for kind in SECURITY_GROUP_RULES for rule in after.of_type(kind)}
+    assert set(rules) == {rule.name for kind in SECURITY_GROUP_RULES for rule in before.of_type(kind)}
+    port_rules = {name for name, rule in rules.items() if rule.inputs["fromPort"] == 9000}
+    assert len(port_rules) == 2  # the tasks' ingress from the ALB, the ALB's egress to the tasks
+    for name, rule in rules.items():
+        expected = ["fromPort", "toPort"] if name in port_rules else []
+        assert after.replace_on_changes[name] == expected, name
+        assert rule.inputs["toPort"] == rule.inputs["fromPort"]
