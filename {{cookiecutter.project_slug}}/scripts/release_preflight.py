@@ -12,10 +12,11 @@ tasks. This script compares the stack's config (Pulumi.STACK.yaml) with what the
 (`release_traffic`), reads the rule's weights (elbv2 DescribeRules) only when such a change is pending, and exits
 non-zero with the fix.
 
-It also refuses `test_window_minutes=0` while the service still has its PAUSE hook (ecs DescribeServices): ECS keeps
-the lifecycle hooks an UpdateService leaves out, and the provider leaves the list out when it is empty, so turning
-the window off in config never reaches ECS; the message gives the command that clears it. Anything else, including a
-rolling stack or one never deployed, passes without AWS calls.
+It also refuses a config that asks for no test-window hook (`deployment_strategy=rolling`, or
+`test_window_minutes=0`) while the deployed service still has one (ecs DescribeServices, for every deployed stack):
+ECS keeps the lifecycle hooks an UpdateService leaves out, and the provider leaves the list out when it is empty (and
+rolling sends only the strategy), so the hook would stay, pause every later release and show as a diff on every
+refreshed `up`; the message gives the command that clears it. A stack never deployed passes without AWS calls.
 """
 
 import json
@@ -31,6 +32,9 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from infra.validation import RELEASE_REPLACING_SETTINGS, InvalidSettings, Settings, parse_settings  # noqa: E402
+
+# Every AWS API action this script may call (the deploy and preview roles need them; issue 22 derives its policy here).
+AWS_ACTIONS = ["elasticloadbalancing:DescribeRules", "ecs:DescribeServices"]
 
 
 def stack_settings(stack: str) -> Settings:
@@ -96,22 +100,35 @@ def refusal(elbv2: Any, deployed: dict[str, Any], desired: Settings, stack: str)
     )
 
 
+def wants_hook(desired: Settings) -> bool:
+    """Whether the config gives the service a test-window hook (infra/release.py's deployment_configuration)."""
+    return desired.deployment_strategy != "rolling" and desired.test_window_minutes > 0
+
+
 def leftover_hook_refusal(ecs: Any, desired: Settings, cluster: str, service: str) -> str:
-    """With the test window off: the message that stops `up` while the service keeps a lifecycle hook, else ""."""
-    if desired.test_window_minutes:
+    """With no hook in the config: the message that stops `up` while the service keeps a lifecycle hook, else ""."""
+    if wants_hook(desired):
         return ""  # the provider sends the hook the config asks for, which replaces ECS's list
-    [described] = ecs.describe_services(cluster=cluster, services=[service])["services"]
-    configuration = described.get("deploymentConfiguration", {})
+    services = ecs.describe_services(cluster=cluster, services=[service])["services"]
+    configuration = services[0].get("deploymentConfiguration", {}) if services else {}
     if not configuration.get("lifecycleHooks"):
         return ""
     # The service's own configuration with an explicit empty list: nothing else changes.
     cleared = json.dumps({**configuration, "lifecycleHooks": []}, separators=(",", ":"))
+    asked = "deployment_strategy=rolling" if desired.deployment_strategy == "rolling" else "test_window_minutes=0"
     return (
-        "refused: test_window_minutes=0, but the service still has its test-window hook and would keep pausing every "
+        f"refused: {asked} asks for no test-window hook, but the service still has one and would keep pausing every "
         "release (ECS keeps the lifecycle hooks an update leaves out, and the provider leaves out an empty list). "
         f"Fix: `aws ecs update-service --cluster {cluster} --service {service} "
         f"--deployment-configuration {shlex.quote(cleared)}`, then run this again."
     )
+
+
+def stack_output(stack: str, name: str) -> str:
+    """One of the stack's outputs, or "" when it has none (never deployed, or a first create that failed early)."""
+    command = ["pulumi", "stack", "output", name, "--stack", stack]
+    found = subprocess.run(command, check=False, capture_output=True, text=True)
+    return found.stdout.strip() if found.returncode == 0 else ""
 
 
 def main() -> int:
@@ -121,24 +138,17 @@ def main() -> int:
     except InvalidSettings:
         return 0  # `pulumi` refuses this config itself, with every error (a secret value is not read here)
     deployed = deployed_release(stack)
-    rule_change = pending_rule_change(deployed, desired)
-    # Hooks exist only on a service that ran a release strategy, which exports its rule.
-    window_off = desired.test_window_minutes == 0 and bool(deployed.get("production_rule_arn"))
-    if not (rule_change or window_off):
-        return 0
-
-    def output(name: str) -> str:
-        command = ["pulumi", "stack", "output", name, "--stack", stack]
-        return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
-
-    cluster, service = output("cluster_name"), output("service_name")
     messages = []
+    rule_change = pending_rule_change(deployed, desired)
     if rule_change:
         elbv2 = boto3.client("elbv2", region_name=desired.aws_region)
         messages.append(refusal(elbv2, deployed, desired, stack))
-    if window_off:
-        ecs = boto3.client("ecs", region_name=desired.aws_region)
-        messages.append(leftover_hook_refusal(ecs, desired, cluster, service))
+    # Keyed on the service, not on a release output: a stack switched to rolling exports no rule, and keeps the hook.
+    if not wants_hook(desired):
+        cluster, service = stack_output(stack, "cluster_name"), stack_output(stack, "service_name")
+        if cluster and service:
+            ecs = boto3.client("ecs", region_name=desired.aws_region)
+            messages.append(leftover_hook_refusal(ecs, desired, cluster, service))
     refused = [message for message in messages if message]
     for message in refused:
         print(message, file=sys.stderr)

@@ -17,8 +17,9 @@ from moto import mock_aws
 from release_preflight import leftover_hook_refusal, pending_rule_change, refusal
 
 from conftest import PROJECT, run_program
+from infra.release import deployment_configuration
 from infra.stack import build_stack
-from infra.validation import RELEASE_REPLACING_SETTINGS, InvalidSettings, parse_settings
+from infra.validation import DEPLOYMENT_STRATEGIES, RELEASE_REPLACING_SETTINGS, InvalidSettings, parse_settings
 
 
 @pytest.fixture
@@ -207,7 +208,7 @@ def hook_check(configuration: dict[str, Any], **config: object) -> str:
 
 def test_a_test_window_turned_off_is_refused_while_the_hook_stays_with_the_command_that_clears_it() -> None:
     message = hook_check(LIVE_CONFIGURATION, deployment_strategy="canary", test_window_minutes=0)
-    assert message.startswith("refused: test_window_minutes=0, but the service still has its test-window hook")
+    assert message.startswith("refused: test_window_minutes=0 asks for no test-window hook, but the service still has")
     command = shlex.split(message.split("Fix: `", 1)[1].split("`", 1)[0])
     assert command[:7] == ["aws", "ecs", "update-service", "--cluster", CLUSTER, "--service", SERVICE]
     assert command[7] == "--deployment-configuration"
@@ -227,7 +228,8 @@ def test_no_hook_left_or_a_window_asked_for_passes() -> None:
     assert hook_check({**LIVE_CONFIGURATION, "lifecycleHooks": []}, deployment_strategy="canary") == ""
     # A window in the config: the provider sends that hook list, which replaces ECS's; no AWS call.
     no_aws = object()
-    assert leftover_hook_refusal(no_aws, parse_settings({"test_window_minutes": 30}), CLUSTER, SERVICE) == ""
+    window = parse_settings({"deployment_strategy": "canary", "test_window_minutes": 30})
+    assert leftover_hook_refusal(no_aws, window, CLUSTER, SERVICE) == ""
 
 
 def test_main_reads_the_services_hooks_when_the_window_is_off(
@@ -252,3 +254,48 @@ def test_main_reads_the_services_hooks_when_the_window_is_off(
     with stub:
         assert release_preflight.main() == 1
     assert "refused: test_window_minutes=0" in capsys.readouterr().err
+
+
+def test_a_switch_to_rolling_is_refused_while_the_hook_stays(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Rolling sends only its strategy, and a rolling stack exports no release rule: the check follows the service."""
+    rolling = parse_settings({"deployment_strategy": "rolling", "test_window_minutes": 30})
+    monkeypatch.setattr(release_preflight, "stack_settings", lambda stack: rolling)
+    monkeypatch.setattr(release_preflight, "deployed_release", lambda stack: {})  # no production_rule_arn any more
+    outputs = {"cluster_name": CLUSTER, "service_name": SERVICE}
+
+    def pulumi(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 0, outputs[command[3]] + "\n", "")
+
+    monkeypatch.setattr(subprocess, "run", pulumi)
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    stub = Stubber(ecs)
+    stub.add_response("describe_services", described(LIVE_CONFIGURATION), {"cluster": CLUSTER, "services": [SERVICE]})
+    monkeypatch.setattr(boto3, "client", lambda name, region_name: ecs)
+    monkeypatch.setattr(sys, "argv", ["release_preflight.py", "dev"])
+    with stub:
+        assert release_preflight.main() == 1
+        stub.assert_no_pending_responses()
+    assert "refused: deployment_strategy=rolling asks for no test-window hook" in capsys.readouterr().err
+
+
+def test_a_stack_never_deployed_passes_without_aws_calls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(release_preflight, "stack_settings", lambda stack: parse_settings({}))
+    monkeypatch.setattr(release_preflight, "deployed_release", lambda stack: {})
+
+    def no_outputs(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        return subprocess.CompletedProcess(command, 255, "", "error: current stack does not have output property")
+
+    monkeypatch.setattr(subprocess, "run", no_outputs)
+    monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: pytest.fail("no AWS call expected"))
+    monkeypatch.setattr(sys, "argv", ["release_preflight.py", "dev"])
+    assert release_preflight.main() == 0
+
+
+@pytest.mark.parametrize("strategy", DEPLOYMENT_STRATEGIES)
+@pytest.mark.parametrize("window", [0, 30])
+def test_the_preflight_knows_when_the_config_gives_the_service_a_hook(strategy: str, window: int) -> None:
+    settings = parse_settings({"deployment_strategy": strategy, "test_window_minutes": window})
+    has_hook = bool(deployment_configuration(settings).get("lifecycle_hooks"))
+    assert release_preflight.wants_hook(settings) == has_hook
