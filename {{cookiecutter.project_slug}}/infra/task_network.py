@@ -6,7 +6,8 @@ import pulumi_aws as aws
 from infra.endpoints import VpcEndpoints
 from infra.network import VPC_CIDR
 
-# The fields of the rules that carry the container port (the provider updates them in place; only the group is ForceNew).
+# The fields of the rules that carry the container port (the provider updates them in place; only the group is
+# ForceNew).
 PORT_FIELDS = ["from_port", "to_port"]
 
 
