@@ -69,6 +69,8 @@ RUNS: dict[str, dict[str, Any]] = {
         "test_traffic_header": "X-Canary: yes",
         "test_window_minutes": 15,
         "alb_idle_timeout_seconds": 120,
+        "enable_tracing": True,
+        "tracing_sample_percent": 0.5,
     },
     "linear": {
         "aws_region": "eu-west-1",
@@ -261,6 +263,10 @@ STACK_ONLY_CHECKS: dict[str, Check] = {
         not s.enable_waf
         or ("ruleActionOverrides" in waf(d)[CORE_RULE_SET]["statement"]["managedRuleGroupStatement"])
         is s.waf_allow_large_bodies
+    ),
+    "enable_tracing": lambda s, d: ("OTEL_EXPORTER_OTLP_ENDPOINT" in environment(d)) is s.enable_tracing,
+    "tracing_sample_percent": lambda s, d: (
+        not s.enable_tracing or environment(d)["TRACING_SAMPLE_PERCENT"] == f"{s.tracing_sample_percent:g}"
     ),
 }
 CHECKS: dict[str, Check] = {**ANSWER_CHECKS, **STACK_ONLY_CHECKS}

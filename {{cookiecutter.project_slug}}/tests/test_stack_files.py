@@ -57,9 +57,10 @@ def scaling_target(deployment: Deployment) -> dict[str, Any]:
 
 
 def container(deployment: Deployment) -> dict[str, Any]:
+    """The app's container (with tracing, the collector runs beside it)."""
     [task] = only(deployment, "aws:ecs/taskDefinition:TaskDefinition")
-    [first] = json.loads(task["containerDefinitions"])
-    return dict(first)
+    [app] = [found for found in json.loads(task["containerDefinitions"]) if found["name"] == "app"]
+    return dict(app)
 
 
 def zone_lookups(deployment: Deployment) -> list[dict[str, Any]]:
