@@ -28,8 +28,7 @@ import boto3  # type: ignore[import-untyped]
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from release_preflight import stack_settings  # noqa: E402
-
+from infra.stack_file import stack_file_settings  # noqa: E402
 from infra.timing import update_timeout_minutes  # noqa: E402
 from infra.validation import MAX_RELEASE_WAIT_MINUTES, InvalidSettings  # noqa: E402
 
@@ -131,7 +130,7 @@ def stack_output(stack: str, name: str) -> str:
 def release_wait_seconds(stack: str) -> float:
     """As long as `pulumi up` waits for this stack's release; a config the program refuses gets the longest allowed."""
     try:
-        return update_timeout_minutes(stack_settings(stack)) * 60
+        return update_timeout_minutes(stack_file_settings(stack)) * 60
     except InvalidSettings:
         return MAX_RELEASE_WAIT_MINUTES * 60
 

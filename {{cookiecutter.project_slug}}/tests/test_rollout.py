@@ -205,7 +205,7 @@ def test_redeploy_waits_as_long_as_pulumi_up_would_for_the_stacks_release(monkey
         {"deployment_strategy": "linear", "linear_step_percent": 10, "linear_step_bake_minutes": 7}
     )
     assert release_seconds(settings) > 3600
-    monkeypatch.setattr(rollout, "stack_settings", lambda stack: settings, raising=False)
+    monkeypatch.setattr(rollout, "stack_file_settings", lambda stack: settings, raising=False)
     pulumi_outputs(
         monkeypatch,
         {"cluster_name": CLUSTER, "service_name": SERVICE, "task_definition_arn": NEW, "aws:region": "us-east-1"},
@@ -217,6 +217,6 @@ def test_redeploy_waits_as_long_as_pulumi_up_would_for_the_stacks_release(monkey
     assert rollout.main() == 0
     assert waited[0] >= release_seconds(settings) + 10 * 60
     # A config the program refuses: the longest wait validation allows.
-    monkeypatch.setattr(rollout, "stack_settings", lambda stack: parse_settings({"cpu": 3}), raising=False)
+    monkeypatch.setattr(rollout, "stack_file_settings", lambda stack: parse_settings({"cpu": 3}), raising=False)
     assert rollout.main() == 0
     assert waited[1] == MAX_RELEASE_WAIT_MINUTES * 60
