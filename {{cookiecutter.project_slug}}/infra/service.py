@@ -55,6 +55,7 @@ class FargateService(pulumi.ComponentResource):
         # The first tasks start as soon as the service exists: their network rules and the execution role's policies
         # first, or they fail to pull the image or a health check and the circuit breaker counts those failures.
         start_after += [*rules.rules, *rules.endpoint_access, *task.roles.execution_policies]
+        start_after += task.tracing.pull_needs if task.tracing else []  # the collector's image, with tracing
 
         load_balancer: aws.ecs.ServiceLoadBalancerArgsDict = {
             "target_group_arn": target_group.arn,

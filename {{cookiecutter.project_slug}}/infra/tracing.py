@@ -128,6 +128,8 @@ class TracingSidecar(pulumi.ComponentResource):
             f"{PUBLIC_REGISTRY}/{COLLECTOR_REPOSITORY}:{COLLECTOR_TAG}"
         )
         self.pull_through_rule: aws.ecr.PullThroughCacheRule | None = None
+        # What a task needs before it can pull the collector (the service starts no task before it).
+        self.pull_needs: list[pulumi.Resource] = []
         if settings.networking == "private-endpoints":
             # A prefix of this stack's own (2..30 characters): a registry holds one rule per prefix.
             self.pull_through_rule = aws.ecr.PullThroughCacheRule(
@@ -143,7 +145,7 @@ class TracingSidecar(pulumi.ComponentResource):
                 account, f".dkr.ecr.{region}.amazonaws.com/", prefix, f"/{COLLECTOR_REPOSITORY}:{COLLECTOR_TAG}"
             )
             repositories = pulumi.Output.concat("arn:aws:ecr:", region, ":", account, ":repository/", prefix, "/*")
-            aws.iam.RolePolicy(
+            import_policy = aws.iam.RolePolicy(
                 f"{name}-import-collector",
                 role=execution_role.id,
                 policy=pulumi.Output.json_dumps(
@@ -154,6 +156,7 @@ class TracingSidecar(pulumi.ComponentResource):
                 ),
                 opts=child,
             )
+            self.pull_needs = [self.pull_through_rule, import_policy]
         self.task_role_policy = aws.iam.RolePolicy(
             f"{name}-put-traces", role=task_role.id, policy=xray_write_policy(), opts=child
         )

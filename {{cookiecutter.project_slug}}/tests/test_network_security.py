@@ -141,7 +141,8 @@ def test_the_service_starts_no_task_before_its_rules_and_execution_policies_exis
         for policy in deployment.of_type(kind)
         if policy.inputs["role"] in (execution_role.id, execution_role.outputs["name"])
     ]
-    assert len(rules) >= 5 and len(policies) == 1 + bool(config.get("secrets"))
+    # The image pull and logs, the secrets, with tracing the collector pulled through the ECR cache.
+    assert len(rules) >= 5 and len(policies) == 1 + bool(config.get("secrets")) + bool(config.get("enable_tracing"))
     assert set(rules + policies) <= set(deployment.depends_on[service.name])
 
 
