@@ -384,8 +384,10 @@ def test_a_container_port_change_replaces_no_target_group_or_rule() -> None:
     assert all("port" in after.ignore_changes[group.name] for group in after.of_type(TARGET_GROUP))
 
 
-SECURITY_GROUP_RULES = ("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",)
-SECURITY_GROUP_RULES += ("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",)
+SECURITY_GROUP_RULES = [
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+]
 
 
 def test_a_container_port_change_replaces_the_port_rules_so_the_old_port_stays_open_until_the_end() -> None:
