@@ -19,7 +19,13 @@ from release_preflight import leftover_hook_refusal, pending_rule_change, refusa
 from conftest import PROJECT, run_program
 from infra.release import deployment_configuration
 from infra.stack import build_stack
-from infra.validation import DEPLOYMENT_STRATEGIES, RELEASE_REPLACING_SETTINGS, InvalidSettings, parse_settings
+from infra.validation import (
+    DEPLOYMENT_STRATEGIES,
+    RELEASE_REPLACING_SETTINGS,
+    InvalidSettings,
+    Settings,
+    parse_settings,
+)
 
 
 @pytest.fixture
@@ -232,13 +238,9 @@ def test_no_hook_left_or_a_window_asked_for_passes() -> None:
     assert leftover_hook_refusal(no_aws, window, CLUSTER, SERVICE) == ""
 
 
-def test_main_reads_the_services_hooks_when_the_window_is_off(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    deployed = {"production_rule_arn": "arn:rule", "primary_target_group_arn": "arn:tg1", "enable_https": False}
-    monkeypatch.setattr(
-        release_preflight, "stack_settings", lambda stack: parse_settings({"deployment_strategy": "canary"})
-    )
+def preflight_with_a_hook_left(monkeypatch: pytest.MonkeyPatch, desired: Settings, deployed: dict[str, Any]) -> int:
+    """main() for a deployed stack whose service still has the PAUSE hook (one DescribeServices, Stubber-checked)."""
+    monkeypatch.setattr(release_preflight, "stack_settings", lambda stack: desired)
     monkeypatch.setattr(release_preflight, "deployed_release", lambda stack: deployed)
     outputs = {"cluster_name": CLUSTER, "service_name": SERVICE}
 
@@ -252,7 +254,17 @@ def test_main_reads_the_services_hooks_when_the_window_is_off(
     monkeypatch.setattr(boto3, "client", lambda name, region_name: ecs)
     monkeypatch.setattr(sys, "argv", ["release_preflight.py", "dev"])
     with stub:
-        assert release_preflight.main() == 1
+        code = release_preflight.main()
+        stub.assert_no_pending_responses()
+    return code
+
+
+def test_main_reads_the_services_hooks_when_the_window_is_off(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed = {"production_rule_arn": "arn:rule", "primary_target_group_arn": "arn:tg1", "enable_https": False}
+    canary = parse_settings({"deployment_strategy": "canary"})
+    assert preflight_with_a_hook_left(monkeypatch, canary, deployed) == 1
     assert "refused: test_window_minutes=0" in capsys.readouterr().err
 
 
@@ -261,22 +273,7 @@ def test_a_switch_to_rolling_is_refused_while_the_hook_stays(
 ) -> None:
     """Rolling sends only its strategy, and a rolling stack exports no release rule: the check follows the service."""
     rolling = parse_settings({"deployment_strategy": "rolling", "test_window_minutes": 30})
-    monkeypatch.setattr(release_preflight, "stack_settings", lambda stack: rolling)
-    monkeypatch.setattr(release_preflight, "deployed_release", lambda stack: {})  # no production_rule_arn any more
-    outputs = {"cluster_name": CLUSTER, "service_name": SERVICE}
-
-    def pulumi(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
-        return subprocess.CompletedProcess(command, 0, outputs[command[3]] + "\n", "")
-
-    monkeypatch.setattr(subprocess, "run", pulumi)
-    ecs = boto3.client("ecs", region_name="us-east-1")
-    stub = Stubber(ecs)
-    stub.add_response("describe_services", described(LIVE_CONFIGURATION), {"cluster": CLUSTER, "services": [SERVICE]})
-    monkeypatch.setattr(boto3, "client", lambda name, region_name: ecs)
-    monkeypatch.setattr(sys, "argv", ["release_preflight.py", "dev"])
-    with stub:
-        assert release_preflight.main() == 1
-        stub.assert_no_pending_responses()
+    assert preflight_with_a_hook_left(monkeypatch, rolling, {}) == 1  # {}: no production_rule_arn any more
     assert "refused: deployment_strategy=rolling asks for no test-window hook" in capsys.readouterr().err
 
 
