@@ -220,3 +220,12 @@ def test_redeploy_waits_as_long_as_pulumi_up_would_for_the_stacks_release(monkey
     monkeypatch.setattr(rollout, "stack_file_settings", lambda stack: parse_settings({"cpu": 3}), raising=False)
     assert rollout.main() == 0
     assert waited[1] == MAX_RELEASE_WAIT_MINUTES * 60
+
+
+def test_a_scale_only_update_starts_no_deployment_and_passes() -> None:
+    """`pulumi config set replicas 6 && make up` (the runbook's scale row): no forced deployment, so ECS's newest
+    deployment is still the last release, on the task definition the stack deployed."""
+    failure, said = check(
+        [("list_service_deployments", deployments("SUCCESSFUL")), ("describe_services", service_running(NEW))]
+    )
+    assert (failure, said) == (None, [])
