@@ -22,7 +22,7 @@ from test_waf import RULE as WAF_RULE
 from test_waf import rules as waf_rules
 
 from conftest import Deployment, deploy
-from infra.validation import DEFAULTS, RELEASE_REPLACING_SETTINGS, Settings, parse_settings
+from infra.validation import DEFAULTS, RELEASE_REPLACING_SETTINGS, STACK_ENVIRONMENT_NAMES, Settings, parse_settings
 from infra.waf import RATE_RULE
 
 KMS_KEY = "arn:aws:kms:us-east-1:123456789012:key/0b5e3c9a-1111-2222-3333-444455556666"
@@ -92,6 +92,9 @@ RUNS: dict[str, dict[str, Any]] = {
         "waf_rate_window_seconds": 60,
         "waf_count_mode": True,
         "waf_allow_large_bodies": True,
+        "permissions_boundary_arn": "arn:aws:iam::123456789012:policy/org/Boundary",
+        "iam_role_path": "/teams/payments/",
+        "environment": {"FEATURE_NEW_CHECKOUT": "on"},
     },
 }
 DEFAULT = parse_settings({})
@@ -265,6 +268,14 @@ STACK_ONLY_CHECKS: dict[str, Check] = {
         is s.waf_allow_large_bodies
     ),
     "enable_tracing": lambda s, d: ("OTEL_EXPORTER_OTLP_ENDPOINT" in environment(d)) is s.enable_tracing,
+    "permissions_boundary_arn": lambda s, d: (
+        {role.get("permissionsBoundary", "") for role in only(d, "aws:iam/role:Role")} == {s.permissions_boundary_arn}
+    ),
+    "iam_role_path": lambda s, d: {role.get("path", "/") for role in only(d, "aws:iam/role:Role")} == {s.iam_role_path},
+    "environment": lambda s, d: (
+        {key: value for key, value in environment(d).items() if key not in STACK_ENVIRONMENT_NAMES}
+        == dict(s.environment)
+    ),
     "tracing_sample_percent": lambda s, d: (
         not s.enable_tracing or environment(d)["TRACING_SAMPLE_PERCENT"] == f"{s.tracing_sample_percent:g}"
     ),
