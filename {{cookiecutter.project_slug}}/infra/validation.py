@@ -42,6 +42,13 @@ WAF_REDACTED_HEADERS = ("authorization", "cookie")
 # How a new revision replaces the old: ECS's rolling update, or its blue/green family (ECS API strategies).
 DEPLOYMENT_STRATEGIES = ("rolling", "blue-green", "canary", "linear")
 MAX_BAKE_MINUTES = 1440  # the ECS API's limit for every bake time
+# Settings whose change replaces a target group or a listener rule of a release (a replace-only input: a rule's
+# listener; a group's VPC, port, protocol, target type or name), which ECS may be using: the release preflight
+# (scripts/release_preflight.py) refuses such a change unless the first group serves all production traffic. The
+# generated tests/test_every_setting.py shows that no other setting changes a replace-only input.
+RELEASE_REPLACING_SETTINGS: dict[str, str] = {
+    "enable_https": "moves the release rules to the other listener, recreating them at 100 % on the first target group",
+}
 TASK_START_SECONDS = 30  # a small image pulled and started on Fargate (the deploy timing model, infra/timing.py)
 SPOT_NOTICE_SECONDS = 120  # a Fargate Spot task stops this long after its termination notice (and stopTimeout <= it)
 # `pulumi up` waits for the release (wait_for_steady_state): the provider's own update timeout is 20 minutes, which

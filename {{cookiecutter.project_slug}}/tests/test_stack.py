@@ -6,6 +6,7 @@ every variant; test_stack_files.py checks the stack this project was generated f
 import json
 
 from conftest import Deployment, deploy
+from infra.load_balancer import TARGET_GROUP_PORT
 from infra.network import SUBNET_BLOCKS
 
 
@@ -63,7 +64,7 @@ def test_service_registers_its_containers_in_the_target_group(default_stack: Dep
 def test_target_group_health_checks_the_app_quickly(default_stack: Deployment) -> None:
     target_group = default_stack.one("aws:lb/targetGroup:TargetGroup").inputs
     assert target_group["targetType"] == "ip"
-    assert target_group["port"] == 8000
+    assert target_group["port"] == TARGET_GROUP_PORT  # not the container port: see test_release.py
     check = target_group["healthCheck"]
     assert check["path"] == "/health"
     assert check["interval"] == 10 and check["timeout"] == 5
