@@ -7,10 +7,10 @@ refuses a change of `capacity_provider_strategy` unless `force_new_deployment` i
 without a forced deployment. So the flag is true exactly in the update that changes the deployment shape (the
 capacity provider strategy and the ECS deployment strategy). Pulumi keeps no earlier inputs a program can read, so
 the shape last deployed is kept in an SSM parameter, written once the service has taken it, and read by every preview
-and up before the service is planned: an update that fails inside `pulumi up` leaves the old shape there, and the
-next one forces again. An update ECS rolls back succeeds in `pulumi up` (the provider's wait counts
-ROLLBACK_SUCCESSFUL as done), so the record says "new" while the service is back on its old revision:
-scripts/rollout.py, which `make up` and the deploy job run next, fails and deletes the record.
+and up before the service is planned: a failed update (a rollback fails `pulumi up`: the service's
+wait_for_steady_state) leaves the old shape there, and the next one forces again. Where the provider's wait falls back
+to counting tasks, a rolled-back update can pass and the record say "new" while the service is back on its old
+revision: scripts/rollout.py, which `make up` and the deploy job run next, then fails and deletes the record.
 
 A strategy changed outside Pulumi (or a record otherwise out of step with the service) makes the provider refuse the
 plan ("force_new_deployment should be true when capacity_provider_strategy is being updated"): `make
