@@ -22,7 +22,6 @@ from infra.stack import build_stack
 from infra.validation import (
     DEPLOYMENT_STRATEGIES,
     RELEASE_REPLACING_SETTINGS,
-    InvalidSettings,
     Settings,
     parse_settings,
 )
