@@ -7,6 +7,7 @@ counts, and a stack importing Pulumi ESC environments must name the runner's arc
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from infra.validation import InvalidSettings
 SECURE = {"secure": "v1:AAAAc2VjcmV0"}
 
 
-def project_with(tmp_path: Path, config: dict[str, object], **stack_file: object) -> Path:
+def project_with(tmp_path: Path, config: Mapping[str, object], **stack_file: object) -> Path:
     """A project directory holding Pulumi.yaml (with `project_config`, if given) and Pulumi.dev.yaml."""
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     if "project_config" in stack_file:
