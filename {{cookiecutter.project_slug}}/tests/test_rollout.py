@@ -15,7 +15,6 @@ import boto3  # type: ignore[import-untyped]
 import pytest
 import rollout
 from botocore.stub import Stubber  # type: ignore[import-untyped]
-from moto import mock_aws
 from rollout import (
     CREATED_MARGIN,
     ENDED_BADLY,
@@ -249,13 +248,14 @@ def test_a_release_that_did_not_land_forgets_the_recorded_strategies() -> None:
     """A rollback returns the service to its previous strategy; where `pulumi up` still recorded the new one (the
     provider's wait fell back to counting tasks), the verdict deletes the record, so the next `make up` forces a
     deployment instead of planning a strategy change the provider refuses."""
-    with mock_aws():
-        ssm = boto3.client("ssm", region_name="us-east-1")
-        name = shape_parameter_name(PROJECT, "dev")
-        ssm.put_parameter(Name=name, Value="0123456789abcdef", Type="String")
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    name = shape_parameter_name(PROJECT, "dev")
+    with Stubber(ssm) as stub:  # checks each request against the SSM API model
+        stub.add_response("delete_parameter", {}, {"Name": name})
+        stub.add_client_error("delete_parameter", "ParameterNotFound", expected_params={"Name": name})
         assert "the next `make up` forces one deployment" in forget_deployment_shape(ssm, PROJECT, "dev")
-        assert ssm.get_parameters_by_path(Path=name.rpartition("/")[0])["Parameters"] == []
         assert "no record" in forget_deployment_shape(ssm, PROJECT, "dev")  # a second failure: nothing to forget
+        stub.assert_no_pending_responses()
 
 
 def test_make_force_deployment_deletes_the_record_the_program_reads() -> None:
