@@ -64,6 +64,7 @@ class StackFile:
     config: dict[str, object]  # `namespace:key` -> value, secure values left out
     secure: set[str] = field(default_factory=set)  # `namespace:key` (or `namespace:key.NAME`) of each secure value
     uses_esc: bool = False  # the stack file imports Pulumi ESC environments
+    in_stack_file: set[str] = field(default_factory=set)  # keys the stack file itself sets (ESC cannot override them)
 
     def secure_settings(self) -> list[str]:
         """The project's settings (or map entries) whose value is secret here, without the namespace."""
@@ -90,7 +91,8 @@ def read_stack_file(stack: str, root: Path = ROOT) -> StackFile:
             config.pop(key, None)
         else:
             config[key] = _plain(key, value, secure)
-    return StackFile(project, config, secure, uses_esc=bool(stack_file.get("environment")))
+    stack_keys = set((stack_file.get("config") or {}).keys())
+    return StackFile(project, config, secure, uses_esc=bool(stack_file.get("environment")), in_stack_file=stack_keys)
 
 
 def stack_file_config(stack: str, root: Path = ROOT) -> tuple[str, dict[str, object]]:

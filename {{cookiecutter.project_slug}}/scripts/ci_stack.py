@@ -26,7 +26,9 @@ RUNNER_BY_ARCHITECTURE = {"X86_64": "ubuntu-24.04", "ARM64": "ubuntu-24.04-arm"}
 def workflow_outputs(stack: str, root: Path = ROOT) -> dict[str, str]:
     found = read_stack_file(stack, root)
     keys = {"cpu_architecture": f"{found.project}:cpu_architecture", "aws_region": "aws:region"}
-    unknown = [key for key in keys.values() if key in found.secure or (found.uses_esc and key not in found.config)]
+    # Under ESC only the stack file's own values are certain: an imported environment overrides Pulumi.yaml's.
+    uncertain = found.secure | (set(keys.values()) - found.in_stack_file if found.uses_esc else set())
+    unknown = [key for key in keys.values() if key in uncertain]
     if unknown:
         raise InvalidSettings(
             [

@@ -81,6 +81,12 @@ def test_a_stack_importing_esc_must_name_the_runner_and_region_itself(tmp_path: 
     root = project_with(tmp_path, {"aws:region": "eu-west-1"}, environment=["payments/prod"])
     with pytest.raises(InvalidSettings, match=f"{PROJECT}:cpu_architecture is not readable here"):
         workflow_outputs("dev", root)
+    # A project-level default is no answer either: an imported environment overrides it.
+    project_config = {"cpu_architecture": {"default": "ARM64"}}
+    esc = {"environment": ["payments/prod"], "project_config": project_config}
+    root = project_with(tmp_path, {"aws:region": "eu-west-1"}, **esc)
+    with pytest.raises(InvalidSettings, match=f"{PROJECT}:cpu_architecture is not readable here"):
+        workflow_outputs("dev", root)
     named = {"aws:region": "eu-west-1", f"{PROJECT}:cpu_architecture": "X86_64"}
     root = project_with(tmp_path, named, environment=["payments/prod"])
     assert workflow_outputs("dev", root) == {"runner": "ubuntu-24.04", "region": "eu-west-1"}
