@@ -31,7 +31,7 @@ UNRENDERED = re.compile(r"{{\s*cookiecutter|{%-?\s|\s-?%}")
 # Keys the template writes elsewhere than the project's namespace of the stack file.
 NOT_IN_STACK_CONFIG = {"project_name", "stack_name", "aws_region"}
 # The generated project's tests of what its answers render, run per variant against its one mocked deployment.
-CHECKED_HERE = ["test_stack_files.py", "test_readme.py"]
+CHECKED_HERE = ["test_stack_files.py", "test_readme.py", "test_bootstrap_policy.py"]
 
 
 def unrendered_files(project: Path) -> list[str]:

@@ -1,0 +1,178 @@
+"""The bootstrap stack: GitHub's OIDC provider (found or created), the deploy and preview roles, their policies.
+
+One bootstrap stack per application stack, with the same name: `make bootstrap STACK=<stack>` reads that stack's file
+(`../Pulumi.<stack>.yaml`), runs its program under mocks to list what it registers (bootstrap/inventory.py) and gives
+the deploy role exactly what those resource types need (bootstrap/permissions.py). Run it again after a
+`pulumi config set` that switches a feature on; `make preview` warns while the deployed policy lacks something.
+"""
+
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+import yaml
+
+from bootstrap.github_oidc import (
+    AUDIENCE,
+    ISSUER_URL,
+    check_repository,
+    deploy_subject,
+    pull_request_subject,
+    trust_policy,
+)
+from bootstrap.inventory import PROJECT_DIR, from_json, stack_config
+from bootstrap.permissions import Inventory, Scope, name_prefixes, policies
+from infra.validation import CI_DEPLOY_JOB_MINUTES, resource_base_name, stack_resource_name
+
+DEPLOY_VARIABLE = "AWS_DEPLOY_ROLE_ARN"
+PREVIEW_VARIABLE = "AWS_PREVIEW_ROLE_ARN"
+# deploy.yml asks for credentials as long as its job may run (role-duration-seconds); IAM allows 1 to 12 hours.
+DEPLOY_SESSION_SECONDS = CI_DEPLOY_JOB_MINUTES * 60
+PREVIEW_SESSION_SECONDS = 3600  # preview.yml's job stops after 30 minutes; IAM's default and minimum is 1 hour
+
+
+@dataclass(frozen=True)
+class RoleSettings:
+    """What issue 23's stack settings ask of every role: its path and the permissions boundary (empty: none)."""
+
+    path: str
+    permissions_boundary_arn: str
+
+
+def ci_role_name(project: str, stack: str, kind: str) -> str:
+    """`github-<project>-<stack>-<kind>`: outside the `<project>-*` names the deploy role may create and change."""
+    return f"github-{stack_resource_name(project, stack, 64 - len('github--') - len(kind))}-{kind}"
+
+
+def github_oidc_provider(project: str, stack: str) -> pulumi.Output[str]:
+    """The account's provider for GitHub's issuer: the existing one if any (one per URL and account), else created.
+
+    A provider this stack created carries its tag and stays managed here (the `import` option is a no-op while it is
+    in the stack's state); one made by anyone else is only referred to. Created, it outlives `pulumi destroy` of this
+    stack (retain_on_delete): other repositories' roles in the account may trust it by then.
+    """
+    owner = f"{project}/bootstrap/{stack}"
+    try:
+        found = aws.iam.get_open_id_connect_provider(url=ISSUER_URL)
+    except Exception:  # the lookup fails when the account has no provider for the URL
+        found = None
+    if found is not None and found.tags.get("created-by") != owner:
+        return pulumi.Output.from_input(found.arn)
+    provider = aws.iam.OpenIdConnectProvider(
+        "github",
+        url=ISSUER_URL,
+        client_id_lists=[AUDIENCE],
+        tags={"created-by": owner},
+        # No thumbprint: AWS verifies GitHub's certificate against its own trusted CAs (IAM User Guide,
+        # "Create an OpenID Connect (OIDC) identity provider in IAM").
+        opts=pulumi.ResourceOptions(retain_on_delete=True, import_=found.arn if found else None),
+    )
+    return provider.arn
+
+
+def ci_role(
+    name: str, kind: str, trust: pulumi.Output[Any], documents: list[dict[str, Any]], session: int, settings: RoleSettings
+) -> aws.iam.Role:
+    role = aws.iam.Role(
+        kind,
+        name=name,
+        path=settings.path,
+        permissions_boundary=settings.permissions_boundary_arn or None,
+        assume_role_policy=pulumi.Output.json_dumps(trust),
+        max_session_duration=session,
+        description=f"GitHub Actions {kind} jobs of one repository (bootstrap stack)",
+    )
+    for index, document in enumerate(documents):
+        policy = aws.iam.Policy(
+            f"{kind}-{index}",
+            name=f"{name}-{index}",
+            path=settings.path,
+            policy=pulumi.Output.json_dumps(document),
+            description=f"derived from the stack's resource types ({index + 1} of {len(documents)})",
+        )
+        aws.iam.RolePolicyAttachment(f"{kind}-{index}", role=role.name, policy_arn=policy.arn)
+    return role
+
+
+def list_resources(stack: str) -> Inventory:
+    """The application stack's inventory, from another process: a Pulumi program cannot run one under mocks itself."""
+    listed = subprocess.run(
+        [sys.executable, "-m", "bootstrap.inventory", stack], cwd=PROJECT_DIR, check=True, capture_output=True, text=True
+    )
+    return from_json(listed.stdout)
+
+
+def account_scope(scope: Scope) -> dict[str, Any]:
+    return {
+        "account": scope.account,
+        "region": scope.region,
+        "name_prefixes": list(scope.name_prefixes),
+        "role_path": scope.role_path,
+        "permissions_boundary_arn": scope.permissions_boundary_arn,
+    }
+
+
+def main() -> None:
+    config = pulumi.Config()
+    repository = config.require("github_repository")
+    if error := check_repository(repository):
+        raise pulumi.RunError(error)
+    stack = pulumi.get_stack()
+    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["name"]
+    app = stack_config(stack)
+    region = app["aws:region"]
+    environment = config.get("github_environment") or stack  # deploy.yml's `environment:`
+    settings = RoleSettings(
+        path=app.get(f"{project}:iam_role_path", "/"),
+        permissions_boundary_arn=app.get(f"{project}:permissions_boundary_arn", ""),
+    )
+    inventory = list_resources(stack)
+    account = aws.get_caller_identity().account_id
+    scope = Scope(
+        account, region, name_prefixes(project, resource_base_name(project)), settings.path,
+        settings.permissions_boundary_arn,
+    )  # fmt: skip
+    provider_arn = github_oidc_provider(project, stack)
+    deploy_documents = policies(inventory, scope, write=True)
+    deploy = ci_role(
+        ci_role_name(project, stack, "deploy"),
+        "deploy",
+        provider_arn.apply(lambda arn: trust_policy(arn, [deploy_subject(repository, environment)])),
+        deploy_documents,
+        DEPLOY_SESSION_SECONDS,
+        settings,
+    )
+    preview = ci_role(
+        ci_role_name(project, stack, "preview"),
+        "preview",
+        provider_arn.apply(lambda arn: trust_policy(arn, [pull_request_subject(repository)])),
+        policies(inventory, scope, write=False),
+        PREVIEW_SESSION_SECONDS,
+        settings,
+    )
+    pulumi.export("github_oidc_provider_arn", provider_arn)
+    pulumi.export("deploy_role_arn", deploy.arn)
+    pulumi.export("preview_role_arn", preview.arn)
+    # Read by scripts/permissions_check.py (`make preview`): what the deploy role holds, and the scope it was made for.
+    pulumi.export("deploy_policies", deploy_documents)
+    pulumi.export("scope", account_scope(scope))
+    pulumi.export("github_environment", environment)
+    # GitHub puts no branch in an environment job's subject: the environment itself must admit only main.
+    pulumi.export(
+        "github_environment_command",
+        f"gh api -X PUT repos/{repository}/environments/{environment} "
+        "-F 'deployment_branch_policy[protected_branches]=true' "
+        "-F 'deployment_branch_policy[custom_branch_policies]=false'",
+    )
+    pulumi.export(
+        "github_variables",
+        pulumi.Output.all(deploy.arn, preview.arn).apply(
+            lambda arns: [
+                f"gh variable set {DEPLOY_VARIABLE} --repo {repository} --body {arns[0]}",
+                f"gh variable set {PREVIEW_VARIABLE} --repo {repository} --body {arns[1]}",
+            ]
+        ),
+    )
