@@ -5,6 +5,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the project: `infra` and `bootstrap` import from it
 
-from bootstrap.program import main  # noqa: E402
+from bootstrap.program import main
 
 main()

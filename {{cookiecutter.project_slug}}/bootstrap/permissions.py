@@ -130,8 +130,10 @@ ACCESS: dict[str, Access] = {
     "aws:ec2/getVpcEndpointService:getVpcEndpointService": Access(read=(grant("ec2:DescribeVpcEndpointServices"),)),
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": Access(read=(grant("ecr:GetAuthorizationToken"),)),
     "aws:route53/getZone:getZone": Access(
-        read=(grant("route53:ListHostedZones"), grant("route53:GetHostedZone route53:ListTagsForResource",
-                                                     "arn:aws:route53:::hostedzone/*")),
+        read=(
+            grant("route53:ListHostedZones"),
+            grant("route53:GetHostedZone route53:ListTagsForResource", "arn:aws:route53:::hostedzone/*"),
+        ),
     ),
     "aws:index/getCallerIdentity:getCallerIdentity": Access(),
     "aws:elb/getServiceAccount:getServiceAccount": Access(),
@@ -142,66 +144,110 @@ ACCESS: dict[str, Access] = {
     ),
     "aws:ec2/subnet:Subnet": Access(
         read=ec2_reads_and_tags("subnet")[0],
-        write=(ec2("ec2:CreateSubnet", "subnet", "vpc"), ec2("ec2:DeleteSubnet ec2:ModifySubnetAttribute", "subnet"), *ec2_reads_and_tags("subnet")[1]),
+        write=(
+            ec2("ec2:CreateSubnet", "subnet", "vpc"),
+            ec2("ec2:DeleteSubnet ec2:ModifySubnetAttribute", "subnet"),
+            *ec2_reads_and_tags("subnet")[1],
+        ),
     ),
     "aws:ec2/internetGateway:InternetGateway": Access(
         read=ec2_reads_and_tags("internet-gateway")[0],
-        write=(ec2("ec2:CreateInternetGateway ec2:DeleteInternetGateway", "internet-gateway"),
-               ec2("ec2:AttachInternetGateway ec2:DetachInternetGateway", "internet-gateway", "vpc"), *ec2_reads_and_tags("internet-gateway")[1]),
+        write=(
+            ec2("ec2:CreateInternetGateway ec2:DeleteInternetGateway", "internet-gateway"),
+            ec2("ec2:AttachInternetGateway ec2:DetachInternetGateway", "internet-gateway", "vpc"),
+            *ec2_reads_and_tags("internet-gateway")[1],
+        ),
     ),
     "aws:ec2/eip:Eip": Access(
         read=ec2_reads_and_tags("elastic-ip")[0],
-        write=(ec2("ec2:AllocateAddress ec2:ReleaseAddress ec2:DisassociateAddress", "elastic-ip"), *ec2_reads_and_tags("elastic-ip")[1]),
+        write=(
+            ec2("ec2:AllocateAddress ec2:ReleaseAddress ec2:DisassociateAddress", "elastic-ip"),
+            *ec2_reads_and_tags("elastic-ip")[1],
+        ),
     ),
     "aws:ec2/natGateway:NatGateway": Access(
         read=ec2_reads_and_tags("natgateway")[0],
-        write=(ec2("ec2:CreateNatGateway", "natgateway", "subnet", "elastic-ip"),
-               ec2("ec2:DeleteNatGateway", "natgateway"), *ec2_reads_and_tags("natgateway")[1]),
+        write=(
+            ec2("ec2:CreateNatGateway", "natgateway", "subnet", "elastic-ip"),
+            ec2("ec2:DeleteNatGateway", "natgateway"),
+            *ec2_reads_and_tags("natgateway")[1],
+        ),
     ),
     "aws:ec2/routeTable:RouteTable": Access(
         read=ec2_reads_and_tags("route-table")[0],
-        write=(ec2("ec2:CreateRouteTable", "route-table", "vpc"),
-               ec2("ec2:DeleteRouteTable ec2:CreateRoute ec2:DeleteRoute ec2:ReplaceRoute", "route-table"), *ec2_reads_and_tags("route-table")[1]),
+        write=(
+            ec2("ec2:CreateRouteTable", "route-table", "vpc"),
+            ec2("ec2:DeleteRouteTable ec2:CreateRoute ec2:DeleteRoute ec2:ReplaceRoute", "route-table"),
+            *ec2_reads_and_tags("route-table")[1],
+        ),
     ),
     "aws:ec2/routeTableAssociation:RouteTableAssociation": Access(
         read=ec2_reads_and_tags("route-table")[0],
-        write=(ec2("ec2:AssociateRouteTable ec2:ReplaceRouteTableAssociation", "route-table", "subnet"),
-               ec2("ec2:DisassociateRouteTable", "route-table")),
+        write=(
+            ec2("ec2:AssociateRouteTable ec2:ReplaceRouteTableAssociation", "route-table", "subnet"),
+            ec2("ec2:DisassociateRouteTable", "route-table"),
+        ),
     ),
     "aws:ec2/securityGroup:SecurityGroup": Access(
         read=ec2_reads_and_tags("security-group")[0],
-        write=(ec2("ec2:CreateSecurityGroup", "security-group", "vpc"),
-               # The provider removes the allow-all egress rule AWS adds to every new group.
-               ec2("ec2:DeleteSecurityGroup ec2:RevokeSecurityGroupEgress ec2:RevokeSecurityGroupIngress",
-                   "security-group"), *ec2_reads_and_tags("security-group")[1]),
+        write=(
+            ec2("ec2:CreateSecurityGroup", "security-group", "vpc"),
+            # The provider removes the allow-all egress rule AWS adds to every new group.
+            ec2(
+                "ec2:DeleteSecurityGroup ec2:RevokeSecurityGroupEgress ec2:RevokeSecurityGroupIngress", "security-group"
+            ),
+            *ec2_reads_and_tags("security-group")[1],
+        ),
     ),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": Access(
         read=ec2_reads_and_tags("security-group-rule")[0],
-        write=(ec2("ec2:AuthorizeSecurityGroupIngress ec2:ModifySecurityGroupRules", "security-group",
-                   "security-group-rule"),
-               ec2("ec2:RevokeSecurityGroupIngress ec2:UpdateSecurityGroupRuleDescriptionsIngress", "security-group"), *ec2_reads_and_tags("security-group-rule")[1]),
+        write=(
+            ec2(
+                "ec2:AuthorizeSecurityGroupIngress ec2:ModifySecurityGroupRules",
+                "security-group",
+                "security-group-rule",
+            ),
+            ec2("ec2:RevokeSecurityGroupIngress ec2:UpdateSecurityGroupRuleDescriptionsIngress", "security-group"),
+            *ec2_reads_and_tags("security-group-rule")[1],
+        ),
     ),
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": Access(
         read=ec2_reads_and_tags("security-group-rule")[0],
-        write=(ec2("ec2:AuthorizeSecurityGroupEgress ec2:ModifySecurityGroupRules", "security-group",
-                   "security-group-rule"),
-               ec2("ec2:RevokeSecurityGroupEgress ec2:UpdateSecurityGroupRuleDescriptionsEgress", "security-group"), *ec2_reads_and_tags("security-group-rule")[1]),
+        write=(
+            ec2(
+                "ec2:AuthorizeSecurityGroupEgress ec2:ModifySecurityGroupRules", "security-group", "security-group-rule"
+            ),
+            ec2("ec2:RevokeSecurityGroupEgress ec2:UpdateSecurityGroupRuleDescriptionsEgress", "security-group"),
+            *ec2_reads_and_tags("security-group-rule")[1],
+        ),
     ),
     "aws:ec2/vpcEndpoint:VpcEndpoint": Access(
         read=ec2_reads_and_tags("vpc-endpoint")[0],
-        write=(ec2("ec2:CreateVpcEndpoint", "vpc-endpoint", "vpc", "subnet", "security-group", "route-table"),
-               ec2("ec2:ModifyVpcEndpoint", "vpc-endpoint", "subnet", "security-group", "route-table"),
-               ec2("ec2:DeleteVpcEndpoints", "vpc-endpoint"), *ec2_reads_and_tags("vpc-endpoint")[1]),
+        write=(
+            ec2("ec2:CreateVpcEndpoint", "vpc-endpoint", "vpc", "subnet", "security-group", "route-table"),
+            ec2("ec2:ModifyVpcEndpoint", "vpc-endpoint", "subnet", "security-group", "route-table"),
+            ec2("ec2:DeleteVpcEndpoints", "vpc-endpoint"),
+            *ec2_reads_and_tags("vpc-endpoint")[1],
+        ),
     ),
     "aws:ec2/flowLog:FlowLog": Access(
         read=ec2_reads_and_tags("vpc-flow-log")[0],
-        write=(ec2("ec2:CreateFlowLogs", "vpc-flow-log", "vpc"), ec2("ec2:DeleteFlowLogs", "vpc-flow-log"), *ec2_reads_and_tags("vpc-flow-log")[1]),
+        write=(
+            ec2("ec2:CreateFlowLogs", "vpc-flow-log", "vpc"),
+            ec2("ec2:DeleteFlowLogs", "vpc-flow-log"),
+            *ec2_reads_and_tags("vpc-flow-log")[1],
+        ),
     ),
     # Image
     "aws:ecr/repository:Repository": Access(
         read=(grant("ecr:DescribeRepositories ecr:ListTagsForResource ecr:GetRepositoryPolicy", ECR_REPOSITORY),),
-        write=(grant("ecr:CreateRepository ecr:DeleteRepository ecr:PutImageScanningConfiguration "
-                     "ecr:PutImageTagMutability ecr:TagResource ecr:UntagResource", ECR_REPOSITORY),),
+        write=(
+            grant(
+                "ecr:CreateRepository ecr:DeleteRepository ecr:PutImageScanningConfiguration "
+                "ecr:PutImageTagMutability ecr:TagResource ecr:UntagResource",
+                ECR_REPOSITORY,
+            ),
+        ),
     ),
     "aws:ecr/lifecyclePolicy:LifecyclePolicy": Access(
         read=(grant("ecr:GetLifecyclePolicy", ECR_REPOSITORY),),
@@ -209,46 +255,80 @@ ACCESS: dict[str, Access] = {
     ),
     "docker-build:index:Image": Access(
         read=(grant("ecr:GetAuthorizationToken"), grant("ecr:BatchGetImage ecr:DescribeImages", ECR_REPOSITORY)),
-        write=(grant("ecr:BatchCheckLayerAvailability ecr:InitiateLayerUpload ecr:UploadLayerPart "
-                     "ecr:CompleteLayerUpload ecr:PutImage ecr:BatchGetImage ecr:GetDownloadUrlForLayer",
-                     ECR_REPOSITORY),),
+        write=(
+            grant(
+                "ecr:BatchCheckLayerAvailability ecr:InitiateLayerUpload ecr:UploadLayerPart "
+                "ecr:CompleteLayerUpload ecr:PutImage ecr:BatchGetImage ecr:GetDownloadUrlForLayer",
+                ECR_REPOSITORY,
+            ),
+        ),
     ),
     "random:index/randomId:RandomId": Access(),
     # Load balancer
     "aws:lb/loadBalancer:LoadBalancer": Access(
         read=(ELB_READS,),
-        write=(elb("elasticloadbalancing:CreateLoadBalancer elasticloadbalancing:DeleteLoadBalancer "
-                   "elasticloadbalancing:ModifyLoadBalancerAttributes elasticloadbalancing:SetSecurityGroups "
-                   "elasticloadbalancing:SetSubnets elasticloadbalancing:SetIpAddressType",
-                   "loadbalancer/app/{name}/*"), ELB_TAGS, service_linked_role("elasticloadbalancing.amazonaws.com")),
+        write=(
+            elb(
+                "elasticloadbalancing:CreateLoadBalancer elasticloadbalancing:DeleteLoadBalancer "
+                "elasticloadbalancing:ModifyLoadBalancerAttributes elasticloadbalancing:SetSecurityGroups "
+                "elasticloadbalancing:SetSubnets elasticloadbalancing:SetIpAddressType",
+                "loadbalancer/app/{name}/*",
+            ),
+            ELB_TAGS,
+            service_linked_role("elasticloadbalancing.amazonaws.com"),
+        ),
     ),
     "aws:lb/targetGroup:TargetGroup": Access(
         read=(ELB_READS,),
-        write=(elb("elasticloadbalancing:CreateTargetGroup elasticloadbalancing:DeleteTargetGroup "
-                   "elasticloadbalancing:ModifyTargetGroup elasticloadbalancing:ModifyTargetGroupAttributes",
-                   "targetgroup/{name}/*"), ELB_TAGS),
+        write=(
+            elb(
+                "elasticloadbalancing:CreateTargetGroup elasticloadbalancing:DeleteTargetGroup "
+                "elasticloadbalancing:ModifyTargetGroup elasticloadbalancing:ModifyTargetGroupAttributes",
+                "targetgroup/{name}/*",
+            ),
+            ELB_TAGS,
+        ),
     ),
     "aws:lb/listener:Listener": Access(
         read=(ELB_READS,),
-        write=(elb("elasticloadbalancing:CreateListener", "loadbalancer/app/{name}/*"),
-               elb("elasticloadbalancing:DeleteListener elasticloadbalancing:ModifyListener "
-                   "elasticloadbalancing:ModifyListenerAttributes", "listener/app/{name}/*/*"), ELB_TAGS),
+        write=(
+            elb("elasticloadbalancing:CreateListener", "loadbalancer/app/{name}/*"),
+            elb(
+                "elasticloadbalancing:DeleteListener elasticloadbalancing:ModifyListener "
+                "elasticloadbalancing:ModifyListenerAttributes",
+                "listener/app/{name}/*/*",
+            ),
+            ELB_TAGS,
+        ),
     ),
     "aws:lb/listenerRule:ListenerRule": Access(
         read=(ELB_READS,),
-        write=(elb("elasticloadbalancing:CreateRule", "listener/app/{name}/*/*"),
-               elb("elasticloadbalancing:DeleteRule elasticloadbalancing:ModifyRule "
-                   "elasticloadbalancing:SetRulePriorities", "listener-rule/app/{name}/*/*/*"), ELB_TAGS),
+        write=(
+            elb("elasticloadbalancing:CreateRule", "listener/app/{name}/*/*"),
+            elb(
+                "elasticloadbalancing:DeleteRule elasticloadbalancing:ModifyRule "
+                "elasticloadbalancing:SetRulePriorities",
+                "listener-rule/app/{name}/*/*/*",
+            ),
+            ELB_TAGS,
+        ),
     ),
     "aws:s3/bucket:Bucket": Access(
-        read=(grant("s3:ListBucket s3:GetBucketAcl s3:GetBucketCORS s3:GetBucketWebsite s3:GetBucketVersioning "
-                    "s3:GetAccelerateConfiguration s3:GetBucketRequestPayment s3:GetBucketLogging "
-                    "s3:GetLifecycleConfiguration s3:GetReplicationConfiguration s3:GetEncryptionConfiguration "
-                    "s3:GetBucketObjectLockConfiguration s3:GetBucketTagging s3:GetBucketPolicy "
-                    "s3:GetBucketOwnershipControls s3:GetBucketPublicAccessBlock", BUCKET),),
+        read=(
+            grant(
+                "s3:ListBucket s3:GetBucketAcl s3:GetBucketCORS s3:GetBucketWebsite s3:GetBucketVersioning "
+                "s3:GetAccelerateConfiguration s3:GetBucketRequestPayment s3:GetBucketLogging "
+                "s3:GetLifecycleConfiguration s3:GetReplicationConfiguration s3:GetEncryptionConfiguration "
+                "s3:GetBucketObjectLockConfiguration s3:GetBucketTagging s3:GetBucketPolicy "
+                "s3:GetBucketOwnershipControls s3:GetBucketPublicAccessBlock",
+                BUCKET,
+            ),
+        ),
         # force_destroy: the provider empties the bucket (every object version) before deleting it.
-        write=(grant("s3:CreateBucket s3:DeleteBucket s3:PutBucketTagging s3:ListBucketVersions", BUCKET),
-               grant("s3:DeleteObject s3:DeleteObjectVersion", f"{BUCKET}/*")),
+        write=(
+            grant("s3:CreateBucket s3:DeleteBucket s3:PutBucketTagging s3:ListBucketVersions", BUCKET),
+            grant("s3:DeleteObject s3:DeleteObjectVersion", f"{BUCKET}/*"),
+        ),
     ),
     "aws:s3/bucketPolicy:BucketPolicy": Access(
         read=(grant("s3:GetBucketPolicy", BUCKET),),
@@ -272,28 +352,46 @@ ACCESS: dict[str, Access] = {
     ),
     # Certificate and DNS (only with enable_https / domain_name)
     "aws:acm/certificate:Certificate": Access(
-        read=(grant("acm:DescribeCertificate acm:ListTagsForCertificate",
-                    "arn:aws:acm:{region}:{account}:certificate/*"),),
-        write=(grant("acm:RequestCertificate"),  # the reference gives it no resource type
-               grant("acm:DeleteCertificate acm:AddTagsToCertificate acm:RemoveTagsFromCertificate",
-                     "arn:aws:acm:{region}:{account}:certificate/*")),
+        read=(
+            grant("acm:DescribeCertificate acm:ListTagsForCertificate", "arn:aws:acm:{region}:{account}:certificate/*"),
+        ),
+        write=(
+            grant("acm:RequestCertificate"),  # the reference gives it no resource type
+            grant(
+                "acm:DeleteCertificate acm:AddTagsToCertificate acm:RemoveTagsFromCertificate",
+                "arn:aws:acm:{region}:{account}:certificate/*",
+            ),
+        ),
     ),
     "aws:acm/certificateValidation:CertificateValidation": Access(
         read=(grant("acm:DescribeCertificate", "arn:aws:acm:{region}:{account}:certificate/*"),),
     ),
     "aws:route53/record:Record": Access(
-        read=(grant("route53:ListResourceRecordSets", "arn:aws:route53:::hostedzone/*"),
-              grant("route53:GetChange", "arn:aws:route53:::change/*")),
+        read=(
+            grant("route53:ListResourceRecordSets", "arn:aws:route53:::hostedzone/*"),
+            grant("route53:GetChange", "arn:aws:route53:::change/*"),
+        ),
         # Only the stack's own names: the domain and the ACM validation records under it (`{domain}` below).
-        write=(grant("route53:ChangeResourceRecordSets", "arn:aws:route53:::hostedzone/*",
-                     **{"ForAllValues:StringLike": {
-                         "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["{domain}", "_*.{domain}"]}}),),
+        write=(
+            grant(
+                "route53:ChangeResourceRecordSets",
+                "arn:aws:route53:::hostedzone/*",
+                **{
+                    "ForAllValues:StringLike": {
+                        "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["{domain}", "_*.{domain}"]
+                    }
+                },
+            ),
+        ),
     ),
     # Service
     "aws:ecs/cluster:Cluster": Access(
         read=(grant("ecs:DescribeClusters ecs:ListTagsForResource", ECS_CLUSTER),),
-        write=(grant("ecs:CreateCluster ecs:DeleteCluster ecs:UpdateCluster ecs:UpdateClusterSettings", ECS_CLUSTER),
-               ECS_TAGS, service_linked_role("ecs.amazonaws.com")),
+        write=(
+            grant("ecs:CreateCluster ecs:DeleteCluster ecs:UpdateCluster ecs:UpdateClusterSettings", ECS_CLUSTER),
+            ECS_TAGS,
+            service_linked_role("ecs.amazonaws.com"),
+        ),
     ),
     "aws:ecs/clusterCapacityProviders:ClusterCapacityProviders": Access(
         read=(grant("ecs:DescribeClusters", ECS_CLUSTER),),
@@ -303,22 +401,39 @@ ACCESS: dict[str, Access] = {
         # The task definition's family is the name prefix itself. The reference gives DescribeTaskDefinition and
         # DeregisterTaskDefinition no resource type.
         read=(grant("ecs:DescribeTaskDefinition"),),
-        write=(grant("ecs:RegisterTaskDefinition ecs:TagResource",
-                     "arn:aws:ecs:{region}:{account}:task-definition/{prefix}:*"),
-               grant("ecs:DeregisterTaskDefinition")),
+        write=(
+            grant(
+                "ecs:RegisterTaskDefinition ecs:TagResource",
+                "arn:aws:ecs:{region}:{account}:task-definition/{prefix}:*",
+            ),
+            grant("ecs:DeregisterTaskDefinition"),
+        ),
     ),
     "aws:ecs/service:Service": Access(
-        read=(grant("ecs:DescribeServices ecs:ListTagsForResource",
-                    "arn:aws:ecs:{region}:{account}:service/{name}/{name}"),),
-        write=(grant("ecs:CreateService ecs:UpdateService ecs:DeleteService",
-                     "arn:aws:ecs:{region}:{account}:service/{name}/{name}"), ECS_TAGS,
-               service_linked_role("ecs.amazonaws.com")),
+        read=(
+            grant(
+                "ecs:DescribeServices ecs:ListTagsForResource", "arn:aws:ecs:{region}:{account}:service/{name}/{name}"
+            ),
+        ),
+        write=(
+            grant(
+                "ecs:CreateService ecs:UpdateService ecs:DeleteService",
+                "arn:aws:ecs:{region}:{account}:service/{name}/{name}",
+            ),
+            ECS_TAGS,
+            service_linked_role("ecs.amazonaws.com"),
+        ),
     ),
     "aws:iam/role:Role": Access(
         read=(IAM_ROLE_READS,),
-        write=(grant("iam:CreateRole iam:PutRolePermissionsBoundary", ROLE),
-               grant("iam:DeleteRole iam:UpdateRole iam:UpdateAssumeRolePolicy iam:TagRole iam:UntagRole "
-                     "iam:DeleteRolePolicy iam:DetachRolePolicy", ROLE)),
+        write=(
+            grant("iam:CreateRole iam:PutRolePermissionsBoundary", ROLE),
+            grant(
+                "iam:DeleteRole iam:UpdateRole iam:UpdateAssumeRolePolicy iam:TagRole iam:UntagRole "
+                "iam:DeleteRolePolicy iam:DetachRolePolicy",
+                ROLE,
+            ),
+        ),
     ),
     "aws:iam/rolePolicy:RolePolicy": Access(
         read=(IAM_ROLE_READS,),
@@ -327,54 +442,90 @@ ACCESS: dict[str, Access] = {
     "aws:iam/rolePolicyAttachment:RolePolicyAttachment": Access(
         read=(IAM_ROLE_READS,),
         # Only the AWS managed policies the stack attaches ({attached_policies} below).
-        write=(grant("iam:AttachRolePolicy", ROLE, ArnEquals={"iam:PolicyARN": ["{attached_policies}"]}),
-               grant("iam:DetachRolePolicy", ROLE)),
+        write=(
+            grant("iam:AttachRolePolicy", ROLE, ArnEquals={"iam:PolicyARN": ["{attached_policies}"]}),
+            grant("iam:DetachRolePolicy", ROLE),
+        ),
     ),
     "aws:cloudwatch/logGroup:LogGroup": Access(
         read=LOG_GROUP_READS,
-        write=(grant("logs:CreateLogGroup logs:DeleteLogGroup logs:PutRetentionPolicy logs:DeleteRetentionPolicy "
-                     "logs:TagResource logs:UntagResource logs:TagLogGroup logs:UntagLogGroup", LOG_GROUPS),),
+        write=(
+            grant(
+                "logs:CreateLogGroup logs:DeleteLogGroup logs:PutRetentionPolicy logs:DeleteRetentionPolicy "
+                "logs:TagResource logs:UntagResource logs:TagLogGroup logs:UntagLogGroup",
+                LOG_GROUPS,
+            ),
+        ),
     ),
     "aws:appautoscaling/target:Target": Access(
-        read=(grant("application-autoscaling:DescribeScalableTargets"),
-              grant("application-autoscaling:ListTagsForResource", SCALABLE_TARGET)),
-        write=(grant("application-autoscaling:RegisterScalableTarget application-autoscaling:DeregisterScalableTarget "
-                     "application-autoscaling:TagResource application-autoscaling:UntagResource", SCALABLE_TARGET),
-               service_linked_role("ecs.application-autoscaling.amazonaws.com")),
+        read=(
+            grant("application-autoscaling:DescribeScalableTargets"),
+            grant("application-autoscaling:ListTagsForResource", SCALABLE_TARGET),
+        ),
+        write=(
+            grant(
+                "application-autoscaling:RegisterScalableTarget application-autoscaling:DeregisterScalableTarget "
+                "application-autoscaling:TagResource application-autoscaling:UntagResource",
+                SCALABLE_TARGET,
+            ),
+            service_linked_role("ecs.application-autoscaling.amazonaws.com"),
+        ),
     ),
     "aws:appautoscaling/policy:Policy": Access(
         read=(grant("application-autoscaling:DescribeScalingPolicies"),),
-        write=(grant("application-autoscaling:PutScalingPolicy application-autoscaling:DeleteScalingPolicy",
-                     SCALABLE_TARGET),),
+        write=(
+            grant(
+                "application-autoscaling:PutScalingPolicy application-autoscaling:DeleteScalingPolicy", SCALABLE_TARGET
+            ),
+        ),
     ),
     # Alarms and dashboard
     "aws:sns/topic:Topic": Access(
         read=(grant("sns:GetTopicAttributes sns:ListTagsForResource", "arn:aws:sns:{region}:{account}:{name}"),),
-        write=(grant("sns:CreateTopic sns:DeleteTopic sns:SetTopicAttributes sns:TagResource sns:UntagResource",
-                     "arn:aws:sns:{region}:{account}:{name}"),),
+        write=(
+            grant(
+                "sns:CreateTopic sns:DeleteTopic sns:SetTopicAttributes sns:TagResource sns:UntagResource",
+                "arn:aws:sns:{region}:{account}:{name}",
+            ),
+        ),
     ),
     "aws:sns/topicSubscription:TopicSubscription": Access(
         # The reference gives GetSubscriptionAttributes, SetSubscriptionAttributes and Unsubscribe no resource type.
         read=(grant("sns:GetSubscriptionAttributes"),),
-        write=(grant("sns:Subscribe", "arn:aws:sns:{region}:{account}:{name}"),
-               grant("sns:Unsubscribe sns:SetSubscriptionAttributes")),
+        write=(
+            grant("sns:Subscribe", "arn:aws:sns:{region}:{account}:{name}"),
+            grant("sns:Unsubscribe sns:SetSubscriptionAttributes"),
+        ),
     ),
     "aws:cloudwatch/metricAlarm:MetricAlarm": Access(
-        read=(grant("cloudwatch:DescribeAlarms cloudwatch:ListTagsForResource",
-                    "arn:aws:cloudwatch:{region}:{account}:alarm:{name}"),),
-        write=(grant("cloudwatch:PutMetricAlarm cloudwatch:DeleteAlarms cloudwatch:TagResource "
-                     "cloudwatch:UntagResource", "arn:aws:cloudwatch:{region}:{account}:alarm:{name}"),),
+        read=(
+            grant(
+                "cloudwatch:DescribeAlarms cloudwatch:ListTagsForResource",
+                "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+            ),
+        ),
+        write=(
+            grant(
+                "cloudwatch:PutMetricAlarm cloudwatch:DeleteAlarms cloudwatch:TagResource cloudwatch:UntagResource",
+                "arn:aws:cloudwatch:{region}:{account}:alarm:{name}",
+            ),
+        ),
     ),
     "aws:cloudwatch/dashboard:Dashboard": Access(
         read=(grant("cloudwatch:GetDashboard", "arn:aws:cloudwatch::{account}:dashboard/{name}"),),
-        write=(grant("cloudwatch:PutDashboard cloudwatch:DeleteDashboards",
-                     "arn:aws:cloudwatch::{account}:dashboard/{name}"),),
+        write=(
+            grant(
+                "cloudwatch:PutDashboard cloudwatch:DeleteDashboards", "arn:aws:cloudwatch::{account}:dashboard/{name}"
+            ),
+        ),
     ),
     # WAF (only with enable_waf)
     "aws:wafv2/webAcl:WebAcl": Access(
         read=(grant("wafv2:GetWebACL wafv2:ListTagsForResource", WEB_ACL),),
-        write=(grant("wafv2:CreateWebACL wafv2:UpdateWebACL", WEB_ACL, MANAGED_RULE_GROUPS),
-               grant("wafv2:DeleteWebACL wafv2:TagResource wafv2:UntagResource", WEB_ACL)),
+        write=(
+            grant("wafv2:CreateWebACL wafv2:UpdateWebACL", WEB_ACL, MANAGED_RULE_GROUPS),
+            grant("wafv2:DeleteWebACL wafv2:TagResource wafv2:UntagResource", WEB_ACL),
+        ),
     ),
     "aws:wafv2/webAclRule:WebAclRule": Access(
         read=(grant("wafv2:GetWebACL", WEB_ACL),),
@@ -382,18 +533,24 @@ ACCESS: dict[str, Access] = {
     ),
     "aws:wafv2/webAclAssociation:WebAclAssociation": Access(
         read=(grant("wafv2:GetWebACLForResource", WEB_ACL, f"{ELB}:loadbalancer/app/{{name}}/*"),),
-        write=(grant("wafv2:AssociateWebACL", WEB_ACL, f"{ELB}:loadbalancer/app/{{name}}/*"),
-               grant("wafv2:DisassociateWebACL", f"{ELB}:loadbalancer/app/{{name}}/*"),
-               grant("elasticloadbalancing:SetWebAcl")),  # the reference gives it no resource type
+        write=(
+            grant("wafv2:AssociateWebACL", WEB_ACL, f"{ELB}:loadbalancer/app/{{name}}/*"),
+            grant("wafv2:DisassociateWebACL", f"{ELB}:loadbalancer/app/{{name}}/*"),
+            grant("elasticloadbalancing:SetWebAcl"),
+        ),  # the reference gives it no resource type
     ),
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": Access(
         read=(grant("wafv2:GetLoggingConfiguration", WEB_ACL),),
         # WAF's delivery to CloudWatch Logs (WAF developer guide, "Permissions to log to CloudWatch Logs"): on the
         # first logging configuration WAF adds the aws-waf-logs- group to the account's Logs resource policy.
         # The reference gives these Logs actions no resource type.
-        write=(grant("wafv2:PutLoggingConfiguration wafv2:DeleteLoggingConfiguration", WEB_ACL),
-               grant("logs:CreateLogDelivery logs:DeleteLogDelivery logs:PutResourcePolicy "
-                     "logs:DescribeResourcePolicies logs:DescribeLogGroups")),
+        write=(
+            grant("wafv2:PutLoggingConfiguration wafv2:DeleteLoggingConfiguration", WEB_ACL),
+            grant(
+                "logs:CreateLogDelivery logs:DeleteLogDelivery logs:PutResourcePolicy "
+                "logs:DescribeResourcePolicies logs:DescribeLogGroups"
+            ),
+        ),
     ),
 }
 
@@ -401,7 +558,12 @@ ACCESS: dict[str, Access] = {
 RELEASE_READS = (
     grant("elasticloadbalancing:DescribeRules"),
     grant("ecs:DescribeServices ecs:ListServiceDeployments", "arn:aws:ecs:{region}:{account}:service/{name}/{name}"),
-    grant("ecs:DescribeServiceDeployments", "arn:aws:ecs:{region}:{account}:service-deployment/{name}/{name}/*"),
+    # The reference lists both the service and its deployments for DescribeServiceDeployments.
+    grant(
+        "ecs:DescribeServiceDeployments",
+        "arn:aws:ecs:{region}:{account}:service/{name}/{name}",
+        "arn:aws:ecs:{region}:{account}:service-deployment/{name}/{name}/*",
+    ),
 )
 
 
@@ -432,13 +594,15 @@ def inventory_of(resources: Iterable[tuple[str, str, Mapping[str, Any]]], invoke
                     passed.add((name, service))
         if type_ == "aws:iam/rolePolicyAttachment:RolePolicyAttachment":
             attached.add(str(inputs.get("policyArn")))
-        if type_ == "aws:acm/certificate:Certificate" or (type_ == "aws:route53/record:Record" and
-                                                          inputs.get("type") in ("A", "AAAA")):
+        if type_ == "aws:acm/certificate:Certificate" or (
+            type_ == "aws:route53/record:Record" and inputs.get("type") in ("A", "AAAA")
+        ):
             domains.add(str(inputs.get("domainName") or inputs.get("name")).rstrip(".").lower())
     if len(domains) > 1:
         raise ValueError(f"one domain per stack expected, found {sorted(domains)}")
-    return Inventory(frozenset(types), frozenset(invokes), frozenset(passed), frozenset(attached),
-                     next(iter(domains), ""))
+    return Inventory(
+        frozenset(types), frozenset(invokes), frozenset(passed), frozenset(attached), next(iter(domains), "")
+    )
 
 
 @dataclass(frozen=True)
@@ -466,8 +630,12 @@ def unmapped(inventory: Inventory) -> list[str]:
 
 
 def _expand(template: str, scope: Scope, inventory: Inventory) -> list[str]:
-    values = {"region": scope.region, "account": scope.account, "role_path": scope.role_path,
-              "domain": inventory.domain}
+    values = {
+        "region": scope.region,
+        "account": scope.account,
+        "role_path": scope.role_path,
+        "domain": inventory.domain,
+    }
     if "{name}" not in template and "{prefix}" not in template:
         return [template.format(**values)]
     return [template.format(**values, name=f"{prefix}-*", prefix=prefix) for prefix in scope.name_prefixes]
@@ -490,8 +658,11 @@ def statements(inventory: Inventory, scope: Scope, write: bool) -> list[dict[str
         grants += ACCESS[key].read + (ACCESS[key].write if write else ())
     if write:
         for role, service in sorted(inventory.passed_roles):
-            grants.append(grant("iam:PassRole", ROLE.replace("{name}", f"{role}-*"),
-                                StringEquals={"iam:PassedToService": service}))
+            grants.append(
+                grant(
+                    "iam:PassRole", ROLE.replace("{name}", f"{role}-*"), StringEquals={"iam:PassedToService": service}
+                )
+            )
     merged: dict[tuple[tuple[str, ...], str], set[str]] = {}
     for item in grants:
         condition = _condition(item, scope, inventory)
@@ -500,11 +671,14 @@ def statements(inventory: Inventory, scope: Scope, write: bool) -> list[dict[str
         resources = tuple(sorted({arn for template in item.resources for arn in _expand(template, scope, inventory)}))
         merged.setdefault((resources, json.dumps(condition, sort_keys=True)), set()).update(item.actions)
     found = []
-    for (resources, condition), actions in sorted(merged.items()):
-        statement: dict[str, Any] = {"Effect": "Allow", "Action": sorted(actions),
-                                     "Resource": resources[0] if resources == ("*",) else list(resources)}
-        if condition != "{}":
-            statement["Condition"] = json.loads(condition)
+    for (resources, condition_text), actions in sorted(merged.items()):
+        statement: dict[str, Any] = {
+            "Effect": "Allow",
+            "Action": sorted(actions),
+            "Resource": resources[0] if resources == ("*",) else list(resources),
+        }
+        if condition_text != "{}":
+            statement["Condition"] = json.loads(condition_text)
         found.append(statement)
     return found
 
@@ -514,17 +688,16 @@ def _condition(item: Grant, scope: Scope, inventory: Inventory) -> dict[str, Any
     condition: dict[str, Any] = {}
     for operator, keys in item.condition.items():
         condition[operator] = {}
-        for key, values in keys.items():
-            values = [values] if isinstance(values, str) else list(values)
-            if values == ["{attached_policies}"]:
+        for key, given in keys.items():
+            listed = [given] if isinstance(given, str) else list(given)
+            if listed == ["{attached_policies}"]:
                 values = sorted(inventory.attached_policies)
             else:
-                values = [value.replace("{domain}", inventory.domain) for value in values]
+                values = [value.replace("{domain}", inventory.domain) for value in listed]
             if not values or any(not value for value in values):
                 return None
             condition[operator][key] = values[0] if len(values) == 1 else values
-    boundary_actions = {"iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy",
-                        "iam:AttachRolePolicy"}
+    boundary_actions = {"iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:AttachRolePolicy"}
     if scope.permissions_boundary_arn and boundary_actions & set(item.actions):
         # AWS's delegation pattern (IAM User Guide, "Permissions boundaries for IAM entities"): roles this role
         # creates or changes carry the boundary, so nothing it creates can exceed it.
@@ -568,9 +741,11 @@ def allows(documents: Iterable[Mapping[str, Any]], action: str, resource: str) -
             resources = statement.get("Resource", [])
             actions = [actions] if isinstance(actions, str) else actions
             resources = [resources] if isinstance(resources, str) else resources
-            if statement.get("Effect") == "Allow" and any(
-                fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in actions
-            ) and any(fnmatch.fnmatchcase(resource, pattern) for pattern in resources):
+            if (
+                statement.get("Effect") == "Allow"
+                and any(fnmatch.fnmatchcase(action.lower(), pattern.lower()) for pattern in actions)
+                and any(fnmatch.fnmatchcase(resource, pattern) for pattern in resources)
+            ):
                 return True
     return False
 

@@ -74,7 +74,13 @@ def github_oidc_provider(project: str, stack: str) -> pulumi.Output[str]:
 
 
 def ci_role(
-    name: str, kind: str, trust: pulumi.Output[Any], documents: list[dict[str, Any]], session: int, settings: RoleSettings
+    name: str,
+    kind: str,
+    *,
+    trust: pulumi.Output[Any],
+    documents: list[dict[str, Any]],
+    session: int,
+    settings: RoleSettings,
 ) -> aws.iam.Role:
     role = aws.iam.Role(
         kind,
@@ -99,9 +105,8 @@ def ci_role(
 
 def list_resources(stack: str) -> Inventory:
     """The application stack's inventory, from another process: a Pulumi program cannot run one under mocks itself."""
-    listed = subprocess.run(
-        [sys.executable, "-m", "bootstrap.inventory", stack], cwd=PROJECT_DIR, check=True, capture_output=True, text=True
-    )
+    command = [sys.executable, "-m", "bootstrap.inventory", stack]
+    listed = subprocess.run(command, cwd=PROJECT_DIR, check=True, capture_output=True, text=True)
     return from_json(listed.stdout)
 
 
@@ -131,27 +136,25 @@ def main() -> None:
     )
     inventory = list_resources(stack)
     account = aws.get_caller_identity().account_id
-    scope = Scope(
-        account, region, name_prefixes(project, resource_base_name(project)), settings.path,
-        settings.permissions_boundary_arn,
-    )  # fmt: skip
+    prefixes = name_prefixes(project, resource_base_name(project))
+    scope = Scope(account, region, prefixes, settings.path, settings.permissions_boundary_arn)
     provider_arn = github_oidc_provider(project, stack)
     deploy_documents = policies(inventory, scope, write=True)
     deploy = ci_role(
         ci_role_name(project, stack, "deploy"),
         "deploy",
-        provider_arn.apply(lambda arn: trust_policy(arn, [deploy_subject(repository, environment)])),
-        deploy_documents,
-        DEPLOY_SESSION_SECONDS,
-        settings,
+        trust=provider_arn.apply(lambda arn: trust_policy(arn, [deploy_subject(repository, environment)])),
+        documents=deploy_documents,
+        session=DEPLOY_SESSION_SECONDS,
+        settings=settings,
     )
     preview = ci_role(
         ci_role_name(project, stack, "preview"),
         "preview",
-        provider_arn.apply(lambda arn: trust_policy(arn, [pull_request_subject(repository)])),
-        policies(inventory, scope, write=False),
-        PREVIEW_SESSION_SECONDS,
-        settings,
+        trust=provider_arn.apply(lambda arn: trust_policy(arn, [pull_request_subject(repository)])),
+        documents=policies(inventory, scope, write=False),
+        session=PREVIEW_SESSION_SECONDS,
+        settings=settings,
     )
     pulumi.export("github_oidc_provider_arn", provider_arn)
     pulumi.export("deploy_role_arn", deploy.arn)

@@ -17,8 +17,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bootstrap.inventory import inventory  # noqa: E402
-from bootstrap.permissions import Inventory, Scope, missing_from, policies  # noqa: E402
+from bootstrap.inventory import inventory
+from bootstrap.permissions import Inventory, Scope, missing_from, policies
 
 
 def bootstrap_output(stack: str, name: str) -> Any:
@@ -36,9 +36,12 @@ def gaps(found: Inventory, deployed: list[dict[str, Any]], scope: dict[str, Any]
     needed = policies(
         found,
         Scope(
-            scope["account"], scope["region"], tuple(scope["name_prefixes"]), scope["role_path"],
+            scope["account"],
+            scope["region"],
+            tuple(scope["name_prefixes"]),
+            scope["role_path"],
             scope["permissions_boundary_arn"],
-        ),  # fmt: skip
+        ),
         write=True,
     )
     return missing_from(deployed, needed)
