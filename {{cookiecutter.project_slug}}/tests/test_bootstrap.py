@@ -22,9 +22,9 @@ from typing import Any, ClassVar
 import pulumi
 import pytest
 import yaml
-from parliament import analyze_policy_string
+from parliament import analyze_policy_string  # type: ignore[import-untyped]
 from permissions_check import gaps
-from policy_sentry.querying.actions import get_action_data  # type: ignore[import-untyped]
+from policy_sentry.querying.actions import get_action_data
 from security_rules import violations
 
 import conftest
