@@ -117,7 +117,7 @@ MUTANTS = [
     ),
     Mutant(
         "writable root filesystem",
-        "infra/service.py",
+        "infra/task.py",
         '"readonlyRootFilesystem": not settings.enable_exec,',
         '"readonlyRootFilesystem": False,',
         ("tests/test_security.py",),
@@ -133,15 +133,15 @@ MUTANTS = [
     ),
     Mutant(
         "task role is the execution role",
-        "infra/service.py",
-        "task_role_arn=self.task_role.arn,",
-        "task_role_arn=self.execution_role.arn,",
+        "infra/task.py",
+        "task_role_arn=self.roles.task_role.arn,",
+        "task_role_arn=self.roles.execution_role.arn,",
         ("tests/test_stack.py",),
         "the app's own code holds the rights to pull images and read every secret",
     ),
     Mutant(
         "tasks admit themselves instead of the ALB",
-        "infra/service.py",
+        "infra/task_network.py",
         "referenced_security_group_id=alb_security_group.id,",
         "referenced_security_group_id=self.security_group.id,",
         ("tests/test_stack.py",),

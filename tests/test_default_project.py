@@ -120,8 +120,8 @@ def test_local_compose_runs_the_replicas_behind_a_load_balancer_checking_like_th
     compose = yaml.safe_load((default_project / "compose.yaml").read_text())
     assert compose["services"]["app"]["deploy"]["replicas"] == 3
     assert compose["services"]["app"]["read_only"] is True
-    service = project_module("infra/service.py")
-    tmp = f"{service.TMP_PATH}:size={service.TMP_SIZE_MIB}m,{','.join(service.TMP_MOUNT_OPTIONS)}"
+    task = project_module("infra/task.py")
+    tmp = f"{task.TMP_PATH}:size={task.TMP_SIZE_MIB}m,{','.join(task.TMP_MOUNT_OPTIONS)}"
     assert compose["services"]["app"]["tmpfs"] == [tmp], "compose's /tmp is the task definition's"
     assert compose["services"]["lb"]["ports"] == ["8080:8080"]
     config = (default_project / "local/haproxy.cfg").read_text()

@@ -1,0 +1,88 @@
+"""What the tasks may reach and who may reach them: the task security group and every rule that names it."""
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.endpoints import VpcEndpoints
+from infra.network import VPC_CIDR
+
+
+class TaskNetworkRules:
+    """The tasks' security group in `vpc_id`: `port` from the ALB only; out, HTTPS anywhere and DNS to the VPC's
+    resolver; with `endpoints`, HTTPS into the endpoints. Created under `opts.parent`.
+
+    A plain class, not a component, so the rules keep the URNs they had as the FargateService's children.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        vpc_id: pulumi.Input[str],
+        port: int,
+        alb_security_group: aws.ec2.SecurityGroup,
+        endpoints: VpcEndpoints | None,
+        opts: pulumi.ResourceOptions,
+    ) -> None:
+        self.security_group = aws.ec2.SecurityGroup(
+            f"{name}-tasks",
+            vpc_id=vpc_id,
+            description="Fargate tasks: the container port from the ALB only",
+            opts=opts,
+        )
+        aws.vpc.SecurityGroupIngressRule(
+            f"{name}-from-alb",
+            security_group_id=self.security_group.id,
+            description="The app's port, from the ALB only",
+            referenced_security_group_id=alb_security_group.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            opts=opts,
+        )
+        aws.vpc.SecurityGroupEgressRule(
+            f"{name}-alb-to-tasks",
+            security_group_id=alb_security_group.id,
+            description="Requests and health checks to the tasks' port",
+            referenced_security_group_id=self.security_group.id,
+            ip_protocol="tcp",
+            from_port=port,
+            to_port=port,
+            opts=opts,
+        )
+        # Tasks leave over HTTPS only: ECR and its S3 layers, CloudWatch Logs, SSM and Secrets Manager, ECS exec and
+        # the AWS APIs the app calls all listen on 443 (through NAT or VPC endpoints alike). DNS to the VPC's own
+        # resolver too. An app that needs another port (a database) adds its own rule here, naming that port.
+        egress = [
+            ("https", "tcp", 443, "0.0.0.0/0", "HTTPS: AWS APIs, ECR, logs, secrets and the app's HTTPS calls"),
+            ("dns-udp", "udp", 53, str(VPC_CIDR), "DNS to the VPC resolver"),
+            ("dns-tcp", "tcp", 53, str(VPC_CIDR), "DNS over TCP (large answers) to the VPC resolver"),
+        ]
+        for rule, protocol, to_port, cidr, description in egress:
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-tasks-{rule}",
+                security_group_id=self.security_group.id,
+                description=description,
+                ip_protocol=protocol,
+                from_port=to_port,
+                to_port=to_port,
+                cidr_ipv4=cidr,
+                opts=opts,
+            )
+        # Without a route out, tasks reach ECR, logs and secrets only through the endpoints: let them in (the service
+        # starts no task before this rule and the endpoints exist).
+        self.endpoint_access: list[pulumi.Resource] = []
+        if endpoints is not None:
+            self.endpoint_access = [
+                *endpoints.endpoints,
+                aws.vpc.SecurityGroupIngressRule(
+                    f"{name}-tasks-to-endpoints",
+                    security_group_id=endpoints.security_group.id,
+                    referenced_security_group_id=self.security_group.id,
+                    ip_protocol="tcp",
+                    from_port=443,
+                    to_port=443,
+                    description="HTTPS from the Fargate tasks to the VPC endpoints",
+                    opts=opts,
+                ),
+            ]
