@@ -131,7 +131,7 @@ ACCESS: dict[str, Access] = {
     "aws:ecr/getAuthorizationToken:getAuthorizationToken": Access(read=(grant("ecr:GetAuthorizationToken"),)),
     "aws:route53/getZone:getZone": Access(
         read=(
-            grant("route53:ListHostedZones"),
+            grant("route53:ListHostedZones route53:ListHostedZonesByName"),
             grant("route53:GetHostedZone route53:ListTagsForResource", "arn:aws:route53:::hostedzone/*"),
         ),
     ),
@@ -254,11 +254,17 @@ ACCESS: dict[str, Access] = {
         write=(grant("ecr:PutLifecyclePolicy ecr:DeleteLifecyclePolicy", ECR_REPOSITORY),),
     ),
     "docker-build:index:Image": Access(
-        read=(grant("ecr:GetAuthorizationToken"), grant("ecr:BatchGetImage ecr:DescribeImages", ECR_REPOSITORY)),
+        # A preview builds the image too (without pushing), pulling its cache from the repository.
+        read=(
+            grant("ecr:GetAuthorizationToken"),
+            grant(
+                "ecr:BatchGetImage ecr:DescribeImages ecr:GetDownloadUrlForLayer ecr:BatchCheckLayerAvailability",
+                ECR_REPOSITORY,
+            ),
+        ),
         write=(
             grant(
-                "ecr:BatchCheckLayerAvailability ecr:InitiateLayerUpload ecr:UploadLayerPart "
-                "ecr:CompleteLayerUpload ecr:PutImage ecr:BatchGetImage ecr:GetDownloadUrlForLayer",
+                "ecr:InitiateLayerUpload ecr:UploadLayerPart ecr:CompleteLayerUpload ecr:PutImage",
                 ECR_REPOSITORY,
             ),
         ),
