@@ -19,19 +19,18 @@ from bootstrap.github_oidc import (
     AUDIENCE,
     ISSUER_URL,
     check_repository,
-    deploy_subject,
-    pull_request_subject,
+    max_session,
+    role_uses,
     trust_policy,
+    trusted_subjects,
 )
 from bootstrap.inventory import PROJECT_DIR, from_json, stack_config
 from bootstrap.permissions import Inventory, Scope, name_prefixes, policies
-from infra.validation import CI_DEPLOY_JOB_MINUTES, resource_base_name, stack_resource_name
+from infra.validation import resource_base_name, stack_resource_name
 
 DEPLOY_VARIABLE = "AWS_DEPLOY_ROLE_ARN"
 PREVIEW_VARIABLE = "AWS_PREVIEW_ROLE_ARN"
-# deploy.yml asks for credentials as long as its job may run (role-duration-seconds); IAM allows 1 to 12 hours.
-DEPLOY_SESSION_SECONDS = CI_DEPLOY_JOB_MINUTES * 60
-PREVIEW_SESSION_SECONDS = 3600  # preview.yml's job stops after 30 minutes; IAM's default and minimum is 1 hour
+WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
 
 
 @dataclass(frozen=True)
@@ -129,7 +128,16 @@ def main() -> None:
     project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["name"]
     app = stack_config(stack)
     region = app["aws:region"]
-    environment = config.get("github_environment") or stack  # deploy.yml's `environment:`
+    # Who may assume each role, and for how long: what the workflow jobs that name its variable ask for.
+    try:
+        uses = role_uses(WORKFLOWS, repository)
+        sessions = {variable: max_session(uses, variable) for variable in (DEPLOY_VARIABLE, PREVIEW_VARIABLE)}
+    except ValueError as error:
+        raise pulumi.RunError(f".github/workflows: {error}") from None
+    deploy_subjects = trusted_subjects(uses, DEPLOY_VARIABLE)
+    preview_subjects = trusted_subjects(uses, PREVIEW_VARIABLE)
+    if not deploy_subjects or not preview_subjects:
+        raise pulumi.RunError(f"no workflow job assumes {DEPLOY_VARIABLE} and {PREVIEW_VARIABLE}: nothing to trust")
     settings = RoleSettings(
         path=app.get(f"{project}:iam_role_path", "/"),
         permissions_boundary_arn=app.get(f"{project}:permissions_boundary_arn", ""),
@@ -143,17 +151,17 @@ def main() -> None:
     deploy = ci_role(
         ci_role_name(project, stack, "deploy"),
         "deploy",
-        trust=provider_arn.apply(lambda arn: trust_policy(arn, [deploy_subject(repository, environment)])),
+        trust=provider_arn.apply(lambda arn: trust_policy(arn, deploy_subjects)),
         documents=deploy_documents,
-        session=DEPLOY_SESSION_SECONDS,
+        session=sessions[DEPLOY_VARIABLE],
         settings=settings,
     )
     preview = ci_role(
         ci_role_name(project, stack, "preview"),
         "preview",
-        trust=provider_arn.apply(lambda arn: trust_policy(arn, [pull_request_subject(repository)])),
+        trust=provider_arn.apply(lambda arn: trust_policy(arn, preview_subjects)),
         documents=policies(inventory, scope, write=False),
-        session=PREVIEW_SESSION_SECONDS,
+        session=sessions[PREVIEW_VARIABLE],
         settings=settings,
     )
     pulumi.export("github_oidc_provider_arn", provider_arn)
@@ -162,13 +170,17 @@ def main() -> None:
     # Read by scripts/permissions_check.py (`make preview`): what the deploy role holds, and the scope it was made for.
     pulumi.export("deploy_policies", deploy_documents)
     pulumi.export("scope", account_scope(scope))
-    pulumi.export("github_environment", environment)
-    # GitHub puts no branch in an environment job's subject: the environment itself must admit only main.
+    pulumi.export("deploy_subjects", deploy_subjects)
+    # GitHub puts no branch in an environment job's subject: each environment must admit only protected branches.
+    environments = [subject.rsplit(":environment:", 1)[1] for subject in deploy_subjects if ":environment:" in subject]
     pulumi.export(
-        "github_environment_command",
-        f"gh api -X PUT repos/{repository}/environments/{environment} "
-        "-F 'deployment_branch_policy[protected_branches]=true' "
-        "-F 'deployment_branch_policy[custom_branch_policies]=false'",
+        "github_environment_commands",
+        [
+            f"gh api -X PUT repos/{repository}/environments/{environment} "
+            "-F 'deployment_branch_policy[protected_branches]=true' "
+            "-F 'deployment_branch_policy[custom_branch_policies]=false'"
+            for environment in environments
+        ],
     )
     pulumi.export(
         "github_variables",

@@ -29,7 +29,16 @@ from security_rules import violations
 
 import conftest
 from bootstrap import program
-from bootstrap.github_oidc import ISSUER_HOST, ISSUER_URL, deploy_subject, pull_request_subject, trust_policy
+from bootstrap.github_oidc import (
+    ISSUER_HOST,
+    ISSUER_URL,
+    deploy_subject,
+    max_session,
+    pull_request_subject,
+    role_uses,
+    trust_policy,
+    trusted_subjects,
+)
 from bootstrap.inventory import inventory as run_inventory
 from bootstrap.permissions import (
     ACCESS,
@@ -263,10 +272,10 @@ def admits(policy: dict[str, Any], claims: dict[str, str]) -> bool:
 def role_trusts(repository: str = REPOSITORY) -> dict[str, dict[str, Any]]:
     """Each role's trust policy, by the repository variable that names it, as the bootstrap program builds them."""
     provider = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{ISSUER_HOST}"
-    environment = workflows()["deploy.yml"]["jobs"]["up"]["environment"]
+    uses = role_uses(program.WORKFLOWS, repository)
     return {
-        program.DEPLOY_VARIABLE: trust_policy(provider, [deploy_subject(repository, environment)]),
-        program.PREVIEW_VARIABLE: trust_policy(provider, [pull_request_subject(repository)]),
+        variable: trust_policy(provider, trusted_subjects(uses, variable))
+        for variable in (program.DEPLOY_VARIABLE, program.PREVIEW_VARIABLE)
     }
 
 
@@ -296,7 +305,9 @@ def test_every_workflow_job_is_admitted_by_the_role_it_assumes_and_by_no_other()
     ],
 )
 def test_the_deploy_role_refuses_every_other_subject(sub: str) -> None:
-    assert not admits(role_trusts()[program.DEPLOY_VARIABLE], {"aud": "sts.amazonaws.com", "sub": sub})
+    trust = role_trusts()[program.DEPLOY_VARIABLE]
+    assert sub not in json.dumps(trust), "a subject this project's own workflows use"
+    assert not admits(trust, {"aud": "sts.amazonaws.com", "sub": sub})
 
 
 @pytest.mark.parametrize(
@@ -312,13 +323,74 @@ def test_the_preview_role_refuses_forks_branches_and_other_audiences(claims: dic
     assert not admits(role_trusts()[program.PREVIEW_VARIABLE], claims)
 
 
-def test_the_deploy_roles_session_outlasts_the_deploy_job() -> None:
+def test_every_jobs_session_fits_its_roles_maximum_and_the_deploy_session_outlasts_the_deploy_job() -> None:
+    uses = role_uses(program.WORKFLOWS, REPOSITORY)
+    for use in uses:
+        assert use.session_seconds <= max_session(uses, use.variable) <= 12 * 3600, use
     [(_, _, job, step)] = [found for found in credential_steps() if found[0] == "deploy.yml"]
-    assert job["timeout-minutes"] * 60 <= step["with"]["role-duration-seconds"] <= program.DEPLOY_SESSION_SECONDS
-    assert program.DEPLOY_SESSION_SECONDS == CI_DEPLOY_JOB_MINUTES * 60 <= 12 * 3600  # IAM's maximum: 12 hours
-    [(_, _, preview_job, preview_step)] = [found for found in credential_steps() if found[0] == "preview.yml"]
-    assert "role-duration-seconds" not in preview_step["with"]  # one hour, the default
-    assert preview_job["timeout-minutes"] * 60 <= program.PREVIEW_SESSION_SECONDS
+    assert job["timeout-minutes"] == CI_DEPLOY_JOB_MINUTES
+    assert (
+        job["timeout-minutes"] * 60
+        <= step["with"]["role-duration-seconds"]
+        <= max_session(uses, program.DEPLOY_VARIABLE)
+    )
+    [(_, _, preview_job, _)] = [found for found in credential_steps() if found[0] == "preview.yml"]
+    assert preview_job["timeout-minutes"] * 60 <= max_session(uses, program.PREVIEW_VARIABLE)
+
+
+def test_subjects_follow_each_jobs_trigger_and_environment(tmp_path: Path) -> None:
+    """A manual or scheduled job without an environment runs as the default branch; sessions follow the longest ask."""
+    (tmp_path / "acceptance.yml").write_text(
+        yaml.safe_dump(
+            {
+                "on": {"workflow_dispatch": {}, "schedule": [{"cron": "0 3 * * 1"}]},
+                "jobs": {
+                    "run": {
+                        "steps": [
+                            {
+                                "uses": "aws-actions/configure-aws-credentials@0",
+                                "with": {"role-to-assume": "${{ vars.X_ROLE }}", "role-duration-seconds": 15600},
+                            }
+                        ]
+                    },
+                    "gated": {
+                        "environment": {"name": "acceptance"},
+                        "steps": [
+                            {
+                                "uses": "aws-actions/configure-aws-credentials@0",
+                                "with": {"role-to-assume": "${{ vars.X_ROLE }}"},
+                            }
+                        ],
+                    },
+                },
+            }
+        )
+    )
+    uses = role_uses(tmp_path, REPOSITORY)
+    assert trusted_subjects(uses, "X_ROLE") == [
+        f"repo:{REPOSITORY}:environment:acceptance",
+        f"repo:{REPOSITORY}:ref:refs/heads/main",
+    ]
+    assert max_session(uses, "X_ROLE") == 15600
+    (tmp_path / "acceptance.yml").write_text(
+        yaml.safe_dump(
+            {
+                "on": {"push": {"branches": ["release/*"]}},
+                "jobs": {
+                    "j": {
+                        "steps": [
+                            {
+                                "uses": "aws-actions/configure-aws-credentials@0",
+                                "with": {"role-to-assume": "${{ vars.X_ROLE }}"},
+                            }
+                        ]
+                    }
+                },
+            }
+        )
+    )
+    with pytest.raises(ValueError, match="name its branches exactly"):
+        role_uses(tmp_path, REPOSITORY)
 
 
 # --- The bootstrap program under mocks ------------------------------------------------------------------------
@@ -421,8 +493,13 @@ def test_the_roles_attach_the_derived_policies_and_the_policy_pack_accepts_the_s
 ) -> None:
     deployment, _ = run_bootstrap(monkeypatch)
     roles = {role.name: role.inputs for role in deployment.of_type("aws:iam/role:Role")}
-    assert roles["deploy"]["maxSessionDuration"] == CI_DEPLOY_JOB_MINUTES * 60
-    assert roles["preview"]["maxSessionDuration"] == 3600
+    uses = role_uses(program.WORKFLOWS, REPOSITORY)
+    assert (
+        roles["deploy"]["maxSessionDuration"]
+        == max_session(uses, program.DEPLOY_VARIABLE)
+        >= CI_DEPLOY_JOB_MINUTES * 60
+    )
+    assert roles["preview"]["maxSessionDuration"] == max_session(uses, program.PREVIEW_VARIABLE)
     attachments = deployment.of_type("aws:iam/rolePolicyAttachment:RolePolicyAttachment")
     assert {attachment.name.split("-")[0] for attachment in attachments} == {"deploy", "preview"}
     assert violations([(r.type, r.inputs) for r in deployment.resources]) == {}
