@@ -80,7 +80,7 @@ ELB_READS = grant(
     "elasticloadbalancing:DescribeTargetGroups elasticloadbalancing:DescribeTargetGroupAttributes "
     "elasticloadbalancing:DescribeListeners elasticloadbalancing:DescribeListenerAttributes "
     "elasticloadbalancing:DescribeRules elasticloadbalancing:DescribeTags "
-    "elasticloadbalancing:DescribeCapacityReservation"
+    "elasticloadbalancing:DescribeCapacityReservation elasticloadbalancing:DescribeListenerCertificates"
 )
 ELB_TAGS = elb(
     "elasticloadbalancing:AddTags elasticloadbalancing:RemoveTags",
@@ -373,8 +373,9 @@ ACCESS: dict[str, Access] = {
         read=(grant("acm:DescribeCertificate", "arn:aws:acm:{region}:{account}:certificate/*"),),
     ),
     "aws:route53/record:Record": Access(
+        # The provider reads the zone's name (GetHostedZone) to expand record names.
         read=(
-            grant("route53:ListResourceRecordSets", "arn:aws:route53:::hostedzone/*"),
+            grant("route53:ListResourceRecordSets route53:GetHostedZone", "arn:aws:route53:::hostedzone/*"),
             grant("route53:GetChange", "arn:aws:route53:::change/*"),
         ),
         # Only the stack's own names: the domain and the ACM validation records under it (`{domain}` below).
@@ -406,7 +407,10 @@ ACCESS: dict[str, Access] = {
     "aws:ecs/taskDefinition:TaskDefinition": Access(
         # The task definition's family is the name prefix itself. The reference gives DescribeTaskDefinition and
         # DeregisterTaskDefinition no resource type.
-        read=(grant("ecs:DescribeTaskDefinition"),),
+        read=(
+            grant("ecs:DescribeTaskDefinition"),
+            grant("ecs:ListTagsForResource", "arn:aws:ecs:{region}:{account}:task-definition/{prefix}:*"),
+        ),
         write=(
             grant(
                 "ecs:RegisterTaskDefinition ecs:TagResource",
@@ -475,6 +479,9 @@ ACCESS: dict[str, Access] = {
                 SCALABLE_TARGET,
             ),
             service_linked_role("ecs.application-autoscaling.amazonaws.com"),
+            # ECS guide, "IAM permissions required for Amazon ECS service auto scaling": the caller needs the target
+            # service's describe and update too.
+            grant("ecs:DescribeServices ecs:UpdateService", "arn:aws:ecs:{region}:{account}:service/{name}/{name}"),
         ),
     ),
     "aws:appautoscaling/policy:Policy": Access(
@@ -482,6 +489,12 @@ ACCESS: dict[str, Access] = {
         write=(
             grant(
                 "application-autoscaling:PutScalingPolicy application-autoscaling:DeleteScalingPolicy", SCALABLE_TARGET
+            ),
+            # The same guide: CloudWatch alarm rights. Target tracking names its alarms
+            # "TargetTracking-service/<cluster>/<service>-AlarmHigh-<id>" (and AlarmLow).
+            grant(
+                "cloudwatch:DescribeAlarms cloudwatch:PutMetricAlarm cloudwatch:DeleteAlarms",
+                "arn:aws:cloudwatch:{region}:{account}:alarm:TargetTracking-service/{name}/{name}-*",
             ),
         ),
     ),
