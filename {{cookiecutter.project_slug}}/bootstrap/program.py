@@ -89,14 +89,19 @@ def ci_role(
         assume_role_policy=pulumi.Output.json_dumps(trust),
         max_session_duration=session,
         description=f"GitHub Actions {kind} jobs of one repository (bootstrap stack)",
+        # A fixed name (the repository variable holds its ARN): a change IAM cannot make in place (the path) must
+        # delete the old role before creating the new one.
+        opts=pulumi.ResourceOptions(delete_before_replace=True),
     )
     for index, document in enumerate(documents):
+        # A name prefix, not a name: IAM replaces a policy whose path or description changes, and the new one must
+        # not collide with the old while both exist. Statements moving between documents are new policy versions.
         policy = aws.iam.Policy(
             f"{kind}-{index}",
-            name=f"{name}-{index}",
+            name_prefix=f"{name}-{index}-",
             path=settings.path,
             policy=pulumi.Output.json_dumps(document),
-            description=f"derived from the stack's resource types ({index + 1} of {len(documents)})",
+            description="derived from the resource types of the stack (bootstrap stack)",
         )
         aws.iam.RolePolicyAttachment(f"{kind}-{index}", role=role.name, policy_arn=policy.arn)
     return role

@@ -423,16 +423,16 @@ class BootstrapMocks(conftest.RecordingMocks):
 class BootstrapMonitor(conftest.RecordingMonitor):
     """Also notes each resource's import id and retain-on-delete option."""
 
-    options: ClassVar[dict[str, tuple[str, bool]]] = {}
+    options: ClassVar[dict[str, tuple[str, bool, bool]]] = {}
 
     def RegisterResource(self, request: Any) -> Any:
-        BootstrapMonitor.options[request.name] = (request.importId, request.retainOnDelete)
+        BootstrapMonitor.options[request.name] = (request.importId, request.retainOnDelete, request.deleteBeforeReplace)
         return super().RegisterResource(request)
 
 
 def run_bootstrap(
     monkeypatch: pytest.MonkeyPatch, existing: dict[str, Any] | None = None, **app_settings: str
-) -> tuple[Deployment, dict[str, tuple[str, bool]]]:
+) -> tuple[Deployment, dict[str, tuple[str, bool, bool]]]:
     stack_file = sorted(ROOT.glob("Pulumi.*.yaml"))[0]
     stack = stack_file.name.removeprefix("Pulumi.").removesuffix(".yaml")
     app_config = {**conftest.stack_file_config(stack_file), **{f"{PROJECT}:{k}": v for k, v in app_settings.items()}}
@@ -456,7 +456,7 @@ def test_an_account_without_githubs_provider_gets_one_that_outlives_the_bootstra
     deployment, options = run_bootstrap(monkeypatch)
     provider = deployment.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
     assert provider.inputs["url"] == ISSUER_URL and provider.inputs["clientIdLists"] == ["sts.amazonaws.com"]
-    assert options[provider.name] == ("", True), "created, not imported, and retained on destroy"
+    assert options[provider.name][:2] == ("", True), "created, not imported, and retained on destroy"
 
 
 def test_an_existing_provider_is_used_not_created(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -472,7 +472,7 @@ def test_a_provider_this_stack_created_stays_managed_on_the_next_up(monkeypatch:
     ours = {"arn": "arn:aws:iam::1:oidc-provider/x", "tags": {"created-by": f"{PROJECT}/bootstrap/{stack}"}}
     deployment, options = run_bootstrap(monkeypatch, existing=ours)
     provider = deployment.one("aws:iam/openIdConnectProvider:OpenIdConnectProvider")
-    assert options[provider.name] == (ours["arn"], True), "import is a no-op while in state; without it, a delete"
+    assert options[provider.name][:2] == (ours["arn"], True), "import is a no-op while in state; without: a delete"
 
 
 def test_the_ci_roles_lie_outside_everything_the_deploy_role_may_change(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -490,15 +490,18 @@ def test_the_ci_roles_lie_outside_everything_the_deploy_role_may_change(monkeypa
         arn = f"arn:aws:iam::{ACCOUNT}:role/{role.inputs['name']}"
         assert not [action for action in iam_writes if allows(documents, action, arn)], f"{arn} could change itself"
         for policy in deployment.of_type("aws:iam/policy:Policy"):
-            policy_arn = f"arn:aws:iam::{ACCOUNT}:policy/{policy.inputs['name']}"
+            policy_arn = f"arn:aws:iam::{ACCOUNT}:policy/{policy.outputs['name']}"
             assert not allows(documents, "iam:CreatePolicyVersion", policy_arn)
 
 
 def test_the_roles_attach_the_derived_policies_and_the_policy_pack_accepts_the_stack(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    deployment, _ = run_bootstrap(monkeypatch)
+    deployment, options = run_bootstrap(monkeypatch)
     roles = {role.name: role.inputs for role in deployment.of_type("aws:iam/role:Role")}
+    # Fixed role names (the repository variables hold their ARNs): a replacement must delete the old role first.
+    assert all(options[name][2] for name in roles)
+    assert all("name" not in policy.inputs for policy in deployment.of_type("aws:iam/policy:Policy")), "name_prefix"
     uses = role_uses(program.WORKFLOWS, REPOSITORY)
     assert (
         roles["deploy"]["maxSessionDuration"]
