@@ -23,6 +23,7 @@ import pulumi
 import pytest
 import yaml
 from parliament import analyze_policy_string  # type: ignore[import-untyped]
+import permissions_check
 from permissions_check import gaps
 from policy_sentry.querying.actions import get_action_data
 from security_rules import violations
@@ -569,3 +570,22 @@ def test_the_workflows_and_makefile_use_the_bootstrap_outputs() -> None:
     preview = (ROOT / ".github/workflows/preview.yml").read_text()
     assert "scripts/permissions_check.py" in preview
     assert Path(ROOT / "bootstrap" / "Pulumi.yaml").is_file()
+
+
+def test_make_preview_warns_naming_the_fix_and_skips_without_a_bootstrap_stack(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    deployed = policies(inventory(deploy()), SCOPE, write=True)
+    scope = {"account": ACCOUNT, "region": "us-east-1", "name_prefixes": [PROJECT], "role_path": "/",
+             "permissions_boundary_arn": ""}  # fmt: skip
+    outputs = {"deploy_policies": deployed, "scope": scope}
+    monkeypatch.setattr(permissions_check, "bootstrap_output", lambda _, name: outputs.get(name))
+    monkeypatch.setattr(permissions_check, "inventory", lambda _: inventory(deploy(enable_waf=True)))
+    monkeypatch.setattr("sys.argv", ["permissions_check.py", "dev"])
+    permissions_check.main()
+    warning = capsys.readouterr().err
+    assert "run `make bootstrap STACK=dev`" in warning and "wafv2:CreateWebACL on" in warning
+
+    outputs.clear()
+    permissions_check.main()
+    assert "permissions check skipped: no bootstrap stack 'dev'" in capsys.readouterr().out
