@@ -19,11 +19,11 @@ from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+import permissions_check
 import pulumi
 import pytest
 import yaml
 from parliament import analyze_policy_string  # type: ignore[import-untyped]
-import permissions_check
 from permissions_check import gaps
 from policy_sentry.querying.actions import get_action_data
 from security_rules import violations
