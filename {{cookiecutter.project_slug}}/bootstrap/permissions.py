@@ -3,8 +3,8 @@
 `ACCESS` maps each Pulumi resource type (and each lookup the program makes) to the IAM actions the provider calls to
 read it (`read`: what `pulumi preview --refresh` needs) and to create, update, tag and delete it (`write`), each on
 the resources it may touch. A template names the stack's resources with `{name}` (the project's name prefix, see
-`Scope`), `{region}`, `{account}` and `{role_path}`. `derive` keeps the entries of the types one stack registers, so a
-stack without WAF gets no `wafv2:` action, one without HTTPS no `acm:` one.
+`Scope`), `{region}`, `{account}` and `{role_path}`. `statements` keeps the entries of the types one stack
+registers, so a stack without WAF gets no `wafv2:` action, one without HTTPS no `acm:` one.
 
 Source for every action name, resource ARN format and condition key: the Service Authorization Reference
 (https://docs.aws.amazon.com/service-authorization/latest/reference/reference_policies_actions-resources-contextkeys.html),
@@ -95,9 +95,15 @@ IAM_ROLE_READS = grant(
     ROLE,
 )
 LOG_GROUPS = "arn:aws:logs:{region}:{account}:log-group:{name}"
+# WAF logs only to log groups whose names start with aws-waf-logs- (WAF developer guide, CloudWatch Logs destination).
+WAF_LOG_GROUPS = "arn:aws:logs:{region}:{account}:log-group:aws-waf-logs-{name}"
 LOG_GROUP_READS = (
     grant("logs:DescribeLogGroups"),  # the reference gives it no resource type
     grant("logs:ListTagsForResource logs:ListTagsLogGroup", LOG_GROUPS),
+)
+LOG_GROUP_WRITES = (
+    "logs:CreateLogGroup logs:DeleteLogGroup logs:PutRetentionPolicy logs:DeleteRetentionPolicy "
+    "logs:TagResource logs:UntagResource logs:TagLogGroup logs:UntagLogGroup"
 )
 ECR_REPOSITORY = "arn:aws:ecr:{region}:{account}:repository/{name}"
 ECS_CLUSTER = "arn:aws:ecs:{region}:{account}:cluster/{name}"
@@ -459,13 +465,7 @@ ACCESS: dict[str, Access] = {
     ),
     "aws:cloudwatch/logGroup:LogGroup": Access(
         read=LOG_GROUP_READS,
-        write=(
-            grant(
-                "logs:CreateLogGroup logs:DeleteLogGroup logs:PutRetentionPolicy logs:DeleteRetentionPolicy "
-                "logs:TagResource logs:UntagResource logs:TagLogGroup logs:UntagLogGroup",
-                LOG_GROUPS,
-            ),
-        ),
+        write=(grant(LOG_GROUP_WRITES, LOG_GROUPS),),
     ),
     "aws:appautoscaling/target:Target": Access(
         read=(
@@ -559,12 +559,17 @@ ACCESS: dict[str, Access] = {
         ),  # the reference gives it no resource type
     ),
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": Access(
-        read=(grant("wafv2:GetLoggingConfiguration", WEB_ACL),),
+        read=(
+            grant("wafv2:GetLoggingConfiguration", WEB_ACL),
+            grant("logs:ListTagsForResource logs:ListTagsLogGroup", WAF_LOG_GROUPS),
+        ),
+        # The web ACL's log group, named aws-waf-logs-<prefix>-...: the stack's log groups' rights there too.
         # WAF's delivery to CloudWatch Logs (WAF developer guide, "Permissions to log to CloudWatch Logs"): on the
         # first logging configuration WAF adds the aws-waf-logs- group to the account's Logs resource policy.
         # The reference gives these Logs actions no resource type.
         write=(
             grant("wafv2:PutLoggingConfiguration wafv2:DeleteLoggingConfiguration", WEB_ACL),
+            grant(LOG_GROUP_WRITES, WAF_LOG_GROUPS),
             grant(
                 "logs:CreateLogDelivery logs:DeleteLogDelivery logs:PutResourcePolicy "
                 "logs:DescribeResourcePolicies logs:DescribeLogGroups"

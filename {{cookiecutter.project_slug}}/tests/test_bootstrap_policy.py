@@ -5,6 +5,7 @@ template's suite runs these tests in every variant of its matrix against that on
 names and ARN formats against the Service Authorization Reference, IAM grammar, trust) are in test_bootstrap.py.
 """
 
+import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from bootstrap.permissions import (
     MANAGED_POLICY_CHARACTERS,
     Inventory,
     Scope,
+    allows,
     inventory_of,
     name_prefixes,
     policies,
@@ -105,3 +107,26 @@ def test_the_deploy_policy_fits_iam_managed_policy_limits(stack_file: Path) -> N
     largest = max(size(document) for document in documents)
     assert len(documents) <= MANAGED_POLICIES_PER_ROLE, f"{len(documents)} managed policies"
     assert largest <= MANAGED_POLICY_CHARACTERS, f"{largest} characters"
+
+
+def covers(template: str, arn: str) -> bool:
+    """Whether a grant's ARN template is about this kind of resource (its placeholders taken as wildcards)."""
+    for placeholder in ("{region}", "{account}", "{role_path}", "{name}", "{prefix}", "{domain}"):
+        template = template.replace(placeholder, "*")
+    return fnmatch.fnmatchcase(arn, template)
+
+
+@pytest.mark.parametrize("stack_file", STACK_FILES, ids=[path.name for path in STACK_FILES])
+def test_the_deploy_policy_reaches_every_resource_the_stack_registers_by_its_arn(stack_file: Path) -> None:
+    """Each resource's ARN (as the mocks make it up, in AWS's shapes) is allowed every write action of its type
+    whose grants are about that kind of resource: a name the stack gives outside the scoped prefixes fails here."""
+    documents = deploy_policies(stack_file)
+    unreached = []
+    for resource in deploy_stack_file(stack_file).resources:
+        arn = str(resource.outputs.get("arn", ""))
+        if resource.type not in ACCESS or not arn.startswith("arn:"):
+            continue
+        for item in ACCESS[resource.type].write:
+            if any(template != "*" and covers(template, arn) for template in item.resources):
+                unreached += [f"{action} on {arn}" for action in item.actions if not allows(documents, action, arn)]
+    assert not unreached, unreached
