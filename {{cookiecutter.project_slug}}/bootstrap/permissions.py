@@ -259,6 +259,16 @@ ACCESS: dict[str, Access] = {
         read=(grant("ecr:GetLifecyclePolicy", ECR_REPOSITORY),),
         write=(grant("ecr:PutLifecyclePolicy ecr:DeleteLifecyclePolicy", ECR_REPOSITORY),),
     ),
+    # Tracing with private-endpoints (issue 25): the collector's image through ECR's cache of public.ecr.aws. The
+    # reference gives these registry-wide actions no resource type. ECR creates its pull-through service-linked role
+    # on first use (ECR guide, "Using service-linked roles for Amazon ECR"; the service name unverified here).
+    "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": Access(
+        read=(grant("ecr:DescribePullThroughCacheRules"),),
+        write=(
+            grant("ecr:CreatePullThroughCacheRule ecr:DeletePullThroughCacheRule"),
+            service_linked_role("pullthroughcache.ecr.amazonaws.com"),
+        ),
+    ),
     "docker-build:index:Image": Access(
         # A preview builds the image too (without pushing), pulling its cache from the repository.
         read=(

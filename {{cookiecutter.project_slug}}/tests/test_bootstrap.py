@@ -27,6 +27,7 @@ from parliament import analyze_policy_string  # type: ignore[import-untyped]
 from permissions_check import gaps
 from policy_sentry.querying.actions import get_action_data
 from security_rules import violations
+from test_bootstrap_policy import unreached_resources
 
 import conftest
 from bootstrap import program
@@ -54,6 +55,7 @@ from bootstrap.permissions import (
     policies,
     size,
     statements,
+    unmapped,
 )
 from conftest import ACCOUNT, PROJECT, ROOT, Deployment, deploy, deploy_stack_file, run_program
 from infra.validation import CI_DEPLOY_JOB_MINUTES
@@ -215,6 +217,30 @@ def test_the_deploy_policy_of_every_type_at_once_fits_iam_quotas_and_says_how_cl
     assert len(documents) <= MANAGED_POLICIES_PER_ROLE - 5, f"{len(documents)} policies: close to the quota of 10"
     assert max(sizes) <= MANAGED_POLICY_CHARACTERS, sizes
     assert sum(sizes) <= (MANAGED_POLICIES_PER_ROLE - 5) * MANAGED_POLICY_CHARACTERS, sizes
+
+
+# The switches no variant of the template's matrix turns on (stack settings, not questions), with the questions on too.
+STACK_ONLY_SWITCHES: dict[str, Any] = {
+    "enable_tracing": True,
+    "memory": 1024,
+    "networking": "private-endpoints",
+    "alarm_email": "ops@example.com",
+    "enable_exec": True,
+    "secrets": '{"API_KEY": "/app/api-key"}',
+    "enable_waf": True,
+    "enable_https": True,
+    "domain_name": "api.example.com",
+    "enable_autoscaling": True,
+    "autoscaling_requests_per_target": 500,
+    "deployment_strategy": "canary",
+}
+
+
+def test_the_stack_only_switches_register_only_mapped_types_and_the_policy_reaches_each_resource() -> None:
+    deployment = deploy(**STACK_ONLY_SWITCHES)
+    found = inventory(deployment)
+    assert unmapped(found) == [], "types without IAM actions in bootstrap/permissions.py ACCESS"
+    assert unreached_resources(deployment, policies(found, SCOPE, write=True)) == []
 
 
 def test_an_unmapped_resource_type_fails_naming_the_type() -> None:

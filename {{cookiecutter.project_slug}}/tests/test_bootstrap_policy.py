@@ -120,13 +120,18 @@ def covers(template: str, arn: str) -> bool:
 def test_the_deploy_policy_reaches_every_resource_the_stack_registers_by_its_arn(stack_file: Path) -> None:
     """Each resource's ARN (as the mocks make it up, in AWS's shapes) is allowed every write action of its type
     whose grants are about that kind of resource: a name the stack gives outside the scoped prefixes fails here."""
-    documents = deploy_policies(stack_file)
+    unreached = unreached_resources(deploy_stack_file(stack_file), deploy_policies(stack_file))
+    assert not unreached, unreached
+
+
+def unreached_resources(deployment: Deployment, documents: list[dict[str, Any]]) -> list[str]:
+    """Each write action of a resource's type that these policies do not allow on that resource's ARN."""
     unreached = []
-    for resource in deploy_stack_file(stack_file).resources:
+    for resource in deployment.resources:
         arn = str(resource.outputs.get("arn", ""))
         if resource.type not in ACCESS or not arn.startswith("arn:"):
             continue
         for item in ACCESS[resource.type].write:
             if any(template != "*" and covers(template, arn) for template in item.resources):
                 unreached += [f"{action} on {arn}" for action in item.actions if not allows(documents, action, arn)]
-    assert not unreached, unreached
+    return unreached
