@@ -88,6 +88,18 @@ class Network(pulumi.ComponentResource):
             tags={"Name": f"{name}-vpc", "flow-logs": "on" if flow_logs else "off"},
             opts=child,
         )
+        # Security Hub EC2.2: the default group allows nothing. AWS creates it with allow-all egress and ingress from
+        # itself; adopted with empty rule lists, the provider removes both, and any rule added later on the next up.
+        # Nothing here uses the group (every task, ALB and endpoint has its own). Only for a VPC this stack creates:
+        # in a VPC it merely uses, the default group is the VPC owner's to manage.
+        self.default_security_group = aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg",
+            vpc_id=self.vpc.id,
+            ingress=[],
+            egress=[],
+            tags={"Name": f"{name}-default-closed"},
+            opts=child,
+        )
         self.flow_logs = (
             None
             if flow_logs is None

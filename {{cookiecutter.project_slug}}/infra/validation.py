@@ -908,6 +908,44 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
     return Settings(**values)
 
 
+def unknown_setting_errors(given: Mapping[str, object]) -> list[str]:
+    """One line per key of the project's config namespace that the program does not read: a typo (`replica` for
+    `replicas`) would otherwise change nothing, and no preview or up would say so."""
+    errors = []
+    for key in sorted(given):
+        value = _show(given[key])
+        if key == "aws_region":
+            errors.append(
+                f"aws_region={value} is not read: the region is aws:region (`pulumi config set aws:region {value}`, "
+                "then `pulumi config rm aws_region`)"
+            )
+        elif key not in DEFAULTS and key not in RETIRED_SETTINGS:
+            nearest = difflib.get_close_matches(key, list(DEFAULTS), n=1)
+            hint = f"did you mean {nearest[0]}?" if nearest else "README.md lists every setting"
+            errors.append(f"{key}={value} is not a setting of this project: {hint} (`pulumi config rm {key}`)")
+    return errors
+
+
+def stack_settings(project: str, config: Mapping[str, object]) -> Settings:
+    """Settings from a stack's whole config as Pulumi hands it to the program (`namespace:key` -> value).
+
+    The project's own namespace holds the settings; the region is the AWS provider's `aws:region`. Keys of other
+    namespaces (`aws:`, `pulumi:`, other providers') belong to their owners and are not looked at here; an unknown
+    key of the project's namespace is refused with the setting it was probably meant to be.
+    """
+    prefix = f"{project}:"
+    raw = {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}
+    errors = unknown_setting_errors(raw)
+    raw["aws_region"] = config.get("aws:region") or DEFAULTS["aws_region"]
+    try:
+        settings = parse_settings(raw)
+    except InvalidSettings as invalid:
+        errors += invalid.errors
+    if errors:
+        raise InvalidSettings(errors)
+    return settings
+
+
 def is_production(stack: str) -> bool:
     """Stacks named prod* are production: deletion protection is on unless set otherwise."""
     return stack.startswith("prod")

@@ -160,6 +160,22 @@ def every_vpc_has_flow_logs(resources: Sequence[Resource]) -> list[str]:
     )
 
 
+def default_security_groups_closed(resources: Sequence[Resource]) -> list[str]:
+    """EC2.2: each VPC the stack creates has its default security group adopted with no rules (a VPC the stack only
+    looks up is no resource here, and its default group is its owner's)."""
+    vpcs = of_type(resources, "aws:ec2/vpc:Vpc")
+    groups = of_type(resources, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    problems = [
+        f"default security group of {group.get('vpcId')} allows traffic: it must have no rules"
+        for group in groups
+        if group.get("ingress") or group.get("egress")
+    ]
+    if len(groups) < len(vpcs):
+        plural = "" if len(vpcs) == 1 else "s"
+        problems.append(f"{len(vpcs)} VPC{plural} but {len(groups)} closed default security groups")
+    return problems
+
+
 def https_port_only_with_https_listener(resources: Sequence[Resource]) -> list[str]:
     """Port 443 open to the internet only when a listener serves HTTPS on it."""
     if any(listener.get("protocol") == "HTTPS" for listener in of_type(resources, "aws:lb/listener:Listener")):
@@ -448,6 +464,12 @@ STACK_RULES = [
     StackRule("waf-logging", "WAF.11", "every web ACL logs its traffic", every_web_acl_logs),
     StackRule("waf-has-rules", "WAF.10", "every web ACL has at least one rule", every_web_acl_has_rules),
     StackRule("vpc-flow-logs", "EC2.6", "every VPC has flow logs (or declares flow-logs=off)", every_vpc_has_flow_logs),
+    StackRule(
+        "vpc-default-security-group-closed",
+        "EC2.2",
+        "the default security group of every VPC the stack creates has no rules",
+        default_security_groups_closed,
+    ),
     StackRule(
         "alb-https-port-only-with-https-listener",
         "EC2",
