@@ -205,6 +205,23 @@ ACCESS: dict[str, Access] = {
             *ec2_reads_and_tags("security-group")[1],
         ),
     ),
+    # The VPC's default group (issue 23): adopted, never created or deleted; the provider revokes every rule it has.
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": Access(
+        read=ec2_reads_and_tags("security-group")[0],
+        write=(
+            ec2(
+                "ec2:RevokeSecurityGroupIngress ec2:RevokeSecurityGroupEgress "
+                "ec2:UpdateSecurityGroupRuleDescriptionsIngress ec2:UpdateSecurityGroupRuleDescriptionsEgress",
+                "security-group",
+            ),
+            ec2(
+                "ec2:AuthorizeSecurityGroupIngress ec2:AuthorizeSecurityGroupEgress",
+                "security-group",
+                "security-group-rule",
+            ),
+            *ec2_reads_and_tags("security-group")[1],
+        ),
+    ),
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": Access(
         read=ec2_reads_and_tags("security-group-rule")[0],
         write=(

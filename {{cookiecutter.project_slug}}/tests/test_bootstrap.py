@@ -245,9 +245,9 @@ def test_the_stack_only_switches_register_only_mapped_types_and_the_policy_reach
 
 def test_an_unmapped_resource_type_fails_naming_the_type() -> None:
     found = inventory(deploy())
-    grown = Inventory(found.types | {"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"}, found.invokes,
+    grown = Inventory(found.types | {"aws:xray/samplingRule:SamplingRule"}, found.invokes,
                       found.passed_roles, found.attached_policies)  # fmt: skip
-    with pytest.raises(LookupError, match=r"aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"):
+    with pytest.raises(LookupError, match=r"aws:xray/samplingRule:SamplingRule"):
         statements(grown, SCOPE, write=True)
 
 
