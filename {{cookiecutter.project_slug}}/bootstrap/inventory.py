@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
-import yaml
 
 from bootstrap.permissions import Inventory, inventory_of
+from infra.stack_file import stack_file_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -52,14 +52,14 @@ class _Recorder(pulumi.runtime.Mocks):
 
 def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
     """Pulumi.<stack>.yaml's config as `pulumi` hands it to the program: strings, booleans lower-case."""
-    config = yaml.safe_load((project_dir / f"Pulumi.{stack}.yaml").read_text())["config"]
+    _, config = stack_file_config(stack, project_dir)
     return {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in config.items()}
 
 
 def inventory(stack: str, project_dir: Path = PROJECT_DIR) -> Inventory:
     """Run the project's __main__.py for this stack under mocks, in this process."""
+    project, _ = stack_file_config(stack, project_dir)
     config = stack_config(stack, project_dir)
-    project = yaml.safe_load((project_dir / "Pulumi.yaml").read_text())["name"]
     recorder = _Recorder(config.get("aws:region", "us-east-1"))
     asyncio.set_event_loop(asyncio.new_event_loop())
     pulumi.runtime.settings.ROOT.set(None)

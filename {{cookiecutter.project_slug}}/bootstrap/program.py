@@ -13,7 +13,6 @@ from typing import Any
 
 import pulumi
 import pulumi_aws as aws
-import yaml
 
 from bootstrap.github_oidc import (
     AUDIENCE,
@@ -26,6 +25,7 @@ from bootstrap.github_oidc import (
 )
 from bootstrap.inventory import PROJECT_DIR, from_json, stack_config
 from bootstrap.permissions import Inventory, Scope, name_prefixes, policies
+from infra.stack_file import stack_file_config
 from infra.validation import resource_base_name, stack_resource_name
 
 DEPLOY_VARIABLE = "AWS_DEPLOY_ROLE_ARN"
@@ -130,7 +130,7 @@ def main() -> None:
     if error := check_repository(repository):
         raise pulumi.RunError(error)
     stack = pulumi.get_stack()
-    project = yaml.safe_load((PROJECT_DIR / "Pulumi.yaml").read_text())["name"]
+    project, _ = stack_file_config(stack, PROJECT_DIR)
     app = stack_config(stack)
     region = app["aws:region"]
     # Who may assume each role, and for how long: what the workflow jobs that name its variable ask for.
