@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.flow_logs import VpcFlowLogs
-from infra.validation import fargate_runs_in
+from infra.validation import RoleGuardrails, fargate_runs_in
 
 VPC_CIDR = ipaddress.ip_network("10.0.0.0/16")
 # Sixteen /20 blocks (4,096 addresses each): public subnets take the first, private ones start at the ninth.
@@ -63,6 +63,7 @@ def fargate_zones(region: str, count: int, endpoint_services: tuple[str, ...] = 
 class FlowLogSettings:
     region: str
     retention_days: int
+    role_guardrails: RoleGuardrails
 
 
 class Network(pulumi.ComponentResource):
@@ -108,6 +109,7 @@ class Network(pulumi.ComponentResource):
                 vpc_id=self.vpc.id,
                 region=flow_logs.region,
                 retention_days=flow_logs.retention_days,
+                role_guardrails=flow_logs.role_guardrails,
                 opts=child,
             )
         )

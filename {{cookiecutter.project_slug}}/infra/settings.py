@@ -16,6 +16,14 @@ def stack_config() -> dict[str, object]:
 def load_settings() -> Settings:
     """Settings from this stack's config; stops the program before any resource with every error found."""
     try:
+        if pulumi.runtime.is_config_secret(f"{pulumi.get_project()}:environment"):
+            # Set with --secret: the value would be plain text in the task definition, for anyone to describe.
+            raise InvalidSettings(
+                [
+                    "environment holds a secret (set with --secret): its values are plain text in the task definition; "
+                    "put the variable in secrets instead (an SSM parameter or Secrets Manager secret)"
+                ]
+            )
         return stack_settings(pulumi.get_project(), stack_config())
     except InvalidSettings as invalid:
         lines = "\n".join(f"  {error}" for error in invalid.errors)

@@ -41,7 +41,11 @@ class Stack:
 def build_stack(project: str, settings: Settings) -> Stack:
     """Every resource of the service, for `project` (the Pulumi project name) and its settings."""
     name = resource_base_name(project)
-    flow_logs = FlowLogSettings(settings.aws_region, settings.log_retention_days) if settings.enable_flow_logs else None
+    # Names AWS holds once per account and region (dashboard, web ACL, X-Ray service, ECR prefix): one per stack.
+    stack_name = stack_resource_name(project, pulumi.get_stack())
+    flow_logs = None
+    if settings.enable_flow_logs:
+        flow_logs = FlowLogSettings(settings.aws_region, settings.log_retention_days, settings.role_guardrails)
     endpoint_services = settings.interface_endpoints if settings.networking == "private-endpoints" else ()
     zones = fargate_zones(settings.aws_region, settings.az_count, endpoint_services)
     network = Network(name, zones, settings.networking, flow_logs=flow_logs)
@@ -90,6 +94,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
         name,
         settings,
         image_ref=image.ref,
+        stack_name=stack_name,
         vpc_id=network.vpc.id,
         subnet_ids=[subnet.id for subnet in network.task_subnets],
         assign_public_ip=network.assign_public_ip,
@@ -115,7 +120,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
     if settings.enable_waf:
         waf = WebApplicationFirewall(
             name,
-            stack_resource_name(project, pulumi.get_stack()),
+            stack_name,
             alb=load_balancer.alb,
             rate_limit=settings.waf_rate_limit,
             rate_window_seconds=settings.waf_rate_window_seconds,
@@ -126,7 +131,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
 
     dashboard = ServiceDashboard(
         name,
-        stack_resource_name(project, pulumi.get_stack()),
+        stack_name,
         settings.aws_region,
         alb=load_balancer.alb,
         target_groups=target_groups,
@@ -136,7 +141,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
         notify_alarms=alarms.notify_alarms,
         scaling_target=autoscaling.target if autoscaling else None,
         web_acl_metric_name=waf.metric_name if waf else None,
-        traced_service=name if settings.enable_tracing else None,
+        traced_service=stack_name if settings.enable_tracing else None,
     )
 
     if zone_id is not None:

@@ -15,10 +15,12 @@ CONTAINER_NAME = "app"
 CONTAINER_USER = "10001:10001"
 # The one writable place: a tmpfs at /tmp, private to the container, world-writable with the sticky bit as /tmp is.
 # (A task volume would be root-owned with mode 0755, which the non-root user cannot write.) Its size counts against
-# the task's memory.
+# the task's memory. No `mode=1777` option: the ECS API lists `mode` only as a bare word, with no form that takes a
+# value, and the mode is 1777 without it: runc gives a tmpfs the mode of the directory it covers in the image (the
+# Debian base image's /tmp is 1777), and a tmpfs mounted elsewhere starts 1777 (the kernel's and Docker's default).
 TMP_PATH = "/tmp"  # noqa: S108 (a tmpfs private to the container, not a shared host directory)
 TMP_SIZE_MIB = 64
-TMP_MOUNT_OPTIONS = ["mode=1777", "nosuid", "nodev", "noexec"]
+TMP_MOUNT_OPTIONS = ["nosuid", "nodev", "noexec"]
 
 
 def container_definitions(
@@ -32,6 +34,7 @@ def container_definitions(
 ) -> pulumi.Output[str]:
     """The task's containers, as the JSON document ECS expects: the app, and the collector with enable_tracing."""
     port = settings.container_port
+    # validation.py refuses these names in `environment` and `secrets` (STACK_ENVIRONMENT_NAMES; a test holds them).
     environment = {
         "SERVICE_NAME": service_name,
         "PORT": str(port),
@@ -43,8 +46,14 @@ def container_definitions(
         ),
         "KEEP_ALIVE_SECONDS": str(settings.app_keep_alive_seconds),
     }
+    # Only when set: ECS drops environment entries with empty values, which the provider then sees as a change on every
+    # `up` (hashicorp/terraform-provider-aws#39533, pulumi/pulumi-aws#4576: the task definition replaced each time).
+    if settings.release_label:
+        environment["RELEASE_LABEL"] = settings.release_label
     if tracing is not None:
-        environment.update(tracing.app_environment(service_name))
+        environment.update(tracing.app_environment())
+    # The `environment` setting: plain values the team chose, after the stack's own (validation keeps credentials out).
+    environment.update(settings.environment)
     app: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": image_ref,
@@ -89,7 +98,13 @@ class AppTask:
     """
 
     def __init__(
-        self, name: str, settings: Settings, *, image_ref: pulumi.Input[str], opts: pulumi.ResourceOptions
+        self,
+        name: str,
+        settings: Settings,
+        *,
+        image_ref: pulumi.Input[str],
+        stack_name: str,
+        opts: pulumi.ResourceOptions,
     ) -> None:
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", retention_in_days=settings.log_retention_days, opts=opts
@@ -100,6 +115,7 @@ class AppTask:
             secret_sources=[source for _, source in settings.secrets],
             secrets_kms_key_arn=settings.secrets_kms_key_arn,
             enable_exec=settings.enable_exec,
+            guardrails=settings.role_guardrails,
             opts=opts,
         )
         # Traces (enable_tracing): the collector sidecar and the task role's permission to send to X-Ray.
@@ -108,6 +124,7 @@ class AppTask:
             self.tracing = TracingSidecar(
                 name,
                 settings,
+                stack_name=stack_name,
                 task_role=self.roles.task_role,
                 execution_role=self.roles.execution_role,
                 opts=opts,

@@ -42,6 +42,13 @@ WAF_REDACTED_HEADERS = ("authorization", "cookie")
 # How a new revision replaces the old: ECS's rolling update, or its blue/green family (ECS API strategies).
 DEPLOYMENT_STRATEGIES = ("rolling", "blue-green", "canary", "linear")
 MAX_BAKE_MINUTES = 1440  # the ECS API's limit for every bake time
+# Settings whose change replaces a target group or a listener rule of a release (a replace-only input: a rule's
+# listener; a group's VPC, port, protocol, target type or name), which ECS may be using: the release preflight
+# (scripts/release_preflight.py) refuses such a change unless the first group serves all production traffic. The
+# generated tests/test_every_setting.py shows that no other setting changes a replace-only input.
+RELEASE_REPLACING_SETTINGS: dict[str, str] = {
+    "enable_https": "moves the release rules to the other listener, recreating them at 100 % on the first target group",
+}
 TASK_START_SECONDS = 30  # a small image pulled and started on Fargate (the deploy timing model, infra/timing.py)
 SPOT_NOTICE_SECONDS = 120  # a Fargate Spot task stops this long after its termination notice (and stopTimeout <= it)
 # `pulumi up` waits for the release (wait_for_steady_state): the provider's own update timeout is 20 minutes, which
@@ -57,6 +64,7 @@ MAX_RELEASE_WAIT_MINUTES = CI_DEPLOY_JOB_MINUTES - CI_SETUP_MINUTES
 # ALB http-header condition: name up to 40 characters, value patterns up to 128 (no wildcards here: an exact value).
 TEST_HEADER_PATTERN = re.compile(r"(?P<name>[A-Za-z0-9-]{1,40}): ?(?P<value>[A-Za-z0-9._~-]{1,128})")
 KEEP_ALIVE_MARGIN_SECONDS = 5
+RELEASE_LABEL_PATTERN = re.compile(r"[A-Za-z0-9._-]{0,64}")
 # Commercial-partition regions (GovCloud and China use other ARN partitions and are not supported).
 AWS_REGIONS = (
     "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
@@ -87,6 +95,28 @@ SECRET_SOURCE_PATTERN = re.compile(
     r"|arn:aws:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9_.\-/]{1,1011}"
     r"|arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@\-]{1,512}"
 )
+# Names the stack sets in the container itself (infra's container definition), and those ECS sets in every task
+# (Amazon ECS developer guide, "Amazon ECS environment variables"): neither `environment` nor `secrets` may take them.
+STACK_ENVIRONMENT_NAMES = (
+    "SERVICE_NAME", "PORT", "HEALTH_CHECK_PATH", "GRACEFUL_SHUTDOWN_SECONDS", "SHUTDOWN_DRAIN_SECONDS",
+    "KEEP_ALIVE_SECONDS",
+    # with release_label (infra/task.py)
+    "RELEASE_LABEL",
+    # with enable_tracing (infra/tracing.py)
+    "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
+    "TRACING_SAMPLE_PERCENT",
+)  # fmt: skip
+ECS_ENVIRONMENT_NAMES = (
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "ECS_CONTAINER_METADATA_URI_V4", "ECS_CONTAINER_METADATA_URI",
+    "ECS_AGENT_URI", "AWS_EXECUTION_ENV", "AWS_DEFAULT_REGION", "AWS_REGION",
+)  # fmt: skip
+# Names that say they hold a credential (Security Hub ECS.8): those belong in `secrets`; the policy pack checks the
+# container definition with the same pattern.
+CREDENTIAL_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY|API_KEY|PRIVATE_KEY|CREDENTIAL", re.IGNORECASE)
+# IAM: a managed policy ARN (customer or AWS managed) for the permissions boundary, and a path for the roles
+# (IAM API reference, CreateRole: Path 1..512 characters, "/" or "/" + printable ASCII + "/").
+PERMISSIONS_BOUNDARY_ARN_PATTERN = re.compile(r"arn:aws:iam::(?:\d{12}|aws):policy/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}")
+IAM_PATH_PATTERN = re.compile(r"/(?:[\x21-\x7e]{1,510}/)?")
 KMS_KEY_ARN_PATTERN = re.compile(r"arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}")
 # The ALB takes a health-check path of 1..1024 characters, query string included (/health?full=1). We allow the URI
 # characters that every other consumer of the path (the app's route, the Makefile's shell, compose, HAProxy's config,
@@ -174,8 +204,24 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     # traced (requests that arrive with a sampled trace context are traced whatever the share).
     "enable_tracing": False,
     "tracing_sample_percent": 5.0,
+    # Issue 23: an organisation's guardrails (a permissions boundary and a path on every role the stack creates) and
+    # plain environment variables for the app (names -> values that are not secrets; secrets go in `secrets`).
+    "permissions_boundary_arn": "",
+    "iam_role_path": "/",
+    "environment": {},
+    # Issue 24: a label the app shows in every answer (RELEASE_LABEL); `make acceptance` changes it to make a
+    # harmless release and tell the new revision's answers from the old one's.
+    "release_label": "",
 }
 DEFAULTS = {**ANSWER_DEFAULTS, **STACK_ONLY_DEFAULTS}
+
+
+@dataclass(frozen=True)
+class RoleGuardrails:
+    """`iam_role_path` and `permissions_boundary_arn` (empty: no boundary), for every role the stack creates."""
+
+    path: str = "/"
+    permissions_boundary_arn: str = ""
 
 
 @dataclass(frozen=True)
@@ -239,12 +285,20 @@ class Settings:
     waf_allow_large_bodies: bool
     enable_tracing: bool
     tracing_sample_percent: float
+    permissions_boundary_arn: str
+    iam_role_path: str
+    environment: tuple[tuple[str, str], ...]
+    release_label: str
 
     @property
     def app_keep_alive_seconds(self) -> int:
         """How long the app keeps an idle connection: longer than the ALB's idle timeout, so the ALB always closes
         first and never sends a request down a connection the app has just closed (a 502)."""
         return self.alb_idle_timeout_seconds + KEEP_ALIVE_MARGIN_SECONDS
+
+    @property
+    def role_guardrails(self) -> RoleGuardrails:
+        return RoleGuardrails(self.iam_role_path, self.permissions_boundary_arn)
 
     @property
     def zone_name(self) -> str:
@@ -391,28 +445,34 @@ def _domain(raw: object) -> str:
     return name
 
 
-def _certificate_arn(raw: object) -> str:
-    arn = str(raw).strip()
-    if arn and not ACM_ARN_PATTERN.fullmatch(arn):
-        raise _FieldError(
-            "is not an ACM certificate ARN: use arn:aws:acm:<region>:<account>:certificate/<id>, or leave it empty"
-        )
-    return arn
+def _matching(pattern: re.Pattern[str], problem: str, *, optional: bool = True) -> Callable[[object], str]:
+    """A string `pattern` matches in full (or empty, when optional); otherwise the field `problem`."""
+
+    def parse(raw: object) -> str:
+        text = str(raw).strip()
+        if (text or not optional) and not pattern.fullmatch(text):
+            raise _FieldError(problem)
+        return text
+
+    return parse
+
+
+def _map(raw: object, example: str) -> dict[Any, Any]:
+    """A map given as a dict (structured stack config) or as JSON text; otherwise the field shows `example`."""
+    try:
+        parsed = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise _FieldError(f"is not a map: use {example}")
+    return parsed
 
 
 def _secrets(raw: object) -> tuple[tuple[str, str], ...]:
     """{"ENV_NAME": "/ssm/parameter/name" or an SSM parameter or Secrets Manager secret ARN}, as a dict or JSON."""
-    try:
-        secrets = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        secrets = None
-    if not isinstance(secrets, dict):
-        raise _FieldError(
-            'is not a map: use {"ENV_NAME": "/parameter/name"} (pulumi config set --path secrets.NAME ...)'
-        )
+    secrets = _map(raw, '{"ENV_NAME": "/parameter/name"} (pulumi config set --path secrets.NAME ...)')
     for name, source in secrets.items():
-        if not ENV_NAME_PATTERN.fullmatch(str(name)):
-            raise _FieldError(f"has {name}, not an environment variable name: use A-Z, 0-9 and _")
+        _check_env_name(str(name))
         if not SECRET_SOURCE_PATTERN.fullmatch(str(source)):
             raise _FieldError(
                 f"has {name}={source}: use an SSM parameter name starting with /, or an SSM parameter or "
@@ -421,18 +481,38 @@ def _secrets(raw: object) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(name), str(source)) for name, source in secrets.items()))
 
 
-def _kms_key_arn(raw: object) -> str:
-    arn = str(raw).strip()
-    if arn and not KMS_KEY_ARN_PATTERN.fullmatch(arn):
-        raise _FieldError("is not a KMS key ARN: use arn:aws:kms:<region>:<account>:key/<id>, or leave it empty")
-    return arn
+def _check_env_name(name: str) -> None:
+    """An environment variable name the container may be given: the grammar, and none the stack or ECS sets."""
+    if not ENV_NAME_PATTERN.fullmatch(name):
+        raise _FieldError(f"has {name}, not an environment variable name: use A-Z, 0-9 and _, not first a digit")
+    if name in STACK_ENVIRONMENT_NAMES:
+        raise _FieldError(f"has {name}, which the stack sets itself: choose another name")
+    if name in ECS_ENVIRONMENT_NAMES:
+        raise _FieldError(f"has {name}, which ECS sets in every task: choose another name")
 
 
-def _email(raw: object) -> str:
-    address = str(raw).strip()
-    if address and not EMAIL_PATTERN.fullmatch(address):
-        raise _FieldError("is not an email address: use name@example.com, or leave it empty for no email")
-    return address
+def _environment(raw: object) -> tuple[tuple[str, str], ...]:
+    """{"NAME": "plain value"}, as a dict or JSON: plain variables for the app, never credentials."""
+    variables = _map(raw, '{"NAME": "value"} (pulumi config set --path environment.NAME value)')
+    parsed = []
+    for name, value in variables.items():
+        _check_env_name(str(name))
+        if CREDENTIAL_NAME.search(str(name)):
+            raise _FieldError(
+                f"has {name}, a name for a credential: environment values are plain text in the task definition, "
+                "so put it in secrets (an SSM parameter or Secrets Manager secret)"
+            )
+        if isinstance(value, (dict, list)) or value is None:
+            raise _FieldError(f"has {name}={_show(value)}: a value is one string (or number or boolean)")
+        parsed.append((str(name), _show(value)))
+    return tuple(sorted(parsed))
+
+
+def _release_label(raw: object) -> str:
+    label = str(raw).strip()
+    if not RELEASE_LABEL_PATTERN.fullmatch(label):
+        raise _FieldError("is not allowed: use up to 64 letters, digits, '.', '_' or '-', or leave it empty")
+    return label
 
 
 PARSERS: dict[str, Callable[[object], object]] = {
@@ -451,7 +531,10 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "enable_https": _boolean,
     "domain_name": _domain,
     "hosted_zone_name": _domain,
-    "certificate_arn": _certificate_arn,
+    "certificate_arn": _matching(
+        ACM_ARN_PATTERN,
+        "is not an ACM certificate ARN: use arn:aws:acm:<region>:<account>:certificate/<id>, or leave it empty",
+    ),
     "enable_autoscaling": _boolean,
     "autoscaling_min": _integer(MIN_REPLICAS, MAX_REPLICAS, " (scaling below two replicas loses high availability)"),
     "autoscaling_max": _integer(MIN_REPLICAS, MAX_REPLICAS),
@@ -468,14 +551,18 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "health_check_grace_period_seconds": _integer(0, 2_147_483_647),
     "graceful_shutdown_seconds": _integer(1, 119),
     "stop_timeout_seconds": _integer(2, 120),
-    "alarm_email": _email,
+    "alarm_email": _matching(
+        EMAIL_PATTERN, "is not an email address: use name@example.com, or leave it empty for no email"
+    ),
     "alarm_p99_latency_ms": _integer(10, 60_000),
     "alarm_5xx_rate_percent": _integer(1, 100),
     "alarm_min_requests_per_minute": _integer(1, 1_000_000),
     "alb_deletion_protection": lambda raw: None if str(raw).strip() == "" else _boolean(raw),
     "access_log_retention_days": _integer(1, 3650),
     "secrets": _secrets,
-    "secrets_kms_key_arn": _kms_key_arn,
+    "secrets_kms_key_arn": _matching(
+        KMS_KEY_ARN_PATTERN, "is not a KMS key ARN: use arn:aws:kms:<region>:<account>:key/<id>, or leave it empty"
+    ),
     "enable_exec": _boolean,
     "fargate_on_demand_base": _integer(
         MIN_REPLICAS, MAX_REPLICAS, " (fewer than two tasks on regular Fargate lets one Spot reclaim leave one replica)"
@@ -497,6 +584,19 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "waf_allow_large_bodies": _boolean,
     "enable_tracing": _boolean,
     "tracing_sample_percent": _tenths(0.0, 100.0),
+    "permissions_boundary_arn": _matching(
+        PERMISSIONS_BOUNDARY_ARN_PATTERN,
+        "is not a managed policy ARN: use arn:aws:iam::<account>:policy/<path/>name (or arn:aws:iam::aws:policy/...), "
+        "or leave it empty for no boundary",
+    ),
+    "iam_role_path": _matching(
+        IAM_PATH_PATTERN,
+        "is not an IAM path: use / or /segments/ starting and ending with /, of printable ASCII without spaces, at "
+        "most 512 characters (e.g. /teams/payments/)",
+        optional=False,
+    ),
+    "environment": _environment,
+    "release_label": _release_label,
 }
 # Settings that no longer exist -> what replaced them. Refused rather than ignored: a stack that set one expects it
 # to act, and silently dropping it would leave that stack without the protection it asked for.
@@ -575,6 +675,17 @@ def _endpoint_secrets_in_region(v: dict[str, Any]) -> str | None:
                 f"secrets={name}={source} is in {region}, not in aws_region={v['aws_region']}: with "
                 "networking=private-endpoints tasks reach only this region's endpoints; copy it here or use a NAT mode"
             )
+    return None
+
+
+@_check("environment", "secrets")
+def _environment_apart_from_secrets(v: dict[str, Any]) -> str | None:
+    both = sorted({name for name, _ in v["environment"]} & {name for name, _ in v["secrets"]})
+    if both:
+        return (
+            f"environment={both[0]} is also in secrets: a variable comes from one place; keep it in secrets if it is "
+            f"a credential, else `pulumi config rm --path secrets.{both[0]}`"
+        )
     return None
 
 
@@ -982,3 +1093,15 @@ def check_answers(answers: Mapping[str, object]) -> list[str]:
     except InvalidSettings as invalid:
         errors.extend(invalid.errors)
     return errors
+
+
+# Issue 24: what a throwaway copy of a stack runs (`make acceptance`, pull-request environments).
+def fewest_replicas(settings: Settings) -> int:
+    """The smallest replica count the rules accept with the rest of `settings` (autoscaling_min follows it)."""
+    values = dataclasses.asdict(settings)
+    for replicas in range(MIN_REPLICAS, MAX_REPLICAS + 1):
+        low = replicas if values["enable_autoscaling"] else values["autoscaling_min"]
+        candidate = {**values, "replicas": replicas, "autoscaling_min": low}
+        if not any(check(candidate) for _, check in CHECKS):
+            return replicas
+    return settings.replicas

@@ -6,18 +6,16 @@ policy pack; the project's tests run them offline against what the mocks capture
 """
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from infra.validation import LOG_RETENTION_DAYS, WAF_REDACTED_HEADERS, is_production
+from infra.validation import CREDENTIAL_NAME, LOG_RETENTION_DAYS, WAF_REDACTED_HEADERS, is_production
 
 Props = Mapping[str, Any]
 Resource = tuple[str, Props]
 
 RECOMMENDED_TLS_POLICIES = ("ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09", "ELBSecurityPolicy-TLS13-1-2-2021-06")
-CREDENTIAL_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY|API_KEY|PRIVATE_KEY|CREDENTIAL", re.IGNORECASE)
 WORLD = ("0.0.0.0/0", "::/0")
 
 
@@ -197,6 +195,23 @@ def ipv6_rules_only_on_dualstack(resources: Sequence[Resource]) -> list[str]:
         *of_type(resources, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"),
     ]
     return [f"IPv6 rule for {r.get('cidrIpv6')} on an IPv4-only stack" for r in rules if r.get("cidrIpv6")]
+
+
+def every_role_has_the_boundary(resources: Sequence[Resource]) -> list[str]:
+    """With a permissions boundary configured (`permissions_boundary_arn`, set on the stack's roles), every role
+    carries that one: a role added without it would fail `iam:CreateRole` under an SCP requiring the boundary, or
+    escape it where none does."""
+    roles = of_type(resources, "aws:iam/role:Role")
+    boundaries = sorted({str(role["permissionsBoundary"]) for role in roles if role.get("permissionsBoundary")})
+    if not boundaries:
+        return []
+    if len(boundaries) > 1:
+        return [f"roles carry different permissions boundaries: {', '.join(boundaries)}"]
+    return [
+        f"{role.get('name') or 'a role'} has no permissions boundary (the stack's roles use {boundaries[0]})"
+        for role in roles
+        if not role.get("permissionsBoundary")
+    ]
 
 
 def described(props: Props) -> list[str]:
@@ -478,6 +493,12 @@ STACK_RULES = [
     ),
     StackRule(
         "no-ipv6-rules-on-ipv4-stack", "EC2", "IPv6 rules only with a dualstack ALB", ipv6_rules_only_on_dualstack
+    ),
+    StackRule(
+        "iam-permissions-boundary",
+        "IAM",
+        "with a permissions boundary configured, every role carries it",
+        every_role_has_the_boundary,
     ),
 ]
 

@@ -348,8 +348,10 @@ MADE_UP: dict[str, Callable[[New], dict[str, Any]]] = {
 class RecordingMocks(pulumi.runtime.Mocks):
     """Answers like AWS would, with made-up values that name their source, and keeps what the program asked for."""
 
-    def __init__(self, region: str = "us-east-1") -> None:
+    def __init__(self, region: str = "us-east-1", ssm_parameters: dict[str, str] | None = None) -> None:
         self.region = region
+        # What SSM holds before the run (a parameter an earlier deployment wrote), by name.
+        self.ssm_parameters = ssm_parameters or {}
         self.resources: list[Registered] = []
         self.invokes: list[Invoke] = []
         self.origins: dict[str, tuple[Registered, str]] = {}
@@ -357,6 +359,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.zone_names: dict[str, str] = {}
         self.custom_timeouts: dict[str, dict[str, str]] = {}
         self.depends_on: dict[str, list[str]] = {}
+        self.replace_on_changes: dict[str, list[str]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         registered = Registered(args.typ, args.name, args.inputs)
@@ -396,6 +399,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             "aws:elb/getServiceAccount:getServiceAccount": lambda: self.elb_account(
                 str(asked.get("region") or self.region)
             ),
+            "aws:ssm/getParametersByPath:getParametersByPath": lambda: self.parameters_by_path(str(asked["path"])),
         }
         if args.token not in answers:
             raise NotImplementedError(f"the mocks do not answer the invoke {args.token}")
@@ -424,6 +428,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
             "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
         }
 
+    def parameters_by_path(self, path: str) -> dict[str, Any]:
+        """getParametersByPath: the parameters directly under `path` (none: empty lists, as SSM answers)."""
+        found = {name: value for name, value in self.ssm_parameters.items() if name.rpartition("/")[0] == path}
+        return {
+            "id": path,
+            "path": path,
+            "names": list(found),
+            "values": list(found.values()),
+            "types": ["String"] * len(found),
+            "arns": [f"arn:aws:ssm:{self.region}:{ACCOUNT}:parameter{name}" for name in found],
+        }
+
     def elb_account(self, region: str) -> dict[str, Any]:
         """getServiceAccount: the real account for us-east-1, a made-up one per other region."""
         account = ELB_ACCOUNT if region == "us-east-1" else str(int(digest("elb", region)[:12], 16))[:12]
@@ -431,12 +447,14 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 
 class RecordingMonitor(MockMonitor):
-    """The mock engine, also noting each resource's ignore_changes and custom timeouts (mocks see only inputs)."""
+    """The mock engine, also noting each resource's ignore_changes, replace_on_changes, dependencies and custom
+    timeouts (mocks see only inputs)."""
 
     mocks: RecordingMocks
 
     def RegisterResource(self, request: Any) -> Any:
         self.mocks.ignore_changes[request.name] = list(request.ignoreChanges)
+        self.mocks.replace_on_changes[request.name] = list(request.replaceOnChanges)
         # The logical names of what the resource waits for (its depends_on and the resources its inputs came from).
         self.mocks.depends_on[request.name] = [urn.rsplit("::", 1)[-1] for urn in request.dependencies]
         timeouts = request.customTimeouts
@@ -457,6 +475,7 @@ class Deployment:
     origins: dict[str, tuple[Registered, str]] = field(default_factory=dict)
     custom_timeouts: dict[str, dict[str, str]] = field(default_factory=dict)
     depends_on: dict[str, list[str]] = field(default_factory=dict)
+    replace_on_changes: dict[str, list[str]] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Registered]:
         return [resource for resource in self.resources if resource.type == type_]
@@ -495,31 +514,35 @@ def run_program(
     return mocks
 
 
-def deploy(project: str = PROJECT, stack: str = "dev", **config: object) -> Deployment:
+def deploy(
+    project: str = PROJECT, stack: str = "dev", ssm_parameters: tuple[tuple[str, str], ...] = (), **config: object
+) -> Deployment:
     """Build the stack with these settings (the rest: the program's defaults, not the stack file's), resolve its URL.
 
     A test that asserts a concrete value on `deploy(...)` tests the program with the settings it names, in every
     variant; a test of the generated stack's own configuration reads Pulumi.<stack>.yaml (see test_stack_files.py).
     Each distinct (project, stack, settings) runs once per session: tests only read what it registered.
+    `ssm_parameters` (name, value) are what SSM holds before the run, as an earlier deployment left them.
     """
     settings = parse_settings(config)
-    key = (project, stack, settings)
+    key = (project, stack, settings, ssm_parameters)
     if key not in _DEPLOYMENTS:
         deployment = Deployment(resources=[])
 
         def program() -> pulumi.Output[None]:
             return build_stack(project, settings).url.apply(lambda url: setattr(deployment, "url", url))
 
-        mocks = run_program(program, stack, settings.aws_region)
+        stored = RecordingMocks(settings.aws_region, dict(ssm_parameters))
+        mocks = run_program(program, stack, settings.aws_region, stored)
         deployment.resources, deployment.ignore_changes = mocks.resources, mocks.ignore_changes
         deployment.invokes, deployment.origins = mocks.invokes, mocks.origins
         deployment.custom_timeouts = mocks.custom_timeouts
-        deployment.depends_on = mocks.depends_on
+        deployment.depends_on, deployment.replace_on_changes = mocks.depends_on, mocks.replace_on_changes
         _DEPLOYMENTS[key] = deployment
     return _DEPLOYMENTS[key]
 
 
-_DEPLOYMENTS: dict[tuple[str, str, Settings], Deployment] = {}
+_DEPLOYMENTS: dict[tuple[str, str, Settings, tuple[tuple[str, str], ...]], Deployment] = {}
 
 
 PROGRAM = ROOT / "__main__.py"

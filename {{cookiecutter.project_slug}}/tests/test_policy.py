@@ -19,6 +19,11 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "exec": {"enable_exec": True},
     "waf": {"enable_waf": True, "waf_count_mode": True},
     "flow-logs-off": {"enable_flow_logs": False},
+    "guardrails": {
+        "permissions_boundary_arn": "arn:aws:iam::123456789012:policy/org/Boundary",
+        "iam_role_path": "/teams/payments/",
+        "deployment_strategy": "canary",
+    },
 }
 
 
@@ -146,6 +151,10 @@ BROKEN: dict[str, list[tuple[str, dict[str, Any]]]] = {
     ],
     "alb-https-port-only-with-https-listener": [
         (INGRESS, {"cidrIpv4": "0.0.0.0/0", "fromPort": 443, "description": "HTTPS"})
+    ],
+    "iam-permissions-boundary": [
+        ("aws:iam/role:Role", {"name": "guarded", "permissionsBoundary": "arn:aws:iam::123456789012:policy/B"}),
+        ("aws:iam/role:Role", {"name": "added-by-hand"}),
     ],
     "no-ipv6-rules-on-ipv4-stack": [
         (ALB, {**GOOD_ALB, "ipAddressType": "ipv4"}),

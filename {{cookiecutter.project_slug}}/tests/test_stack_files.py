@@ -15,6 +15,7 @@ import pytest
 from security_rules import violations
 
 from conftest import PROJECT, ROOT, Deployment, deploy_stack_file, stack_file_config
+from infra.task import CONTAINER_NAME
 from infra.validation import ANSWER_DEFAULTS, Settings, parse_settings
 
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
@@ -57,9 +58,10 @@ def scaling_target(deployment: Deployment) -> dict[str, Any]:
 
 
 def container(deployment: Deployment) -> dict[str, Any]:
+    """The app's container (with enable_tracing in the stack file, the collector runs beside it)."""
     [task] = only(deployment, "aws:ecs/taskDefinition:TaskDefinition")
-    [first] = json.loads(task["containerDefinitions"])
-    return dict(first)
+    [app] = [found for found in json.loads(task["containerDefinitions"]) if found["name"] == CONTAINER_NAME]
+    return dict(app)
 
 
 def zone_lookups(deployment: Deployment) -> list[dict[str, Any]]:
@@ -91,6 +93,17 @@ def service(deployment: Deployment) -> dict[str, Any]:
     return found
 
 
+def app_port_rules(deployment: Deployment) -> list[dict[str, Any]]:
+    """The rules between the ALB and the tasks: the tasks' ingress from the ALB, the ALB's egress to the tasks."""
+    [task_group] = service(deployment)["networkConfiguration"]["securityGroups"]
+    ingress = only(deployment, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    egress = only(deployment, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    from_alb = [
+        rule for rule in ingress if rule["securityGroupId"] == task_group and rule.get("referencedSecurityGroupId")
+    ]
+    return from_alb + [rule for rule in egress if rule.get("referencedSecurityGroupId") == task_group]
+
+
 Check = Callable[[Settings, Deployment], bool]
 
 # Each answer -> what the stack built from it must show. A new cookiecutter answer needs a line here.
@@ -103,8 +116,10 @@ ANSWER_CHECKS: dict[str, Check] = {
         only(d, "aws:ecs/taskDefinition:TaskDefinition")[0]["runtimePlatform"]["cpuArchitecture"] == s.cpu_architecture
     ),
     "container_port": lambda s, d: (
-        all(target_group["port"] == s.container_port for target_group in target_groups(d))
+        all(attachment["containerPort"] == s.container_port for attachment in service(d)["loadBalancers"])
         and container(d)["portMappings"][0]["containerPort"] == s.container_port
+        and len(app_port_rules(d)) == 2
+        and all(rule["fromPort"] == rule["toPort"] == s.container_port for rule in app_port_rules(d))
     ),
     "health_check_path": lambda s, d: all(
         target_group["healthCheck"]["path"] == s.health_check_path for target_group in target_groups(d)

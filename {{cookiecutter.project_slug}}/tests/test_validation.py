@@ -87,3 +87,13 @@ def test_the_whole_config_the_cli_hands_over_is_read(monkeypatch: pytest.MonkeyP
     ]
     monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"aws:region": "eu-west-1", f"{PROJECT}:replicas": "6"}))
     assert (load_settings().aws_region, load_settings().replicas) == ("eu-west-1", 6)
+
+
+def test_an_environment_set_as_a_secret_is_refused_not_written_in_plain_text() -> None:
+    config = stack_config({"environment": '{"DOWNSTREAM_URL": "https://x"}'})
+    pulumi.runtime.set_all_config(config)
+    assert load_settings().environment == (("DOWNSTREAM_URL", "https://x"),)
+    pulumi.runtime.set_all_config(config, [f"{PROJECT}:environment"])  # `pulumi config set --secret --path ...`
+    with pytest.raises(pulumi.RunError, match=r"environment holds a secret \(set with --secret\)"):
+        load_settings()
+    pulumi.runtime.set_all_config(config, [])
