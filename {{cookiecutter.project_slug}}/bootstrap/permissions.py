@@ -118,6 +118,7 @@ WEB_ACL = "arn:aws:wafv2:{region}:{account}:regional/webacl/{name}/*"
 # AWS's managed rule groups, referenced by the web ACL's rules (the reference's managedruleset resource type).
 MANAGED_RULE_GROUPS = "arn:aws:wafv2:{region}:*:regional/managedruleset/*/*"
 BUCKET = "arn:aws:s3:::{name}"
+SSM_PARAMETERS = "arn:aws:ssm:{region}:{account}:parameter/pulumi/{prefix}/*"
 
 
 def service_linked_role(service: str) -> Grant:
@@ -142,6 +143,10 @@ ACCESS: dict[str, Access] = {
         ),
     ),
     "aws:index/getCallerIdentity:getCallerIdentity": Access(),
+    # The stack's own SSM folder /pulumi/<project>/<stack>/ (infra/forced_deployment.py, issue 20).
+    "aws:ssm/getParametersByPath:getParametersByPath": Access(
+        read=(grant("ssm:GetParametersByPath ssm:GetParameters ssm:GetParameter", SSM_PARAMETERS),),
+    ),
     "aws:elb/getServiceAccount:getServiceAccount": Access(),
     # Network
     "aws:ec2/vpc:Vpc": Access(
@@ -284,6 +289,29 @@ ACCESS: dict[str, Access] = {
         write=(
             grant("ecr:CreatePullThroughCacheRule ecr:DeletePullThroughCacheRule"),
             service_linked_role("pullthroughcache.ecr.amazonaws.com"),
+        ),
+    ),
+    "aws:ssm/parameter:Parameter": Access(
+        read=(
+            grant("ssm:DescribeParameters"),  # the reference gives it no resource type
+            grant("ssm:GetParameter ssm:GetParameters ssm:ListTagsForResource", SSM_PARAMETERS),
+        ),
+        write=(
+            grant(
+                "ssm:PutParameter ssm:DeleteParameter ssm:AddTagsToResource ssm:RemoveTagsFromResource",
+                SSM_PARAMETERS,
+            ),
+        ),
+    ),
+    # Tracing (issue 25): how ECR creates the collector's cached repository; registry-wide actions, which the
+    # reference gives no resource type. The repositories it creates are `<prefix>-...`, inside ECR_REPOSITORY.
+    "aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate": Access(
+        read=(grant("ecr:DescribeRepositoryCreationTemplates"),),
+        write=(
+            grant(
+                "ecr:CreateRepositoryCreationTemplate ecr:UpdateRepositoryCreationTemplate "
+                "ecr:DeleteRepositoryCreationTemplate"
+            ),
         ),
     ),
     "docker-build:index:Image": Access(

@@ -95,7 +95,7 @@ def arn_pattern(arn_format: str) -> re.Pattern[str]:
         if not part.startswith("${"):
             pattern += re.escape(part)
         else:
-            pattern += "[^:]+" if "Path" in part or last_field else "[^:/]+"
+            pattern += "[^:]+" if "Path" in part or "Slash" in part or last_field else "[^:/]+"
     return re.compile(pattern + "$")
 
 
