@@ -633,6 +633,8 @@ ACCESS: dict[str, Access] = {
     ),
 }
 
+BOUNDARY_REMOVAL = grant("iam:DeleteRolePermissionsBoundary", ROLE)
+
 # What scripts/release_preflight.py and scripts/rollout.py read (both roles: the preview workflow runs the preflight).
 RELEASE_READS = (
     grant("elasticloadbalancing:DescribeRules"),
@@ -735,6 +737,10 @@ def statements(inventory: Inventory, scope: Scope, write: bool) -> list[dict[str
     grants: list[Grant] = list(RELEASE_READS)
     for key in sorted(inventory.types | inventory.invokes):
         grants += ACCESS[key].read + (ACCESS[key].write if write else ())
+    if write and not scope.permissions_boundary_arn and "aws:iam/role:Role" in inventory.types:
+        # Without a boundary in the settings, taking one off the stack's roles (issue 23: in place) is allowed;
+        # with one, never (that would undo the delegation).
+        grants.append(BOUNDARY_REMOVAL)
     if write:
         for role, service in sorted(inventory.passed_roles):
             grants.append(

@@ -8,7 +8,6 @@ the deploy role exactly what those resource types need (bootstrap/permissions.py
 
 import subprocess
 import sys
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
@@ -23,22 +22,14 @@ from bootstrap.github_oidc import (
     trust_policy,
     trusted_subjects,
 )
-from bootstrap.inventory import PROJECT_DIR, from_json, stack_config
+from bootstrap.inventory import PROJECT_DIR, from_json
 from bootstrap.permissions import Inventory, Scope, name_prefixes, policies
-from infra.stack_file import stack_file_config
-from infra.validation import resource_base_name, stack_resource_name
+from infra.stack_file import stack_file_config, stack_file_settings
+from infra.validation import RoleGuardrails, resource_base_name, stack_resource_name
 
 DEPLOY_VARIABLE = "AWS_DEPLOY_ROLE_ARN"
 PREVIEW_VARIABLE = "AWS_PREVIEW_ROLE_ARN"
 WORKFLOWS = PROJECT_DIR / ".github" / "workflows"
-
-
-@dataclass(frozen=True)
-class RoleSettings:
-    """What issue 23's stack settings ask of every role: its path and the permissions boundary (empty: none)."""
-
-    path: str
-    permissions_boundary_arn: str
 
 
 def ci_role_name(project: str, stack: str, kind: str) -> str:
@@ -79,13 +70,13 @@ def ci_role(
     trust: pulumi.Output[Any],
     documents: list[dict[str, Any]],
     session: int,
-    settings: RoleSettings,
+    guardrails: RoleGuardrails,
 ) -> aws.iam.Role:
     role = aws.iam.Role(
         kind,
         name=name,
-        path=settings.path,
-        permissions_boundary=settings.permissions_boundary_arn or None,
+        path=guardrails.path,
+        permissions_boundary=guardrails.permissions_boundary_arn or None,
         assume_role_policy=pulumi.Output.json_dumps(trust),
         max_session_duration=session,
         description=f"GitHub Actions {kind} jobs of one repository (bootstrap stack)",
@@ -99,7 +90,7 @@ def ci_role(
         policy = aws.iam.Policy(
             f"{kind}-{index}",
             name_prefix=f"{name}-{index}-",
-            path=settings.path,
+            path=guardrails.path,
             policy=pulumi.Output.json_dumps(document),
             description="derived from the resource types of the stack (bootstrap stack)",
         )
@@ -131,8 +122,9 @@ def main() -> None:
         raise pulumi.RunError(error)
     stack = pulumi.get_stack()
     project, _ = stack_file_config(stack, PROJECT_DIR)
-    app = stack_config(stack)
-    region = app["aws:region"]
+    # The stack's settings by the program's own rules; issue 23's role path and boundary apply to these roles too.
+    app = stack_file_settings(stack, PROJECT_DIR)
+    region, guardrails = app.aws_region, app.role_guardrails
     # Who may assume each role, and for how long: what the workflow jobs that name its variable ask for.
     try:
         uses = role_uses(WORKFLOWS, repository)
@@ -143,14 +135,10 @@ def main() -> None:
     preview_subjects = trusted_subjects(uses, PREVIEW_VARIABLE)
     if not deploy_subjects or not preview_subjects:
         raise pulumi.RunError(f"no workflow job assumes {DEPLOY_VARIABLE} and {PREVIEW_VARIABLE}: nothing to trust")
-    settings = RoleSettings(
-        path=app.get(f"{project}:iam_role_path", "/"),
-        permissions_boundary_arn=app.get(f"{project}:permissions_boundary_arn", ""),
-    )
     inventory = list_resources(stack)
     account = aws.get_caller_identity().account_id
     prefixes = name_prefixes(project, resource_base_name(project))
-    scope = Scope(account, region, prefixes, settings.path, settings.permissions_boundary_arn)
+    scope = Scope(account, region, prefixes, guardrails.path, guardrails.permissions_boundary_arn)
     provider_arn = github_oidc_provider(project, stack)
     deploy_documents = policies(inventory, scope, write=True)
     deploy = ci_role(
@@ -159,7 +147,7 @@ def main() -> None:
         trust=provider_arn.apply(lambda arn: trust_policy(arn, deploy_subjects)),
         documents=deploy_documents,
         session=sessions[DEPLOY_VARIABLE],
-        settings=settings,
+        guardrails=guardrails,
     )
     preview = ci_role(
         ci_role_name(project, stack, "preview"),
@@ -167,7 +155,7 @@ def main() -> None:
         trust=provider_arn.apply(lambda arn: trust_policy(arn, preview_subjects)),
         documents=policies(inventory, scope, write=False),
         session=sessions[PREVIEW_VARIABLE],
-        settings=settings,
+        guardrails=guardrails,
     )
     pulumi.export("github_oidc_provider_arn", provider_arn)
     pulumi.export("deploy_role_arn", deploy.arn)

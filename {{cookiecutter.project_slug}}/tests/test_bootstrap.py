@@ -44,6 +44,7 @@ from bootstrap.github_oidc import (
 from bootstrap.inventory import inventory as run_inventory
 from bootstrap.permissions import (
     ACCESS,
+    BOUNDARY_REMOVAL,
     MANAGED_POLICIES_PER_ROLE,
     MANAGED_POLICY_CHARACTERS,
     RELEASE_READS,
@@ -58,7 +59,7 @@ from bootstrap.permissions import (
     unmapped,
 )
 from conftest import ACCOUNT, PROJECT, ROOT, Deployment, deploy, deploy_stack_file, run_program
-from infra.validation import CI_DEPLOY_JOB_MINUTES
+from infra.validation import CI_DEPLOY_JOB_MINUTES, parse_settings
 
 REPOSITORY = "acme/payments-api"
 BOUNDARY = f"arn:aws:iam::{ACCOUNT}:policy/platform-boundary"
@@ -76,6 +77,7 @@ def grants() -> Iterator[Grant]:
     for access in ACCESS.values():
         yield from access.read + access.write
     yield from RELEASE_READS
+    yield BOUNDARY_REMOVAL
 
 
 @cache
@@ -260,6 +262,9 @@ def test_a_permissions_boundary_is_required_on_every_role_the_deploy_role_create
                 assert statement["Condition"]["StringEquals"]["iam:PermissionsBoundary"] == BOUNDARY, statement
     unguarded = everything_on_policies()["deploy"]
     assert "iam:PermissionsBoundary" not in json.dumps(unguarded)
+    # Taking a boundary off a role: only where the settings ask for none.
+    assert "iam:DeleteRolePermissionsBoundary" not in json.dumps(documents)
+    assert "iam:DeleteRolePermissionsBoundary" in json.dumps(unguarded)
 
 
 # --- Trust: what each workflow job's token carries, evaluated as IAM does ---------------------------------------
@@ -475,7 +480,9 @@ def run_bootstrap(
     app_config = {**conftest.stack_file_config(stack_file), **{f"{PROJECT}:{k}": v for k, v in app_settings.items()}}
     found = inventory(deploy_stack_file(stack_file))  # before the bootstrap's own run: one program at a time
     monkeypatch.setattr(program, "list_resources", lambda _: found)
-    monkeypatch.setattr(program, "stack_config", lambda _: app_config)
+    raw = {key.split(":", 1)[1]: value for key, value in app_config.items() if key.startswith(f"{PROJECT}:")}
+    settings = parse_settings({**raw, "aws_region": app_config["aws:region"]})
+    monkeypatch.setattr(program, "stack_file_settings", lambda *_: settings)
     monkeypatch.setattr(conftest, "RecordingMonitor", BootstrapMonitor)
     BootstrapMonitor.options = {}
 
