@@ -22,6 +22,8 @@ from typing import Any, ClassVar
 import permissions_check
 import pulumi
 import pytest
+import release_preflight
+import rollout
 import yaml
 from parliament import analyze_policy_string  # type: ignore[import-untyped]
 from permissions_check import gaps
@@ -632,3 +634,15 @@ def test_make_preview_warns_naming_the_fix_and_skips_without_a_bootstrap_stack(
     outputs.clear()
     permissions_check.main()
     assert "permissions check skipped: no bootstrap stack 'dev'" in capsys.readouterr().out
+
+
+def test_both_roles_hold_what_the_scripts_around_pulumi_call() -> None:
+    """Each script lists its AWS calls (AWS_ACTIONS): the preflight runs in previews too, the verdict after deploys."""
+    found = inventory(deploy())
+    deploy_documents = policies(found, SCOPE, write=True)
+    preview_documents = policies(found, SCOPE, write=False)
+    service = f"arn:aws:ecs:us-east-1:{ACCOUNT}:service/{PROJECT}-cluster-x/{PROJECT}-service-x"
+    for action in release_preflight.AWS_ACTIONS:
+        assert allows(preview_documents, action, service) or allows(preview_documents, action, "*"), action
+    for action in [*release_preflight.AWS_ACTIONS, *rollout.AWS_ACTIONS, *rollout.REDEPLOY_ACTIONS]:
+        assert allows(deploy_documents, action, service) or allows(deploy_documents, action, "*"), action
