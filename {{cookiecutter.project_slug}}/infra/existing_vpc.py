@@ -27,7 +27,13 @@ EGRESS_TARGETS = (
     "instance_id",
     "vpc_endpoint_id",
 )
-NOT_FOUND = "no matching"  # how the provider's singular data sources say that nothing matched
+# How the provider's singular data sources say that nothing, or more than one thing, matched (terraform-provider-aws
+# tfresource.SingularDataSourceFindError: "no matching EC2 VPC Endpoint found", "multiple EC2 VPC Endpoints matched").
+NOT_FOUND, SEVERAL = "no matching", "multiple"
+
+
+class SeveralEndpoints(Exception):
+    """More than one endpoint matched (several S3 gateway endpoints): the lookup cannot tell which serves a table."""
 
 
 @dataclass(frozen=True)
@@ -80,27 +86,33 @@ def route_tables(vpc_id: str, subnet_ids: Sequence[str]) -> dict[str, Routes]:
 
 
 def endpoint(vpc_id: str, service: str, kind: str) -> aws.ec2.GetVpcEndpointResult | None:
-    """The VPC's available endpoint of this type for `service`, or None."""
+    """The VPC's available endpoint of this type for `service`, or None; SeveralEndpoints when more than one."""
     try:
         return aws.ec2.get_vpc_endpoint(vpc_id=vpc_id, service_name=service, vpc_endpoint_type=kind, state="available")
-    except Exception as error:  # the provider's "no matching EC2 VPC Endpoint found"; anything else goes on up
+    except Exception as error:  # only the data source's "nothing" and "several" are answers; anything else goes up
         if NOT_FOUND in str(error):
             return None
+        if SEVERAL in str(error):
+            raise SeveralEndpoints(service) from None
         raise
 
 
 def missing_endpoints(settings: Settings, routes: Routes) -> list[str]:
     """What a subnet without a route out lacks of the endpoints tasks need instead (networking=private-endpoints's
-    list): interface endpoints with private DNS, and the S3 gateway endpoint on the subnet's route table."""
+    list): interface endpoints with private DNS, and the S3 gateway endpoint on the subnet's route table. Several
+    endpoints for one service cannot be told apart by the lookup: they count as there (a task that then cannot pull
+    its image fails the rollout, which the circuit breaker rolls back)."""
     prefix = f"com.amazonaws.{settings.aws_region}."
     missing = []
-    for service in settings.interface_endpoints:
-        found = endpoint(settings.vpc_id, prefix + service, "Interface")
-        if found is None or not found.private_dns_enabled:
+    for service, kind in [*((service, "Interface") for service in settings.interface_endpoints), ("s3", "Gateway")]:
+        try:
+            found = endpoint(settings.vpc_id, prefix + service, kind)
+        except SeveralEndpoints:
+            continue
+        if kind == "Interface" and (found is None or not found.private_dns_enabled):
             missing.append(f"{service} (interface, private DNS)")
-    s3 = endpoint(settings.vpc_id, prefix + "s3", "Gateway")
-    if s3 is None or routes.id not in s3.route_table_ids:
-        missing.append(f"s3 (gateway, on {routes.id})")
+        if kind == "Gateway" and (found is None or routes.id not in found.route_table_ids):
+            missing.append(f"s3 (gateway, on {routes.id})")
     return missing
 
 

@@ -407,7 +407,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             "aws:ec2/getRouteTables:getRouteTables": lambda: landing_zone.get_route_tables(asked),
             "aws:ec2/getRouteTable:getRouteTable": lambda: landing_zone.get_route_table(asked),
         }
-        if args.token == "aws:ec2/getVpcEndpoint:getVpcEndpoint":
+        if args.token == landing_zone.GET_VPC_ENDPOINT:
             found = landing_zone.get_vpc_endpoint(asked)
             self.invokes.append(Invoke(args.token, asked, found or {}))
             # The provider's singular data source fails when nothing matches.

@@ -101,6 +101,7 @@ ENDPOINTS = [
     Endpoint("vpce-0c0ffee0000000005", VPC, "com.amazonaws.us-east-1.s3", "Gateway", route_tables=(ISOLATED_TABLE,)),
 ]
 
+GET_VPC_ENDPOINT = "aws:ec2/getVpcEndpoint:getVpcEndpoint"
 ROUTE_FIELDS = (
     "carrierGatewayId", "cidrBlock", "coreNetworkArn", "destinationPrefixListId", "egressOnlyGatewayId", "gatewayId",
     "instanceId", "ipv6CidrBlock", "localGatewayId", "natGatewayId", "networkInterfaceId", "odbNetworkArn",
