@@ -127,7 +127,7 @@ def test_a_working_landing_zone_is_accepted_through_the_main_route_table() -> No
 
 
 NAT_TABLE, MAIN_TABLE = "rtb-0c0ffee0000000003", "rtb-0c0ffee0000000001"
-REFUSALS = {
+REFUSALS: dict[str, tuple[dict[str, object], str]] = {
     "subnet in another VPC": (
         {"private_subnet_ids": f"{OTHER_VPC_SUBNET},{PRIVATE_B}"},
         f"private_subnet_ids: {OTHER_VPC_SUBNET} is in {OTHER_VPC}, not in vpc_id={VPC}",
