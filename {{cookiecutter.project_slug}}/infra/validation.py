@@ -876,11 +876,13 @@ def _test_window_needs_a_test_route(v: dict[str, Any]) -> str | None:
 
 @_check("vpc_id", "public_subnet_ids", "private_subnet_ids")
 def _existing_vpc_named_whole(v: dict[str, Any]) -> str | None:
-    given = [field for field in ("vpc_id", "public_subnet_ids", "private_subnet_ids") if v[field]]
-    if given and len(given) < 3:
-        missing = sorted({"vpc_id", "public_subnet_ids", "private_subnet_ids"} - set(given))
+    fields = ("vpc_id", "public_subnet_ids", "private_subnet_ids")
+    given = [field for field in fields if v[field]]
+    if given and len(given) < len(fields):
+        shown = v[given[0]] if given[0] == "vpc_id" else ",".join(v[given[0]])
+        missing = " and ".join(field for field in fields if field not in given)
         return (
-            f"{', '.join(given)} set without {' and '.join(missing)}: an existing VPC needs its vpc_id, the ALB's "
+            f"{given[0]}={shown} is set without {missing}: an existing VPC needs its vpc_id, the ALB's "
             "public_subnet_ids and the tasks' private_subnet_ids (or none of the three for a VPC of the stack's own)"
         )
     return None

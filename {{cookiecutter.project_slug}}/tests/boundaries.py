@@ -10,6 +10,11 @@ from infra.validation import STACK_ONLY_DEFAULTS
 CERTIFICATE = "arn:aws:acm:{region}:123456789012:certificate/0b5e3c9a-1111-2222-3333-444455556666"
 AUTOSCALING = {"enable_autoscaling": True, "autoscaling_min": 2, "autoscaling_max": 10}
 DOMAIN = {"domain_name": "api.example.com"}
+EXISTING_VPC = {
+    "vpc_id": "vpc-0c0ffee0000000001",
+    "public_subnet_ids": "subnet-0c0ffee00000000a1,subnet-0c0ffee00000000b1",
+    "private_subnet_ids": "subnet-0c0ffee00000000a3,subnet-0c0ffee00000000b3",
+}
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,20 @@ CASES: list[Case] = [
     Case("waf_allow_large_bodies", {"waf_allow_large_bodies": True, "enable_waf": True}, True),
     Case("waf_allow_large_bodies", {"waf_allow_large_bodies": True, "enable_waf": False}, False),
     *edge("waf_allow_large_bodies", "false", "maybe", enable_waf=True),
+    # EC2 IDs: 8 hex digits (older resources) or 17; subnet lists without repeats, none in both lists.
+    *edge("vpc_id", "vpc-0c0ffee0", "vpc-0c0ffee", **{**EXISTING_VPC, "vpc_id": ""}),
+    *edge(
+        "public_subnet_ids",
+        "subnet-0a1b2c3d,subnet-0c0ffee00000000b1",
+        "subnet-0a1b2c3d,subnet-0a1b2c3d",
+        **{**EXISTING_VPC, "public_subnet_ids": ""},
+    ),
+    *edge(
+        "private_subnet_ids",
+        "subnet-0c0ffee00000000a3",
+        "subnet-0c0ffee00000000a1",
+        **{**EXISTING_VPC, "private_subnet_ids": ""},
+    ),
 ]
 # Cookiecutter itself refuses a value outside a choice list, or a yes/no question's non-boolean answer (with its own
 # traceback), before our hook runs.
