@@ -8,6 +8,7 @@ import threading
 import urllib.request
 from urllib.parse import urlsplit
 
+import tracing
 from fastapi import FastAPI, Response
 
 MAX_DELAY_MS = 5000
@@ -49,4 +50,7 @@ async def health(response: Response) -> dict[str, str]:
 
 
 # The load balancer may check "/health?full=1": routes match the path alone, so the query is left to the handler.
-app.add_api_route(urlsplit(os.environ.get("HEALTH_CHECK_PATH", "/health")).path, health, methods=["GET"])
+HEALTH_PATH = urlsplit(os.environ.get("HEALTH_CHECK_PATH", "/health")).path
+app.add_api_route(HEALTH_PATH, health, methods=["GET"])
+# Traces, when the stack turns them on (enable_tracing); health checks never make one.
+tracing.instrument(app, untraced_paths=[HEALTH_PATH])

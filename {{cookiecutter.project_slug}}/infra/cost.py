@@ -10,7 +10,7 @@ shown in the WAF line's text).
 import dataclasses
 from dataclasses import dataclass
 
-from infra.validation import Settings
+from infra.validation import Settings, memory_with_collector
 
 PRICES_AS_OF = "2026-11"
 HOURS_PER_MONTH = 730
@@ -33,6 +33,11 @@ WAF_WEB_ACL_PER_MONTH = 5.0
 WAF_RULE_PER_MONTH = 1.0
 WAF_PER_MILLION_REQUESTS = 0.60
 WAF_RULES = 4  # three AWS managed rule groups and the per-IP rate rule (infra/waf.py)
+# AWS X-Ray (us-east-1): per trace recorded, and per trace retrieved or scanned (console, queries), above a free tier
+# of 100,000 recorded and 1,000,000 retrieved or scanned a month. A trace is one request the app sampled.
+XRAY_PER_MILLION_RECORDED = 5.00
+XRAY_PER_MILLION_RETRIEVED = 0.50
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600
 
 
 @dataclass(frozen=True)
@@ -94,7 +99,20 @@ def monthly_cost(settings: Settings) -> list[CostLine]:
                 WAF_WEB_ACL_PER_MONTH + WAF_RULES * WAF_RULE_PER_MONTH,
             )
         )
+    if settings.enable_tracing:
+        lines.append(CostLine(xray_line(settings.tracing_sample_percent), 0.0))
     return lines
+
+
+def xray_line(sample_percent: float) -> str:
+    """X-Ray's charge scales with traffic: priced per request per second, at the sampled share."""
+    traces = SECONDS_PER_MONTH * sample_percent / 100  # a month of one request per second, sampled
+    return (
+        f"AWS X-Ray: {sample_percent:g} % of requests traced, ${XRAY_PER_MILLION_RECORDED:.2f} per million traces "
+        f"recorded (${traces * XRAY_PER_MILLION_RECORDED / 1e6:.2f} a month per request/s of traffic) and "
+        f"${XRAY_PER_MILLION_RETRIEVED:.2f} per million retrieved or scanned, above a free 100,000 and 1,000,000 a "
+        "month; the collector runs inside the tasks"
+    )
 
 
 def spot_task_count(settings: Settings) -> int:
@@ -131,6 +149,10 @@ def what_changes_it(settings: Settings) -> list[tuple[str, float]]:
         "enable_waf=true": dataclasses.replace(settings, enable_waf=True),
         "enable_waf=false": dataclasses.replace(settings, enable_waf=False, waf_count_mode=False),
         "fargate_spot_percent=100": dataclasses.replace(settings, fargate_spot_percent=100),
+        # Tracing itself costs per request (its line above); the tasks may need more memory for the collector.
+        "enable_tracing=true": dataclasses.replace(
+            settings, enable_tracing=True, memory=memory_with_collector(settings.cpu, settings.memory)
+        ),
     }
     return [(change, total(changed) - base) for change, changed in changes.items() if total(changed) != base]
 

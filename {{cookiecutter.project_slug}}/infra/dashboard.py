@@ -62,11 +62,12 @@ def widgets(
     notify_alarm_arns: Sequence[pulumi.Input[str]] = (),
     scaling_range: tuple[pulumi.Input[int], pulumi.Input[int]] | None = None,
     web_acl: pulumi.Input[str] | None = None,
+    traced_service: str | None = None,
 ) -> list[Widget]:
     """The widgets, most important first: alarm states, then traffic, errors, latency, then capacity.
 
     `load_balancer` and `target_groups` are ARN suffixes (the ALB metrics' dimension values), `web_acl` is the
-    web ACL's metric name when the WAF is on.
+    web ACL's metric name when the WAF is on, `traced_service` the service's name in X-Ray when tracing is on.
     """
     lb = ["LoadBalancer", load_balancer]
     count = len(target_groups)
@@ -157,15 +158,32 @@ def widgets(
         waf: list[Any] = ["WebACL", web_acl, "Region", region, "Rule", "ALL"]
         requests_by_action: list[list[Any]] = [[WAF, metric, *waf, {"label": label}] for metric, label in WAF_METRICS]
         rows.append([_graph("WAF requests", region, requests_by_action, stat="Sum")])
+    if traced_service is not None:
+        rows.insert(1, [traces_link(region, traced_service)])
     return _laid_out(rows)
 
 
+def traces_link(region: str, service: str) -> Widget:
+    """A text widget leading to the service's traces in the CloudWatch console (X-Ray's traces live there)."""
+    console = f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
+    return {
+        "type": "text",
+        "properties": {
+            "markdown": (
+                f"**Traces** of `{service}`: [trace search]({console}#xray:traces/query), filter with "
+                f'`service("{service}")`; [trace map]({console}#xray:service-map/map). A log line\'s `xray_trace_id` '
+                f"is its request's trace: open `{console}#xray:traces/<xray_trace_id>`."
+            )
+        },
+    }
+
+
 def _laid_out(rows: list[list[Widget]]) -> list[Widget]:
-    """Each row's widgets side by side across the grid; the alarm row is half height."""
+    """Each row's widgets side by side across the grid; the alarm and text rows are half height."""
     placed = []
     y = 0
     for row in rows:
-        height = ROW_HEIGHT // 2 if row[0]["type"] == "alarm" else ROW_HEIGHT
+        height = ROW_HEIGHT // 2 if row[0]["type"] in ("alarm", "text") else ROW_HEIGHT
         width = GRID_WIDTH // len(row)
         for column, widget in enumerate(row):
             placed.append({**widget, "x": column * width, "y": y, "width": width, "height": height})
@@ -190,6 +208,7 @@ class ServiceDashboard(pulumi.ComponentResource):
         notify_alarms: Sequence[aws.cloudwatch.MetricAlarm],
         scaling_target: aws.appautoscaling.Target | None = None,
         web_acl_metric_name: pulumi.Input[str] | None = None,
+        traced_service: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("fargate:dashboard:ServiceDashboard", name, None, opts)
@@ -206,6 +225,7 @@ class ServiceDashboard(pulumi.ComponentResource):
                     None if scaling_target is None else (scaling_target.min_capacity, scaling_target.max_capacity)
                 ),
                 web_acl=web_acl_metric_name,
+                traced_service=traced_service,
             )
         }
         self.dashboard = aws.cloudwatch.Dashboard(

@@ -124,6 +124,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
         notify_alarms=alarms.notify_alarms,
         scaling_target=autoscaling.target if autoscaling else None,
         web_acl_metric_name=waf.metric_name if waf else None,
+        traced_service=name if settings.enable_tracing else None,
     )
 
     if zone_id is not None:

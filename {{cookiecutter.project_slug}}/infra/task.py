@@ -1,9 +1,13 @@
-"""What runs: the task definition of the app's one container, hardened, with its log group and its two roles."""
+"""What runs: the task definition of the app's container, hardened, with its log group and its two roles (and, with
+enable_tracing, the collector sidecar of infra/tracing.py)."""
+
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
 from infra.task_roles import TaskRoles
+from infra.tracing import TracingSidecar
 from infra.validation import Settings, shutdown_drain_seconds
 
 CONTAINER_NAME = "app"
@@ -23,8 +27,10 @@ def container_definitions(
     image_ref: pulumi.Input[str],
     log_group: pulumi.Input[str],
     secret_arns: list[pulumi.Output[str]],
+    *,
+    tracing: TracingSidecar | None = None,
 ) -> pulumi.Output[str]:
-    """The task's single container, as the JSON document ECS expects."""
+    """The task's containers, as the JSON document ECS expects: the app, and the collector with enable_tracing."""
     port = settings.container_port
     environment = {
         "SERVICE_NAME": service_name,
@@ -37,41 +43,42 @@ def container_definitions(
         ),
         "KEEP_ALIVE_SECONDS": str(settings.app_keep_alive_seconds),
     }
-    return pulumi.Output.json_dumps(
-        [
-            {
-                "name": CONTAINER_NAME,
-                "image": image_ref,
-                "essential": True,
-                "user": CONTAINER_USER,
-                "privileged": False,
-                # ECS exec's agent needs a writable root filesystem: AWS documents a read-only one as unsupported
-                # for exec and names no paths to mount instead, so exec (off by default) trades ECS.5 for a shell.
-                "readonlyRootFilesystem": not settings.enable_exec,
-                "linuxParameters": {
-                    # ECS exec (`make shell`) and signal forwarding need an init process.
-                    "initProcessEnabled": True,
-                    "tmpfs": [{"containerPath": TMP_PATH, "size": TMP_SIZE_MIB, "mountOptions": TMP_MOUNT_OPTIONS}],
-                },
-                "portMappings": [{"containerPort": port, "hostPort": port, "protocol": "tcp"}],
-                "environment": [{"name": key, "value": value} for key, value in environment.items()],
-                # Credentials come from SSM or Secrets Manager at task start, never as plain environment values.
-                "secrets": [
-                    {"name": name, "valueFrom": arn}
-                    for (name, _), arn in zip(settings.secrets, secret_arns, strict=True)
-                ],
-                "stopTimeout": settings.stop_timeout_seconds,
-                "logConfiguration": {
-                    "logDriver": "awslogs",
-                    "options": {
-                        "awslogs-group": log_group,
-                        "awslogs-region": settings.aws_region,
-                        "awslogs-stream-prefix": CONTAINER_NAME,
-                    },
-                },
-            }
-        ]
-    )
+    if tracing is not None:
+        environment.update(tracing.app_environment(service_name))
+    app: dict[str, Any] = {
+        "name": CONTAINER_NAME,
+        "image": image_ref,
+        "essential": True,
+        "user": CONTAINER_USER,
+        "privileged": False,
+        # ECS exec's agent needs a writable root filesystem: AWS documents a read-only one as unsupported
+        # for exec and names no paths to mount instead, so exec (off by default) trades ECS.5 for a shell.
+        "readonlyRootFilesystem": not settings.enable_exec,
+        "linuxParameters": {
+            # ECS exec (`make shell`) and signal forwarding need an init process.
+            "initProcessEnabled": True,
+            "tmpfs": [{"containerPath": TMP_PATH, "size": TMP_SIZE_MIB, "mountOptions": TMP_MOUNT_OPTIONS}],
+        },
+        "portMappings": [{"containerPort": port, "hostPort": port, "protocol": "tcp"}],
+        "environment": [{"name": key, "value": value} for key, value in environment.items()],
+        # Credentials come from SSM or Secrets Manager at task start, never as plain environment values.
+        "secrets": [
+            {"name": name, "valueFrom": arn} for (name, _), arn in zip(settings.secrets, secret_arns, strict=True)
+        ],
+        "stopTimeout": settings.stop_timeout_seconds,
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": log_group,
+                "awslogs-region": settings.aws_region,
+                "awslogs-stream-prefix": CONTAINER_NAME,
+            },
+        },
+    }
+    if tracing is None:
+        return pulumi.Output.json_dumps([app])
+    # With enable_tracing: the app gets its share of the task, and the collector runs beside it (infra/tracing.py).
+    return pulumi.Output.json_dumps([{**app, **tracing.app_share()}, tracing.container(log_group)])
 
 
 class AppTask:
@@ -95,6 +102,16 @@ class AppTask:
             enable_exec=settings.enable_exec,
             opts=opts,
         )
+        # Traces (enable_tracing): the collector sidecar and the task role's permission to send to X-Ray.
+        self.tracing: TracingSidecar | None = None
+        if settings.enable_tracing:
+            self.tracing = TracingSidecar(
+                name,
+                settings,
+                task_role=self.roles.task_role,
+                execution_role=self.roles.execution_role,
+                opts=opts,
+            )
         self.task_definition = aws.ecs.TaskDefinition(
             f"{name}-task",
             family=name,
@@ -106,9 +123,12 @@ class AppTask:
             execution_role_arn=self.roles.execution_role.arn,
             task_role_arn=self.roles.task_role.arn,
             container_definitions=container_definitions(
-                name, settings, image_ref, self.log_group.name, self.roles.secret_arns
+                name, settings, image_ref, self.log_group.name, self.roles.secret_arns, tracing=self.tracing
             ),
             # Declares the read-only-root exception of enable_exec to the policy pack (ECS.5).
             tags={"enable_exec": "true"} if settings.enable_exec else None,
-            opts=opts,
+            # No task starts before the execution role may pull the collector through the cache.
+            opts=opts
+            if self.tracing is None
+            else pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[self.tracing])),
         )

@@ -178,6 +178,10 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     # With enable_waf: the core rule set's SizeRestrictions_BODY only counts instead of blocking request bodies over
     # 8 KB, the most WAF inspects behind an ALB. Off: what WAF cannot inspect does not reach the app.
     "waf_allow_large_bodies": False,
+    # Issue 25, traces: OpenTelemetry in the app, an ADOT collector sidecar sending to X-Ray; the share of requests
+    # traced (requests that arrive with a sampled trace context are traced whatever the share).
+    "enable_tracing": False,
+    "tracing_sample_percent": 5.0,
 }
 DEFAULTS = {**ANSWER_DEFAULTS, **STACK_ONLY_DEFAULTS}
 
@@ -241,6 +245,8 @@ class Settings:
     waf_rate_window_seconds: int
     waf_count_mode: bool
     waf_allow_large_bodies: bool
+    enable_tracing: bool
+    tracing_sample_percent: float
     vpc_id: str
     public_subnet_ids: tuple[str, ...]
     private_subnet_ids: tuple[str, ...]
@@ -269,7 +275,7 @@ class Settings:
         layers come from S3, through the gateway endpoint); the awslogs driver writes to CloudWatch Logs; secrets
         are read from SSM or Secrets Manager at task start (those services call KMS themselves to decrypt, so no KMS
         endpoint: the execution role keeps kms:Decrypt for them); ECS exec opens its channel through SSM messages.
-        The app itself calls no AWS API.
+        The app itself calls no AWS API; with enable_tracing its collector sidecar sends traces to X-Ray.
         """
         sources = [source for _, source in self.secrets]
         from_secrets_manager = [source for source in sources if source.startswith("arn:aws:secretsmanager:")]
@@ -280,6 +286,7 @@ class Settings:
             "ssm": len(from_secrets_manager) < len(sources),
             "secretsmanager": bool(from_secrets_manager),
             "ssmmessages": self.enable_exec,
+            "xray": self.enable_tracing,  # the tracing sidecar's PutTraceSegments
         }
         return tuple(service for service, wanted in needed.items() if wanted)
 
@@ -535,6 +542,8 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "waf_rate_window_seconds": _choice(WAF_RATE_WINDOWS),
     "waf_count_mode": _boolean,
     "waf_allow_large_bodies": _boolean,
+    "enable_tracing": _boolean,
+    "tracing_sample_percent": _tenths(0.0, 100.0),
     "vpc_id": _vpc_id,
     "public_subnet_ids": _subnet_ids,
     "private_subnet_ids": _subnet_ids,
@@ -761,6 +770,55 @@ def _shutdown_inside_stop_timeout(v: dict[str, Any]) -> str | None:
         f"((unhealthy_threshold={threshold} + 1) x health_check_interval_seconds={interval} = {drain} s) plus "
         f"graceful_shutdown_seconds={shutdown} must end before ECS kills the container: raise stop_timeout_seconds "
         f"above {drain + shutdown} (at most 120) or shorten the others"
+    )
+
+
+# With enable_tracing each task also runs the ADOT collector (infra/tracing.py): its share of the task, and what the
+# app needs of the rest (its 64 MiB /tmp tmpfs, Python with FastAPI, uvicorn and the OpenTelemetry SDK, and room for
+# requests; the app alone has run in the smallest task, 512 MiB, so it keeps at least three quarters of that).
+COLLECTOR_CPU_UNITS = 128
+COLLECTOR_MEMORY_MIB = 256
+APP_MIN_CPU_UNITS = 128
+APP_MIN_MEMORY_MIB = 384
+assert min(FARGATE_MEMORY_BY_CPU) - COLLECTOR_CPU_UNITS >= APP_MIN_CPU_UNITS  # so no rule is needed for the CPU
+# The collector listens on the task's loopback, which the app's container shares (awsvpc): OTLP/HTTP and its health.
+COLLECTOR_PORTS = (4318, 13133)
+
+
+def memory_with_collector(cpu: int, memory: int) -> int:
+    """The smallest memory size at `cpu` from `memory` up that holds the collector and the app (tracing on)."""
+    return next(
+        (
+            size
+            for size in FARGATE_MEMORY_BY_CPU[cpu]
+            if size >= memory and size - COLLECTOR_MEMORY_MIB >= APP_MIN_MEMORY_MIB
+        ),
+        memory,
+    )
+
+
+@_check("enable_tracing", "cpu", "memory")
+def _task_holds_the_collector(v: dict[str, Any]) -> str | None:
+    """The collector's memory comes out of the task's; its CPU share always leaves the app at least
+    APP_MIN_CPU_UNITS, since the smallest task has 256."""
+    cpu, memory = v["cpu"], v["memory"]
+    if not v["enable_tracing"] or memory - COLLECTOR_MEMORY_MIB >= APP_MIN_MEMORY_MIB:
+        return None
+    return (
+        f"memory={memory} is too small with enable_tracing=true: the collector sidecar takes {COLLECTOR_MEMORY_MIB} "
+        f"MiB and the app needs at least {APP_MIN_MEMORY_MIB}: raise memory to {memory_with_collector(cpu, memory)}, "
+        "or turn tracing off"
+    )
+
+
+@_check("enable_tracing", "container_port")
+def _app_port_free_for_the_collector(v: dict[str, Any]) -> str | None:
+    port = v["container_port"]
+    if not v["enable_tracing"] or port not in COLLECTOR_PORTS:
+        return None
+    return (
+        f"container_port={port} is taken with enable_tracing=true: the collector sidecar listens on "
+        f"{_one_of(COLLECTOR_PORTS)} in the same task; choose another port"
     )
 
 

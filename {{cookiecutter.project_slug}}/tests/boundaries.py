@@ -166,6 +166,14 @@ CASES: list[Case] = [
     Case("waf_allow_large_bodies", {"waf_allow_large_bodies": True, "enable_waf": True}, True),
     Case("waf_allow_large_bodies", {"waf_allow_large_bodies": True, "enable_waf": False}, False),
     *edge("waf_allow_large_bodies", "false", "maybe", enable_waf=True),
+    # Tracing: the collector sidecar takes 256 MiB of the task and listens on 4318 and 13133 beside the app.
+    *edge("enable_tracing", True, "maybe", memory=1024),
+    *edge("memory", 1024, 512, cpu=256, enable_tracing=True),
+    *edge("container_port", 4319, 4318, enable_tracing=True, memory=1024),
+    *edge("container_port", 13134, 13133, enable_tracing=True, memory=1024),
+    *edge("tracing_sample_percent", 0, -0.1, enable_tracing=True, memory=1024),
+    *edge("tracing_sample_percent", 100, 100.1, enable_tracing=True, memory=1024),
+    *edge("tracing_sample_percent", 0.1, 0.05, enable_tracing=True, memory=1024),
     # EC2 IDs: 8 hex digits (older resources) or 17; subnet lists without repeats, none in both lists.
     *edge("vpc_id", "vpc-0c0ffee0", "vpc-0c0ffee", **{**EXISTING_VPC, "vpc_id": ""}),
     *edge(
@@ -189,7 +197,9 @@ GENERATION_CASES: list[Case] = [
     *(
         case
         for case in CASES
-        if case.field not in STACK_ONLY_DEFAULTS  # stack config only, not asked
+        # stack config only, not asked (nor a rule an answer meets only beside a stack-only setting)
+        if case.field not in STACK_ONLY_DEFAULTS
+        and not set(case.answers) & set(STACK_ONLY_DEFAULTS)
         and (case.accepted or case.field not in CHOICE_QUESTIONS)
     ),
     *edge("project_name", "x", " "),

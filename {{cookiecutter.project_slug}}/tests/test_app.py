@@ -134,4 +134,5 @@ def test_logs_are_one_json_object_per_line() -> None:
     entries = [json.loads(line) for line in output.splitlines() if line.strip()]
     assert entries, "the app logged nothing"
     assert all({"time", "level", "logger", "message"} <= entry.keys() for entry in entries)
+    assert not [entry for entry in entries if "trace_id" in entry]  # tracing is off: tests/test_tracing_app.py
     assert any('"GET / HTTP/1.1" 200' in entry["message"] for entry in entries)

@@ -42,8 +42,10 @@ ENTRYPOINT = (
 
 
 def container(deployment: Deployment) -> dict[str, Any]:
-    [only] = json.loads(deployment.one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])
-    return dict(only)
+    """The app's container (with enable_tracing the collector's is beside it: tests/test_tracing.py)."""
+    definitions = json.loads(deployment.one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])
+    [app] = [definition for definition in definitions if definition["name"] == "app"]
+    return dict(app)
 
 
 def exposed(paths: list[Path], mounted: list[Path]) -> list[str]:
@@ -125,9 +127,18 @@ def served(app: subprocess.Popen[str], url: str) -> bytes:
             time.sleep(0.1)
 
 
-@pytest.mark.parametrize("enable_exec", [False, True])
-def test_app_writes_a_temporary_file_and_serves_as_the_task_definition_runs_it(enable_exec: bool) -> None:
-    definition = container(deploy(enable_exec=enable_exec))
+# The app with ECS exec (a writable root), and with tracing (OpenTelemetry loaded, its exporter aimed at a collector
+# that is not there: health checks make no span, so nothing is sent).
+SETTINGS = {
+    "defaults": {},
+    "exec": {"enable_exec": True},
+    "tracing": {"enable_tracing": True, "memory": 1024},
+}
+
+
+@pytest.mark.parametrize("settings", SETTINGS.values(), ids=SETTINGS.keys())
+def test_app_writes_a_temporary_file_and_serves_as_the_task_definition_runs_it(settings: dict[str, Any]) -> None:
+    definition = container(deploy(**settings))
     with running_as_fargate(definition) as (app, base):
         body = served(app, base + definition_environment(definition)["HEALTH_CHECK_PATH"])
         app.kill()
