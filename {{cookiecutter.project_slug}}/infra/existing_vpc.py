@@ -113,6 +113,9 @@ def missing_endpoints(settings: Settings, routes: Routes) -> list[str]:
             missing.append(f"{service} (interface, private DNS)")
         if kind == "Gateway" and (found is None or routes.id not in found.route_table_ids):
             missing.append(f"s3 (gateway, on {routes.id})")
+    if settings.enable_tracing:
+        # The collector's image comes from ECR Public (infra/tracing.py), which no endpoint serves.
+        missing.append("a route to public.ecr.aws for the tracing collector's image (enable_tracing)")
     return missing
 
 
