@@ -68,6 +68,8 @@ def default_target(route: aws.ec2.outputs.GetRouteTableRouteResult) -> str:
 def route_tables(vpc_id: str, subnet_ids: Sequence[str]) -> dict[str, Routes]:
     """Each subnet's route table: its own (an explicit association), else the VPC's main route table (AWS: a subnet
     without an explicit association is implicitly associated with the main route table)."""
+    if not subnet_ids:
+        return {}
     explicit = aws.ec2.get_route_tables(
         vpc_id=vpc_id, filters=[{"name": "association.subnet-id", "values": list(subnet_ids)}]
     ).ids
@@ -121,13 +123,15 @@ def missing_endpoints(settings: Settings, routes: Routes) -> list[str]:
 
 def subnet_problems(settings: Settings, public: list[FoundSubnet], private: list[FoundSubnet]) -> list[str]:
     """Every reason these subnets cannot carry the ALB (public) and the tasks (private)."""
-    problems = []
-    for field, subnets in (("public_subnet_ids", public), ("private_subnet_ids", private)):
-        problems += [
-            f"{field}: {subnet.id} is in {subnet.vpc_id}, not in vpc_id={settings.vpc_id}"
-            for subnet in subnets
-            if subnet.vpc_id != settings.vpc_id
-        ]
+    problems = [
+        f"{field}: {subnet.id} is in {subnet.vpc_id}, not in vpc_id={settings.vpc_id}"
+        for field, subnets in (("public_subnet_ids", public), ("private_subnet_ids", private))
+        for subnet in subnets
+        if subnet.vpc_id != settings.vpc_id
+    ]
+    # The rest is judged on the VPC's own subnets (another VPC's route tables were not looked up).
+    public = [subnet for subnet in public if subnet.vpc_id == settings.vpc_id]
+    private = [subnet for subnet in private if subnet.vpc_id == settings.vpc_id]
     alb_zones: dict[str, str] = {}
     for subnet in public:
         if subnet.zone in alb_zones:
@@ -136,7 +140,8 @@ def subnet_problems(settings: Settings, public: list[FoundSubnet], private: list
                 "an ALB takes one subnet per Availability Zone"
             )
         alb_zones.setdefault(subnet.zone, subnet.id)
-        if not subnet.routes.default_target.startswith("igw-"):
+        # An internet gateway, or a firewall endpoint in front of one (AWS Network Firewall's distributed model).
+        if not subnet.routes.default_target.startswith(("igw-", "vpce-")):
             target = subnet.routes.default_target or "nowhere"
             problems.append(
                 f"public_subnet_ids: {subnet.id} routes 0.0.0.0/0 to {target} ({subnet.routes.describe()}), not to "

@@ -212,3 +212,8 @@ def test_an_unusable_vpc_is_refused_with_one_line_naming_the_setting_and_the_id(
 def test_isolated_subnets_pass_with_the_endpoints_the_tasks_need() -> None:
     # ISOLATED_A has no route out but sits on the S3 gateway endpoint's table; ECR and Logs have interface endpoints.
     assert refusal(private_subnet_ids=f"{ISOLATED_A},{PRIVATE_B}") == []
+
+
+def test_one_mistake_is_one_line_under_a_header_that_says_nothing_was_created() -> None:
+    answers, line = REFUSALS["an ALB subnet without an internet gateway"]
+    assert refusal(**answers) == ["the existing VPC cannot take this stack (nothing was created):", line]
