@@ -1,5 +1,7 @@
 """vpc_id: the stack deploys into an existing VPC (tests/landing_zone.py) and refuses every unusable one at preview."""
 
+import boto3  # type: ignore[import-untyped]
+import landing_zone
 import pulumi
 import pytest
 from landing_zone import (
@@ -28,6 +30,7 @@ from landing_zone import (
     WEST_PUBLIC_C,
     WEST_VPC,
 )
+from moto import mock_aws
 from security_rules import violations
 
 from conftest import Deployment, deploy, run_program, run_stack, stack_config
@@ -217,3 +220,32 @@ def test_isolated_subnets_pass_with_the_endpoints_the_tasks_need() -> None:
 def test_one_mistake_is_one_line_under_a_header_that_says_nothing_was_created() -> None:
     answers, line = REFUSALS["an ALB subnet without an internet gateway"]
     assert refusal(**answers) == ["the existing VPC cannot take this stack (nothing was created):", line]
+
+
+def test_the_mocks_answer_route_tables_and_cidr_blocks_as_ec2_does() -> None:
+    """What the checks rely on, reproduced with moto's EC2: a subnet without a table of its own is not found by the
+    association.subnet-id filter, the main table's association names no subnet, and the VPC's CIDR associations
+    list its primary block too. The landing-zone mock answers the same way."""
+    in_one = [{"Name": "association.subnet-id", "Values": []}]
+    with mock_aws():
+        ec2 = boto3.client("ec2", region_name="us-east-1")
+        vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
+        ec2.associate_vpc_cidr_block(VpcId=vpc, CidrBlock="100.64.0.0/18")
+        implicit = ec2.create_subnet(VpcId=vpc, CidrBlock="10.20.1.0/24")["Subnet"]["SubnetId"]
+        in_one[0]["Values"] = [implicit]
+        assert ec2.describe_route_tables(Filters=in_one)["RouteTables"] == []
+        main_filter = [{"Name": "vpc-id", "Values": [vpc]}, {"Name": "association.main", "Values": ["true"]}]
+        [main] = ec2.describe_route_tables(Filters=main_filter)["RouteTables"]
+        assert [(a["Main"], a.get("SubnetId")) for a in main["Associations"]] == [(True, None)]
+        blocks = ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["CidrBlockAssociationSet"]
+        assert [block["CidrBlock"] for block in blocks] == ["10.20.0.0/16", "100.64.0.0/18"]
+
+    ask = {"vpcId": VPC, "filters": [{"name": "association.subnet-id", "values": [PUBLIC_B]}]}
+    assert landing_zone.get_route_tables(ask)["ids"] == []
+    [main_id] = landing_zone.get_route_tables(
+        {"vpcId": VPC, "filters": [{"name": "association.main", "values": ["true"]}]}
+    )["ids"]
+    main_associations = landing_zone.get_route_table({"routeTableId": main_id})["associations"]
+    assert [(a["main"], a["subnetId"]) for a in main_associations] == [(True, "")]
+    mocked = landing_zone.get_vpc({"id": VPC}, "us-east-1")["cidrBlockAssociations"]
+    assert [block["cidrBlock"] for block in mocked] == list(VPC_CIDRS[VPC])
