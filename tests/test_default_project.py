@@ -102,7 +102,7 @@ def test_deploy_workflow_uses_oidc_pinned_actions_and_one_deploy_at_a_time(defau
     deploy = yaml.safe_load((default_project / ".github/workflows/deploy.yml").read_text())
     assert deploy["permissions"] == {"contents": "read", "id-token": "write"}
     assert deploy["concurrency"] == {"group": "deploy-dev", "cancel-in-progress": False}
-    assert deploy["jobs"]["up"]["needs"] == "check"
+    assert deploy["jobs"]["up"]["needs"] == ["check", "stack"]
     steps = [step for job in deploy["jobs"].values() for step in job["steps"]]
     assert all(re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]) for step in steps if "uses" in step)
     assert any("role-to-assume" in step.get("with", {}) for step in steps)

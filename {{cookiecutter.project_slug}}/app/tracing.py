@@ -9,17 +9,25 @@ X-Ray): then nothing of OpenTelemetry is even imported. On:
 - the trace context of the caller is honoured: W3C `traceparent`, and X-Ray's `X-Amzn-Trace-Id`. The ALB adds that
   header to every request with only a `Root` (no parent), which X-Ray's propagator ignores: the request's trace then
   takes the ALB's root ID, so the ALB's access log line and the app's spans share one trace;
-- TRACING_SAMPLE_PERCENT of the requests that start a trace are sampled; a caller's sampled decision is followed;
+- TRACING_SAMPLE_PERCENT of the requests are sampled, decided here by a random draw per request: a caller's sampled
+  flag (traceparent's -01, X-Amzn-Trace-Id's Sampled=1) or a trace ID it picked cannot raise the share (and with it
+  the X-Ray bill); the request still joins the caller's trace;
 - every log line written while a request is served carries its trace and span IDs (server.py's JSON formatter).
 """
 
 import logging
 import os
+import random
 import re
 from collections.abc import Callable
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # for annotations only: nothing of OpenTelemetry is loaded with tracing off
+    from opentelemetry.propagators.composite import CompositePropagator
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.sampling import Sampler, SamplingResult
 
 ALB_TRACE_HEADER = b"x-amzn-trace-id"
 # The ALB's header: "Root=1-<8 hex epoch>-<24 hex>", possibly after "Self=..." when the caller sent one already.
@@ -76,6 +84,51 @@ def trace_fields() -> dict[str, object]:
     }
 
 
+def request_sampler(percent: float, draws: random.Random | None = None) -> "Sampler":
+    """The stack's own sampling: `percent` of the requests, by a random draw for each, whatever the caller asked;
+    the spans a request makes inside the app follow its decision, so a sampled trace is whole."""
+    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+
+    source = draws or random.Random()  # noqa: S311 (a sampling draw, not a secret)
+
+    class EachRequest(TraceIdRatioBased):
+        """TraceIdRatioBased's rule applied to a fresh random number instead of the trace ID, which callers choose
+        (a traceparent's, or an X-Amzn-Trace-Id Root the ALB keeps)."""
+
+        def should_sample(self, parent_context: Any, trace_id: int, *args: Any, **kwargs: Any) -> "SamplingResult":
+            return super().should_sample(parent_context, source.getrandbits(64), *args, **kwargs)
+
+    own = EachRequest(percent / 100)
+    return ParentBased(root=own, remote_parent_sampled=own, remote_parent_not_sampled=own)
+
+
+def tracer_provider(percent: float) -> "TracerProvider":
+    """The app's tracer provider: its sampling, X-Ray-style trace IDs (or the ALB's), service.name and more from
+    OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES; no exporter yet."""
+    from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+
+    class AlbRootIdGenerator(AwsXRayIdGenerator):
+        """X-Ray-style trace IDs (epoch seconds first, as X-Ray requires), or the ALB's own for its requests."""
+
+        def generate_trace_id(self) -> int:
+            return alb_trace_id.get() or super().generate_trace_id()
+
+    return TracerProvider(
+        resource=Resource.create(), sampler=request_sampler(percent), id_generator=AlbRootIdGenerator()
+    )
+
+
+def propagator() -> "CompositePropagator":
+    """Trace context in and out: X-Ray's header and W3C traceparent (the last one found wins: traceparent)."""
+    from opentelemetry.propagators.aws import AwsXRayPropagator
+    from opentelemetry.propagators.composite import CompositePropagator
+    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+    return CompositePropagator([AwsXRayPropagator(), TraceContextTextMapPropagator()])
+
+
 def instrument(app: Any, untraced_paths: list[str]) -> None:
     """Trace `app`'s requests (except `untraced_paths`) and httpx calls, if OTEL_EXPORTER_OTLP_ENDPOINT is set."""
     if not enabled():
@@ -84,31 +137,12 @@ def instrument(app: Any, untraced_paths: list[str]) -> None:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
     from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-    from opentelemetry.propagators.aws import AwsXRayPropagator
-    from opentelemetry.propagators.composite import CompositePropagator
-    from opentelemetry.sdk.extension.aws.trace import AwsXRayIdGenerator
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
-    from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-    class AlbRootIdGenerator(AwsXRayIdGenerator):
-        """X-Ray-style trace IDs (epoch seconds first, as X-Ray requires), or the ALB's own for its requests."""
-
-        def generate_trace_id(self) -> int:
-            return alb_trace_id.get() or super().generate_trace_id()
-
-    share = float(os.environ.get("TRACING_SAMPLE_PERCENT", "5")) / 100
-    provider = TracerProvider(
-        resource=Resource.create(),  # service.name and more from OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES
-        sampler=ParentBased(root=TraceIdRatioBased(share)),
-        id_generator=AlbRootIdGenerator(),
-    )
+    provider = tracer_provider(float(os.environ.get("TRACING_SAMPLE_PERCENT", "5")))
     provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))  # endpoint from the environment
     trace.set_tracer_provider(provider)
-    # Last one found wins: a W3C traceparent over an X-Ray parent.
-    propagate.set_global_textmap(CompositePropagator([AwsXRayPropagator(), TraceContextTextMapPropagator()]))
+    propagate.set_global_textmap(propagator())
 
     FastAPIInstrumentor.instrument_app(
         app, excluded_urls=excluded_paths_pattern(untraced_paths), exclude_spans=["receive", "send"]

@@ -6,6 +6,9 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from infra.iam import guarded_role
+from infra.validation import RoleGuardrails
+
 
 def trust_policy(region: str, account_id: str) -> str:
     """vpc-flow-logs.amazonaws.com, acting for a flow log of this account only (the confused-deputy conditions)."""
@@ -46,16 +49,18 @@ class VpcFlowLogs(pulumi.ComponentResource):
         vpc_id: pulumi.Input[str],
         region: str,
         retention_days: int,
+        role_guardrails: RoleGuardrails,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("fargate:network:VpcFlowLogs", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         account_id = aws.get_caller_identity_output().account_id
         self.log_group = aws.cloudwatch.LogGroup(f"{name}-flow-logs", retention_in_days=retention_days, opts=child)
-        self.role = aws.iam.Role(
+        self.role = guarded_role(
             f"{name}-flow-logs",
-            assume_role_policy=account_id.apply(lambda account: trust_policy(region, account)),
-            opts=child,
+            account_id.apply(lambda account: trust_policy(region, account)),
+            role_guardrails,
+            child,
         )
         aws.iam.RolePolicy(
             f"{name}-flow-logs",

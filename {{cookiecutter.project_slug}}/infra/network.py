@@ -9,7 +9,7 @@ import pulumi_aws as aws
 
 from infra.endpoints import VpcEndpoints
 from infra.flow_logs import VpcFlowLogs
-from infra.validation import Settings, fargate_runs_in
+from infra.validation import RoleGuardrails, Settings, fargate_runs_in
 
 VPC_CIDR = ipaddress.ip_network("10.0.0.0/16")
 # Sixteen /20 blocks (4,096 addresses each): public subnets take the first, private ones start at the ninth.
@@ -78,6 +78,7 @@ class Placement:
 class FlowLogSettings:
     region: str
     retention_days: int
+    role_guardrails: RoleGuardrails
 
 
 class Network(pulumi.ComponentResource):
@@ -103,6 +104,18 @@ class Network(pulumi.ComponentResource):
             tags={"Name": f"{name}-vpc", "flow-logs": "on" if flow_logs else "off"},
             opts=child,
         )
+        # Security Hub EC2.2: the default group allows nothing. AWS creates it with allow-all egress and ingress from
+        # itself; adopted with empty rule lists, the provider removes both, and any rule added later on the next up.
+        # Nothing here uses the group (every task, ALB and endpoint has its own). Only for a VPC this stack creates:
+        # in a VPC it merely uses, the default group is the VPC owner's to manage.
+        self.default_security_group = aws.ec2.DefaultSecurityGroup(
+            f"{name}-default-sg",
+            vpc_id=self.vpc.id,
+            ingress=[],
+            egress=[],
+            tags={"Name": f"{name}-default-closed"},
+            opts=child,
+        )
         self.flow_logs = (
             None
             if flow_logs is None
@@ -111,6 +124,7 @@ class Network(pulumi.ComponentResource):
                 vpc_id=self.vpc.id,
                 region=flow_logs.region,
                 retention_days=flow_logs.retention_days,
+                role_guardrails=flow_logs.role_guardrails,
                 opts=child,
             )
         )
@@ -191,7 +205,9 @@ class Network(pulumi.ComponentResource):
 
 def own_network(name: str, settings: Settings) -> tuple[Network, VpcEndpoints | None]:
     """The stack's own VPC (no vpc_id), with its flow logs and, with networking=private-endpoints, its endpoints."""
-    flow_logs = FlowLogSettings(settings.aws_region, settings.log_retention_days) if settings.enable_flow_logs else None
+    flow_logs = None
+    if settings.enable_flow_logs:
+        flow_logs = FlowLogSettings(settings.aws_region, settings.log_retention_days, settings.role_guardrails)
     endpoint_services = settings.interface_endpoints if settings.networking == "private-endpoints" else ()
     zones = fargate_zones(settings.aws_region, settings.az_count, endpoint_services)
     network = Network(name, zones, settings.networking, flow_logs=flow_logs)

@@ -10,6 +10,7 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from infra.iam import guarded_role
 from infra.load_balancer import target_group
 from infra.timing import update_timeout_minutes
 from infra.validation import Settings
@@ -73,7 +74,7 @@ class ReleaseTraffic(pulumi.ComponentResource):
                 opts=owned_by_ecs,
             )
         # The infrastructure role ECS assumes to register tasks and rewrite the rules (AWS managed policy).
-        self.role = aws.iam.Role(f"{name}-ecs-lb", assume_role_policy=ECS_TRUST, opts=child)
+        self.role = guarded_role(f"{name}-ecs-lb", ECS_TRUST, settings.role_guardrails, child)
         self.role_policy = aws.iam.RolePolicyAttachment(
             f"{name}-ecs-lb", role=self.role.name, policy_arn=LOAD_BALANCERS_POLICY_ARN, opts=child
         )

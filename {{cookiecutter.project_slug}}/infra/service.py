@@ -10,8 +10,9 @@ import pulumi_aws as aws
 
 from infra.cluster import ServiceCluster, capacity_provider_strategy
 from infra.endpoints import VpcEndpoints
+from infra.forced_deployment import deployment_shape, remember_shape, shape_changes, shape_parameter_name
 from infra.network import Placement
-from infra.release import ReleaseTraffic, deployment_configuration, service_timeouts
+from infra.release import ECS_STRATEGIES, ReleaseTraffic, deployment_configuration, service_timeouts
 from infra.task import CONTAINER_NAME, AppTask
 from infra.task_network import TaskNetworkRules
 from infra.validation import Settings
@@ -26,6 +27,7 @@ class FargateService(pulumi.ComponentResource):
         settings: Settings,
         *,
         image_ref: pulumi.Input[str],
+        stack_name: str,
         placement: Placement,
         alb_security_group: aws.ec2.SecurityGroup,
         target_group: aws.lb.TargetGroup,
@@ -39,7 +41,7 @@ class FargateService(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         cluster = ServiceCluster(name, child)
         self.cluster, self.capacity_providers = cluster.cluster, cluster.capacity_providers
-        task = AppTask(name, settings, image_ref=image_ref, opts=child)
+        task = AppTask(name, settings, image_ref=image_ref, stack_name=stack_name, opts=child)
         self.log_group, self.task_definition = task.log_group, task.task_definition
         self.execution_role, self.task_role = task.roles.execution_role, task.roles.task_role
         port = settings.container_port
@@ -61,6 +63,11 @@ class FargateService(pulumi.ComponentResource):
         if release is not None:
             # Blue/green, canary, linear: ECS alternates the two target groups and shifts the production rule.
             load_balancer["advanced_configuration"] = release.advanced_configuration()
+        # A forced deployment only in the update that changes where tasks run or how releases replace them
+        # (infra/forced_deployment.py): a replica change, or any other, scales or updates in place.
+        strategy = capacity_provider_strategy(settings)
+        shape = deployment_shape(strategy, ECS_STRATEGIES[settings.deployment_strategy])
+        shape_parameter = shape_parameter_name(pulumi.get_project(), pulumi.get_stack())
         self.service = aws.ecs.Service(
             f"{name}-service",
             cluster=self.cluster.arn,
@@ -68,8 +75,10 @@ class FargateService(pulumi.ComponentResource):
             desired_count=settings.replicas,
             # A capacity provider strategy, never launch_type, even without Spot: the provider replaces a service
             # whose launch_type changes, while ECS updates a strategy in place with a forced new deployment.
-            capacity_provider_strategies=capacity_provider_strategy(settings),
-            force_new_deployment=True,
+            capacity_provider_strategies=strategy,
+            force_new_deployment=shape_changes(shape_parameter, shape),
+            # Shows in a preview why an update forces a deployment (the provider acts on it only with the flag).
+            triggers={"deployment_shape": shape},
             platform_version="LATEST",
             network_configuration={
                 "subnets": placement.task_subnet_ids,
@@ -104,4 +113,5 @@ class FargateService(pulumi.ComponentResource):
                 custom_timeouts=None if release is None else service_timeouts(settings),
             ),
         )
+        self.deployment_shape = remember_shape(name, shape_parameter, shape, self.service, child)
         self.register_outputs({"cluster_name": self.cluster.name, "service_name": self.service.name})

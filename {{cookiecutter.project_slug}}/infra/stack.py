@@ -42,6 +42,8 @@ class Stack:
 def build_stack(project: str, settings: Settings) -> Stack:
     """Every resource of the service, for `project` (the Pulumi project name) and its settings."""
     name = resource_base_name(project)
+    # Names AWS holds once per account and region (dashboard, web ACL, X-Ray service, ECR prefix): one per stack.
+    stack_name = stack_resource_name(project, pulumi.get_stack())
     network, endpoints = (None, None) if settings.existing_vpc else own_network(name, settings)
     placement = existing_vpc(settings) if network is None else network.placement
     image = ContainerImage(name, APP_DIR, settings.cpu_architecture)
@@ -80,6 +82,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
         name,
         settings,
         image_ref=image.ref,
+        stack_name=stack_name,
         placement=placement,
         alb_security_group=load_balancer.security_group,
         target_group=load_balancer.target_group,
@@ -103,7 +106,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
     if settings.enable_waf:
         waf = WebApplicationFirewall(
             name,
-            stack_resource_name(project, pulumi.get_stack()),
+            stack_name,
             alb=load_balancer.alb,
             rate_limit=settings.waf_rate_limit,
             rate_window_seconds=settings.waf_rate_window_seconds,
@@ -114,7 +117,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
 
     dashboard = ServiceDashboard(
         name,
-        stack_resource_name(project, pulumi.get_stack()),
+        stack_name,
         settings.aws_region,
         alb=load_balancer.alb,
         target_groups=target_groups,
@@ -124,7 +127,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
         notify_alarms=alarms.notify_alarms,
         scaling_target=autoscaling.target if autoscaling else None,
         web_acl_metric_name=waf.metric_name if waf else None,
-        traced_service=name if settings.enable_tracing else None,
+        traced_service=stack_name if settings.enable_tracing else None,
     )
 
     if zone_id is not None:

@@ -32,6 +32,7 @@ def container_definitions(
 ) -> pulumi.Output[str]:
     """The task's containers, as the JSON document ECS expects: the app, and the collector with enable_tracing."""
     port = settings.container_port
+    # validation.py refuses these names in `environment` and `secrets` (STACK_ENVIRONMENT_NAMES; a test holds them).
     environment = {
         "SERVICE_NAME": service_name,
         "PORT": str(port),
@@ -44,7 +45,9 @@ def container_definitions(
         "KEEP_ALIVE_SECONDS": str(settings.app_keep_alive_seconds),
     }
     if tracing is not None:
-        environment.update(tracing.app_environment(service_name))
+        environment.update(tracing.app_environment())
+    # The `environment` setting: plain values the team chose, after the stack's own (validation keeps credentials out).
+    environment.update(settings.environment)
     app: dict[str, Any] = {
         "name": CONTAINER_NAME,
         "image": image_ref,
@@ -89,7 +92,13 @@ class AppTask:
     """
 
     def __init__(
-        self, name: str, settings: Settings, *, image_ref: pulumi.Input[str], opts: pulumi.ResourceOptions
+        self,
+        name: str,
+        settings: Settings,
+        *,
+        image_ref: pulumi.Input[str],
+        stack_name: str,
+        opts: pulumi.ResourceOptions,
     ) -> None:
         self.log_group = aws.cloudwatch.LogGroup(
             f"{name}-logs", retention_in_days=settings.log_retention_days, opts=opts
@@ -100,6 +109,7 @@ class AppTask:
             secret_sources=[source for _, source in settings.secrets],
             secrets_kms_key_arn=settings.secrets_kms_key_arn,
             enable_exec=settings.enable_exec,
+            guardrails=settings.role_guardrails,
             opts=opts,
         )
         # Traces (enable_tracing): the collector sidecar and the task role's permission to send to X-Ray.
@@ -108,6 +118,7 @@ class AppTask:
             self.tracing = TracingSidecar(
                 name,
                 settings,
+                stack_name=stack_name,
                 task_role=self.roles.task_role,
                 execution_role=self.roles.execution_role,
                 opts=opts,

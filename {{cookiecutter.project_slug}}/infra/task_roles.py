@@ -5,6 +5,9 @@ import json
 import pulumi
 import pulumi_aws as aws
 
+from infra.iam import guarded_role
+from infra.validation import RoleGuardrails
+
 EXEC_ACTIONS = [
     "ssmmessages:CreateControlChannel",
     "ssmmessages:CreateDataChannel",
@@ -50,7 +53,8 @@ def secrets_policy(secret_arns: list[pulumi.Output[str]], kms_key_arn: str) -> p
 
 class TaskRoles:
     """The execution role (with read access to exactly `secret_sources`) and the task role (with the ECS exec channel
-    when `enable_exec`), created under `opts.parent`; `secret_arns` are the secrets' ARNs, in `secret_sources` order.
+    when `enable_exec`), on the guardrails' path and boundary, created under `opts.parent`; `secret_arns` are the
+    secrets' ARNs, in `secret_sources` order.
 
     A plain class, not a component, so the roles keep the URNs they had as the FargateService's children.
     """
@@ -63,10 +67,11 @@ class TaskRoles:
         secret_sources: list[str],
         secrets_kms_key_arn: str,
         enable_exec: bool,
+        guardrails: RoleGuardrails,
         opts: pulumi.ResourceOptions,
     ) -> None:
         # Execution role: what ECS itself needs to start the task (pull the image, write logs).
-        self.execution_role = aws.iam.Role(f"{name}-execution", assume_role_policy=ECS_TASKS_TRUST, opts=opts)
+        self.execution_role = guarded_role(f"{name}-execution", ECS_TASKS_TRUST, guardrails, opts)
         aws.iam.RolePolicyAttachment(
             f"{name}-execution", role=self.execution_role.name, policy_arn=EXECUTION_POLICY_ARN, opts=opts
         )
@@ -79,7 +84,7 @@ class TaskRoles:
                 opts=opts,
             )
         # Task role: what the app's own code may call in AWS. Empty on purpose; attach policies here as the app grows.
-        self.task_role = aws.iam.Role(f"{name}-task", assume_role_policy=ECS_TASKS_TRUST, opts=opts)
+        self.task_role = guarded_role(f"{name}-task", ECS_TASKS_TRUST, guardrails, opts)
         if enable_exec:
             # The ECS exec channel (`make shell`); these actions take no resource ARN.
             aws.iam.RolePolicy(

@@ -87,6 +87,26 @@ SECRET_SOURCE_PATTERN = re.compile(
     r"|arn:aws:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9_.\-/]{1,1011}"
     r"|arn:aws:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@\-]{1,512}"
 )
+# Names the stack sets in the container itself (infra's container definition), and those ECS sets in every task
+# (Amazon ECS developer guide, "Amazon ECS environment variables"): neither `environment` nor `secrets` may take them.
+STACK_ENVIRONMENT_NAMES = (
+    "SERVICE_NAME", "PORT", "HEALTH_CHECK_PATH", "GRACEFUL_SHUTDOWN_SECONDS", "SHUTDOWN_DRAIN_SECONDS",
+    "KEEP_ALIVE_SECONDS",
+    # with enable_tracing (infra/tracing.py)
+    "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
+    "TRACING_SAMPLE_PERCENT",
+)  # fmt: skip
+ECS_ENVIRONMENT_NAMES = (
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "ECS_CONTAINER_METADATA_URI_V4", "ECS_CONTAINER_METADATA_URI",
+    "ECS_AGENT_URI", "AWS_EXECUTION_ENV", "AWS_DEFAULT_REGION", "AWS_REGION",
+)  # fmt: skip
+# Names that say they hold a credential (Security Hub ECS.8): those belong in `secrets`; the policy pack checks the
+# container definition with the same pattern.
+CREDENTIAL_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY|API_KEY|PRIVATE_KEY|CREDENTIAL", re.IGNORECASE)
+# IAM: a managed policy ARN (customer or AWS managed) for the permissions boundary, and a path for the roles
+# (IAM API reference, CreateRole: Path 1..512 characters, "/" or "/" + printable ASCII + "/").
+PERMISSIONS_BOUNDARY_ARN_PATTERN = re.compile(r"arn:aws:iam::(?:\d{12}|aws):policy/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}")
+IAM_PATH_PATTERN = re.compile(r"/(?:[\x21-\x7e]{1,510}/)?")
 KMS_KEY_ARN_PATTERN = re.compile(r"arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}")
 # The ALB takes a health-check path of 1..1024 characters, query string included (/health?full=1). We allow the URI
 # characters that every other consumer of the path (the app's route, the Makefile's shell, compose, HAProxy's config,
@@ -182,8 +202,21 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     # traced (requests that arrive with a sampled trace context are traced whatever the share).
     "enable_tracing": False,
     "tracing_sample_percent": 5.0,
+    # Issue 23: an organisation's guardrails (a permissions boundary and a path on every role the stack creates) and
+    # plain environment variables for the app (names -> values that are not secrets; secrets go in `secrets`).
+    "permissions_boundary_arn": "",
+    "iam_role_path": "/",
+    "environment": {},
 }
 DEFAULTS = {**ANSWER_DEFAULTS, **STACK_ONLY_DEFAULTS}
+
+
+@dataclass(frozen=True)
+class RoleGuardrails:
+    """`iam_role_path` and `permissions_boundary_arn` (empty: no boundary), for every role the stack creates."""
+
+    path: str = "/"
+    permissions_boundary_arn: str = ""
 
 
 @dataclass(frozen=True)
@@ -247,6 +280,9 @@ class Settings:
     waf_allow_large_bodies: bool
     enable_tracing: bool
     tracing_sample_percent: float
+    permissions_boundary_arn: str
+    iam_role_path: str
+    environment: tuple[tuple[str, str], ...]
     vpc_id: str
     public_subnet_ids: tuple[str, ...]
     private_subnet_ids: tuple[str, ...]
@@ -261,6 +297,10 @@ class Settings:
         """How long the app keeps an idle connection: longer than the ALB's idle timeout, so the ALB always closes
         first and never sends a request down a connection the app has just closed (a 502)."""
         return self.alb_idle_timeout_seconds + KEEP_ALIVE_MARGIN_SECONDS
+
+    @property
+    def role_guardrails(self) -> RoleGuardrails:
+        return RoleGuardrails(self.iam_role_path, self.permissions_boundary_arn)
 
     @property
     def zone_name(self) -> str:
@@ -407,28 +447,34 @@ def _domain(raw: object) -> str:
     return name
 
 
-def _certificate_arn(raw: object) -> str:
-    arn = str(raw).strip()
-    if arn and not ACM_ARN_PATTERN.fullmatch(arn):
-        raise _FieldError(
-            "is not an ACM certificate ARN: use arn:aws:acm:<region>:<account>:certificate/<id>, or leave it empty"
-        )
-    return arn
+def _matching(pattern: re.Pattern[str], problem: str, *, optional: bool = True) -> Callable[[object], str]:
+    """A string `pattern` matches in full (or empty, when optional); otherwise the field `problem`."""
+
+    def parse(raw: object) -> str:
+        text = str(raw).strip()
+        if (text or not optional) and not pattern.fullmatch(text):
+            raise _FieldError(problem)
+        return text
+
+    return parse
+
+
+def _map(raw: object, example: str) -> dict[Any, Any]:
+    """A map given as a dict (structured stack config) or as JSON text; otherwise the field shows `example`."""
+    try:
+        parsed = json.loads(raw) if isinstance(raw, str) else raw
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise _FieldError(f"is not a map: use {example}")
+    return parsed
 
 
 def _secrets(raw: object) -> tuple[tuple[str, str], ...]:
     """{"ENV_NAME": "/ssm/parameter/name" or an SSM parameter or Secrets Manager secret ARN}, as a dict or JSON."""
-    try:
-        secrets = json.loads(raw) if isinstance(raw, str) else raw
-    except ValueError:
-        secrets = None
-    if not isinstance(secrets, dict):
-        raise _FieldError(
-            'is not a map: use {"ENV_NAME": "/parameter/name"} (pulumi config set --path secrets.NAME ...)'
-        )
+    secrets = _map(raw, '{"ENV_NAME": "/parameter/name"} (pulumi config set --path secrets.NAME ...)')
     for name, source in secrets.items():
-        if not ENV_NAME_PATTERN.fullmatch(str(name)):
-            raise _FieldError(f"has {name}, not an environment variable name: use A-Z, 0-9 and _")
+        _check_env_name(str(name))
         if not SECRET_SOURCE_PATTERN.fullmatch(str(source)):
             raise _FieldError(
                 f"has {name}={source}: use an SSM parameter name starting with /, or an SSM parameter or "
@@ -437,11 +483,14 @@ def _secrets(raw: object) -> tuple[tuple[str, str], ...]:
     return tuple(sorted((str(name), str(source)) for name, source in secrets.items()))
 
 
-def _kms_key_arn(raw: object) -> str:
-    arn = str(raw).strip()
-    if arn and not KMS_KEY_ARN_PATTERN.fullmatch(arn):
-        raise _FieldError("is not a KMS key ARN: use arn:aws:kms:<region>:<account>:key/<id>, or leave it empty")
-    return arn
+def _check_env_name(name: str) -> None:
+    """An environment variable name the container may be given: the grammar, and none the stack or ECS sets."""
+    if not ENV_NAME_PATTERN.fullmatch(name):
+        raise _FieldError(f"has {name}, not an environment variable name: use A-Z, 0-9 and _, not first a digit")
+    if name in STACK_ENVIRONMENT_NAMES:
+        raise _FieldError(f"has {name}, which the stack sets itself: choose another name")
+    if name in ECS_ENVIRONMENT_NAMES:
+        raise _FieldError(f"has {name}, which ECS sets in every task: choose another name")
 
 
 def _vpc_id(raw: object) -> str:
@@ -475,11 +524,21 @@ def _subnet_ids(raw: object) -> tuple[str, ...]:
     return ids
 
 
-def _email(raw: object) -> str:
-    address = str(raw).strip()
-    if address and not EMAIL_PATTERN.fullmatch(address):
-        raise _FieldError("is not an email address: use name@example.com, or leave it empty for no email")
-    return address
+def _environment(raw: object) -> tuple[tuple[str, str], ...]:
+    """{"NAME": "plain value"}, as a dict or JSON: plain variables for the app, never credentials."""
+    variables = _map(raw, '{"NAME": "value"} (pulumi config set --path environment.NAME value)')
+    parsed = []
+    for name, value in variables.items():
+        _check_env_name(str(name))
+        if CREDENTIAL_NAME.search(str(name)):
+            raise _FieldError(
+                f"has {name}, a name for a credential: environment values are plain text in the task definition, "
+                "so put it in secrets (an SSM parameter or Secrets Manager secret)"
+            )
+        if isinstance(value, (dict, list)) or value is None:
+            raise _FieldError(f"has {name}={_show(value)}: a value is one string (or number or boolean)")
+        parsed.append((str(name), _show(value)))
+    return tuple(sorted(parsed))
 
 
 PARSERS: dict[str, Callable[[object], object]] = {
@@ -498,7 +557,10 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "enable_https": _boolean,
     "domain_name": _domain,
     "hosted_zone_name": _domain,
-    "certificate_arn": _certificate_arn,
+    "certificate_arn": _matching(
+        ACM_ARN_PATTERN,
+        "is not an ACM certificate ARN: use arn:aws:acm:<region>:<account>:certificate/<id>, or leave it empty",
+    ),
     "enable_autoscaling": _boolean,
     "autoscaling_min": _integer(MIN_REPLICAS, MAX_REPLICAS, " (scaling below two replicas loses high availability)"),
     "autoscaling_max": _integer(MIN_REPLICAS, MAX_REPLICAS),
@@ -515,14 +577,18 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "health_check_grace_period_seconds": _integer(0, 2_147_483_647),
     "graceful_shutdown_seconds": _integer(1, 119),
     "stop_timeout_seconds": _integer(2, 120),
-    "alarm_email": _email,
+    "alarm_email": _matching(
+        EMAIL_PATTERN, "is not an email address: use name@example.com, or leave it empty for no email"
+    ),
     "alarm_p99_latency_ms": _integer(10, 60_000),
     "alarm_5xx_rate_percent": _integer(1, 100),
     "alarm_min_requests_per_minute": _integer(1, 1_000_000),
     "alb_deletion_protection": lambda raw: None if str(raw).strip() == "" else _boolean(raw),
     "access_log_retention_days": _integer(1, 3650),
     "secrets": _secrets,
-    "secrets_kms_key_arn": _kms_key_arn,
+    "secrets_kms_key_arn": _matching(
+        KMS_KEY_ARN_PATTERN, "is not a KMS key ARN: use arn:aws:kms:<region>:<account>:key/<id>, or leave it empty"
+    ),
     "enable_exec": _boolean,
     "fargate_on_demand_base": _integer(
         MIN_REPLICAS, MAX_REPLICAS, " (fewer than two tasks on regular Fargate lets one Spot reclaim leave one replica)"
@@ -544,6 +610,18 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "waf_allow_large_bodies": _boolean,
     "enable_tracing": _boolean,
     "tracing_sample_percent": _tenths(0.0, 100.0),
+    "permissions_boundary_arn": _matching(
+        PERMISSIONS_BOUNDARY_ARN_PATTERN,
+        "is not a managed policy ARN: use arn:aws:iam::<account>:policy/<path/>name (or arn:aws:iam::aws:policy/...), "
+        "or leave it empty for no boundary",
+    ),
+    "iam_role_path": _matching(
+        IAM_PATH_PATTERN,
+        "is not an IAM path: use / or /segments/ starting and ending with /, of printable ASCII without spaces, at "
+        "most 512 characters (e.g. /teams/payments/)",
+        optional=False,
+    ),
+    "environment": _environment,
     "vpc_id": _vpc_id,
     "public_subnet_ids": _subnet_ids,
     "private_subnet_ids": _subnet_ids,
@@ -625,6 +703,17 @@ def _endpoint_secrets_in_region(v: dict[str, Any]) -> str | None:
                 f"secrets={name}={source} is in {region}, not in aws_region={v['aws_region']}: with "
                 "networking=private-endpoints tasks reach only this region's endpoints; copy it here or use a NAT mode"
             )
+    return None
+
+
+@_check("environment", "secrets")
+def _environment_apart_from_secrets(v: dict[str, Any]) -> str | None:
+    both = sorted({name for name, _ in v["environment"]} & {name for name, _ in v["secrets"]})
+    if both:
+        return (
+            f"environment={both[0]} is also in secrets: a variable comes from one place; keep it in secrets if it is "
+            f"a credential, else `pulumi config rm --path secrets.{both[0]}`"
+        )
     return None
 
 
@@ -992,6 +1081,44 @@ def parse_settings(raw: Mapping[str, object]) -> Settings:
     if errors:
         raise InvalidSettings(errors)
     return Settings(**values)
+
+
+def unknown_setting_errors(given: Mapping[str, object]) -> list[str]:
+    """One line per key of the project's config namespace that the program does not read: a typo (`replica` for
+    `replicas`) would otherwise change nothing, and no preview or up would say so."""
+    errors = []
+    for key in sorted(given):
+        value = _show(given[key])
+        if key == "aws_region":
+            errors.append(
+                f"aws_region={value} is not read: the region is aws:region (`pulumi config set aws:region {value}`, "
+                "then `pulumi config rm aws_region`)"
+            )
+        elif key not in DEFAULTS and key not in RETIRED_SETTINGS:
+            nearest = difflib.get_close_matches(key, list(DEFAULTS), n=1)
+            hint = f"did you mean {nearest[0]}?" if nearest else "README.md lists every setting"
+            errors.append(f"{key}={value} is not a setting of this project: {hint} (`pulumi config rm {key}`)")
+    return errors
+
+
+def stack_settings(project: str, config: Mapping[str, object]) -> Settings:
+    """Settings from a stack's whole config as Pulumi hands it to the program (`namespace:key` -> value).
+
+    The project's own namespace holds the settings; the region is the AWS provider's `aws:region`. Keys of other
+    namespaces (`aws:`, `pulumi:`, other providers') belong to their owners and are not looked at here; an unknown
+    key of the project's namespace is refused with the setting it was probably meant to be.
+    """
+    prefix = f"{project}:"
+    raw = {key.removeprefix(prefix): value for key, value in config.items() if key.startswith(prefix)}
+    errors = unknown_setting_errors(raw)
+    raw["aws_region"] = config.get("aws:region") or DEFAULTS["aws_region"]
+    try:
+        settings = parse_settings(raw)
+    except InvalidSettings as invalid:
+        errors += invalid.errors
+    if errors:
+        raise InvalidSettings(errors)
+    return settings
 
 
 def is_production(stack: str) -> bool:

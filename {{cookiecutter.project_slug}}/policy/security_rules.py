@@ -6,18 +6,16 @@ policy pack; the project's tests run them offline against what the mocks capture
 """
 
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from infra.validation import LOG_RETENTION_DAYS, WAF_REDACTED_HEADERS, is_production
+from infra.validation import CREDENTIAL_NAME, LOG_RETENTION_DAYS, WAF_REDACTED_HEADERS, is_production
 
 Props = Mapping[str, Any]
 Resource = tuple[str, Props]
 
 RECOMMENDED_TLS_POLICIES = ("ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09", "ELBSecurityPolicy-TLS13-1-2-2021-06")
-CREDENTIAL_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY|API_KEY|PRIVATE_KEY|CREDENTIAL", re.IGNORECASE)
 WORLD = ("0.0.0.0/0", "::/0")
 
 
@@ -171,6 +169,22 @@ def every_vpc_has_flow_logs(resources: Sequence[Resource]) -> list[str]:
     return problems
 
 
+def default_security_groups_closed(resources: Sequence[Resource]) -> list[str]:
+    """EC2.2: each VPC the stack creates has its default security group adopted with no rules (a VPC the stack only
+    looks up is no resource here, and its default group is its owner's)."""
+    vpcs = of_type(resources, "aws:ec2/vpc:Vpc")
+    groups = of_type(resources, "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    problems = [
+        f"default security group of {group.get('vpcId')} allows traffic: it must have no rules"
+        for group in groups
+        if group.get("ingress") or group.get("egress")
+    ]
+    if len(groups) < len(vpcs):
+        plural = "" if len(vpcs) == 1 else "s"
+        problems.append(f"{len(vpcs)} VPC{plural} but {len(groups)} closed default security groups")
+    return problems
+
+
 def https_port_only_with_https_listener(resources: Sequence[Resource]) -> list[str]:
     """Port 443 open to the internet only when a listener serves HTTPS on it."""
     if any(listener.get("protocol") == "HTTPS" for listener in of_type(resources, "aws:lb/listener:Listener")):
@@ -192,6 +206,23 @@ def ipv6_rules_only_on_dualstack(resources: Sequence[Resource]) -> list[str]:
         *of_type(resources, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"),
     ]
     return [f"IPv6 rule for {r.get('cidrIpv6')} on an IPv4-only stack" for r in rules if r.get("cidrIpv6")]
+
+
+def every_role_has_the_boundary(resources: Sequence[Resource]) -> list[str]:
+    """With a permissions boundary configured (`permissions_boundary_arn`, set on the stack's roles), every role
+    carries that one: a role added without it would fail `iam:CreateRole` under an SCP requiring the boundary, or
+    escape it where none does."""
+    roles = of_type(resources, "aws:iam/role:Role")
+    boundaries = sorted({str(role["permissionsBoundary"]) for role in roles if role.get("permissionsBoundary")})
+    if not boundaries:
+        return []
+    if len(boundaries) > 1:
+        return [f"roles carry different permissions boundaries: {', '.join(boundaries)}"]
+    return [
+        f"{role.get('name') or 'a role'} has no permissions boundary (the stack's roles use {boundaries[0]})"
+        for role in roles
+        if not role.get("permissionsBoundary")
+    ]
 
 
 def described(props: Props) -> list[str]:
@@ -458,6 +489,12 @@ STACK_RULES = [
         every_vpc_has_flow_logs,
     ),
     StackRule(
+        "vpc-default-security-group-closed",
+        "EC2.2",
+        "the default security group of every VPC the stack creates has no rules",
+        default_security_groups_closed,
+    ),
+    StackRule(
         "alb-https-port-only-with-https-listener",
         "EC2",
         "port 443 is open only when a listener serves HTTPS",
@@ -465,6 +502,12 @@ STACK_RULES = [
     ),
     StackRule(
         "no-ipv6-rules-on-ipv4-stack", "EC2", "IPv6 rules only with a dualstack ALB", ipv6_rules_only_on_dualstack
+    ),
+    StackRule(
+        "iam-permissions-boundary",
+        "IAM",
+        "with a permissions boundary configured, every role carries it",
+        every_role_has_the_boundary,
     ),
 ]
 

@@ -18,18 +18,16 @@ from pathlib import Path
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from infra.validation import InvalidSettings, Settings, parse_settings  # noqa: E402
+from infra.stack_file import stack_file_settings  # noqa: E402
+from infra.validation import InvalidSettings, Settings  # noqa: E402
 
 
 def stack_settings(stack: str) -> Settings:
     """The settings `pulumi up` is about to apply: the stack file, parsed by the program's own rules."""
-    config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"]
-    settings = {key.split(":", 1)[1]: value for key, value in config.items() if not key.startswith("aws:")}
-    return parse_settings({**settings, "aws_region": config["aws:region"]})
+    return stack_file_settings(stack, ROOT)
 
 
 def deployed_release(stack: str) -> dict[str, Any]:

@@ -1,10 +1,12 @@
-"""After a deploy: is the service answering, from several replicas, and does it heal when a task dies?
+"""After a deploy: is the service answering, from several replicas, with the stack's environment, and does it heal
+when a task dies?
 
     python scripts/verify.py STACK [--requests 30] [--chaos] [--timeout 600]
 
 Reads the URL, cluster, service and dashboard link from the stack's outputs (`pulumi stack output`) and the health
-path from its config. With --chaos it stops one task through the ECS API and watches the service return to its
-desired count while the URL keeps answering. Exits non-zero when a check fails.
+path from its config; shows the `environment` variables the service's task definition gives the app (read through the
+ECS API), failing when they differ from the stack file's. With --chaos it stops one task through the ECS API and
+watches the service return to its desired count while the URL keeps answering. Exits non-zero when a check fails.
 """
 
 import argparse
@@ -18,6 +20,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
+from release_preflight import stack_settings
+
+APP_CONTAINER = "app"  # the container's name in the task definition (infra: CONTAINER_NAME)
 
 
 @dataclass
@@ -85,6 +90,27 @@ def chaos(
         time.sleep(poll_seconds)
 
 
+def deployed_environment(ecs: Any, target: Target) -> dict[str, str]:
+    """The app container's environment in the task definition the service runs now."""
+    [service] = ecs.describe_services(cluster=target.cluster, services=[target.service])["services"]
+    definition = ecs.describe_task_definition(taskDefinition=service["taskDefinition"])["taskDefinition"]
+    [container] = [c for c in definition["containerDefinitions"] if c["name"] == APP_CONTAINER]
+    return {variable["name"]: variable["value"] for variable in container.get("environment", [])}
+
+
+def environment_report(configured: dict[str, str], deployed: dict[str, str]) -> tuple[str, list[str]]:
+    """One line showing the configured variables as the service has them, and one problem per variable it lacks."""
+    shown = ", ".join(f"{name}={deployed[name]}" for name in configured if name in deployed)
+    problems = [
+        f"environment {name}={value} is in the stack file, but the service's task definition has "
+        + (f"{name}={deployed[name]}" if name in deployed else f"no {name}")
+        + " (run make up)"
+        for name, value in configured.items()
+        if deployed.get(name) != value
+    ]
+    return f"environment: {shown or 'none set (pulumi config set --path environment.NAME value)'}", problems
+
+
 def stack_target(stack: str) -> Target:
     def output(name: str, required: bool = True) -> str:
         command = ["pulumi", "stack", "output", name, "--stack", stack]
@@ -122,8 +148,15 @@ def main() -> int:
     replicas = distinct_replicas(target.url + "/", args.requests)
     print(f"ok: {len(replicas)} distinct replicas answered {args.requests} requests")
     print(f"dashboard: {target.dashboard_url or 'none yet (run make up)'}")
+    ecs = boto3.client("ecs", region_name=target.region)
+    configured = dict(stack_settings(args.stack).environment)
+    shown, problems = environment_report(configured, deployed_environment(ecs, target))
+    print(shown)
+    for problem in problems:
+        print(f"FAIL: {problem}")
+    if problems:
+        return 1
     if args.chaos:
-        ecs = boto3.client("ecs", region_name=target.region)
         seconds, failures, checks = chaos(ecs, target, args.timeout)
         print(f"ok: back to the desired count after {seconds:.0f} s; {failures} of {checks} requests failed meanwhile")
     return 0

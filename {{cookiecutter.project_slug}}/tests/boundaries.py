@@ -174,6 +174,19 @@ CASES: list[Case] = [
     *edge("tracing_sample_percent", 0, -0.1, enable_tracing=True, memory=1024),
     *edge("tracing_sample_percent", 100, 100.1, enable_tracing=True, memory=1024),
     *edge("tracing_sample_percent", 0.1, 0.05, enable_tracing=True, memory=1024),
+    # IAM: a managed policy ARN (customer or AWS managed, with a path), a role path of 1..512 characters.
+    *edge("permissions_boundary_arn", "arn:aws:iam::123456789012:policy/org/Boundary", "arn:aws:iam::1234:policy/B"),
+    *edge("permissions_boundary_arn", "arn:aws:iam::aws:policy/PowerUserAccess", "arn:aws:iam::aws:role/X"),
+    *edge("iam_role_path", "/" + "a" * 510 + "/", "/" + "a" * 511 + "/"),
+    *edge("iam_role_path", "/teams/payments/", "/teams/payments"),
+    *edge("iam_role_path", "/", "//"),
+    # Environment variables: the grammar, none the stack or ECS sets, no credential, none also in secrets.
+    *edge("environment", '{"FEATURE_FLAGS": "a,b"}', '{"2FA": "on"}'),
+    *edge("environment", '{"PORTAL_URL": "https://x"}', '{"PORT": "9000"}'),
+    *edge("environment", '{"AWS_MAX_ATTEMPTS": "5"}', '{"AWS_REGION": "eu-west-1"}'),
+    *edge("environment", '{"API_TIMEOUT": "5"}', '{"API_TOKEN": "abc"}'),  # the policy pack's ECS.8 pattern
+    *edge("environment", '{"LEVEL": "info"}', '{"DATABASE_URL": "x"}', secrets='{"DATABASE_URL": "/db/url"}'),
+    *edge("secrets", '{"DB_URL": "/db/url"}', '{"PORT": "/db/port"}'),
     # EC2 IDs: 8 hex digits (older resources) or 17; subnet lists without repeats, none in both lists.
     *edge("vpc_id", "vpc-0c0ffee0", "vpc-0c0ffee", **{**EXISTING_VPC, "vpc_id": ""}),
     *edge(

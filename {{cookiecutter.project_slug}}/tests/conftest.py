@@ -349,8 +349,10 @@ MADE_UP: dict[str, Callable[[New], dict[str, Any]]] = {
 class RecordingMocks(pulumi.runtime.Mocks):
     """Answers like AWS would, with made-up values that name their source, and keeps what the program asked for."""
 
-    def __init__(self, region: str = "us-east-1") -> None:
+    def __init__(self, region: str = "us-east-1", ssm_parameters: dict[str, str] | None = None) -> None:
         self.region = region
+        # What SSM holds before the run (a parameter an earlier deployment wrote), by name.
+        self.ssm_parameters = ssm_parameters or {}
         self.resources: list[Registered] = []
         self.invokes: list[Invoke] = []
         self.origins: dict[str, tuple[Registered, str]] = {}
@@ -397,6 +399,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             "aws:elb/getServiceAccount:getServiceAccount": lambda: self.elb_account(
                 str(asked.get("region") or self.region)
             ),
+            "aws:ssm/getParametersByPath:getParametersByPath": lambda: self.parameters_by_path(str(asked["path"])),
             # Existing VPCs (vpc_id): tests/landing_zone.py.
             "aws:ec2/getVpcs:getVpcs": lambda: landing_zone.get_vpcs(asked, self.region),
             "aws:ec2/getVpc:getVpc": lambda: landing_zone.get_vpc(asked, self.region),
@@ -437,6 +440,18 @@ class RecordingMocks(pulumi.runtime.Mocks):
             "zoneId": zone_id,
             "name": name.rstrip("."),
             "arn": f"arn:aws:route53:::hostedzone/{zone_id}",
+        }
+
+    def parameters_by_path(self, path: str) -> dict[str, Any]:
+        """getParametersByPath: the parameters directly under `path` (none: empty lists, as SSM answers)."""
+        found = {name: value for name, value in self.ssm_parameters.items() if name.rpartition("/")[0] == path}
+        return {
+            "id": path,
+            "path": path,
+            "names": list(found),
+            "values": list(found.values()),
+            "types": ["String"] * len(found),
+            "arns": [f"arn:aws:ssm:{self.region}:{ACCOUNT}:parameter{name}" for name in found],
         }
 
     def elb_account(self, region: str) -> dict[str, Any]:
@@ -510,22 +525,26 @@ def run_program(
     return mocks
 
 
-def deploy(project: str = PROJECT, stack: str = "dev", **config: object) -> Deployment:
+def deploy(
+    project: str = PROJECT, stack: str = "dev", ssm_parameters: tuple[tuple[str, str], ...] = (), **config: object
+) -> Deployment:
     """Build the stack with these settings (the rest: the program's defaults, not the stack file's), resolve its URL.
 
     A test that asserts a concrete value on `deploy(...)` tests the program with the settings it names, in every
     variant; a test of the generated stack's own configuration reads Pulumi.<stack>.yaml (see test_stack_files.py).
     Each distinct (project, stack, settings) runs once per session: tests only read what it registered.
+    `ssm_parameters` (name, value) are what SSM holds before the run, as an earlier deployment left them.
     """
     settings = parse_settings(config)
-    key = (project, stack, settings)
+    key = (project, stack, settings, ssm_parameters)
     if key not in _DEPLOYMENTS:
         deployment = Deployment(resources=[])
 
         def program() -> pulumi.Output[None]:
             return build_stack(project, settings).url.apply(lambda url: setattr(deployment, "url", url))
 
-        mocks = run_program(program, stack, settings.aws_region)
+        stored = RecordingMocks(settings.aws_region, dict(ssm_parameters))
+        mocks = run_program(program, stack, settings.aws_region, stored)
         deployment.resources, deployment.ignore_changes = mocks.resources, mocks.ignore_changes
         deployment.invokes, deployment.origins = mocks.invokes, mocks.origins
         deployment.custom_timeouts = mocks.custom_timeouts
@@ -534,7 +553,7 @@ def deploy(project: str = PROJECT, stack: str = "dev", **config: object) -> Depl
     return _DEPLOYMENTS[key]
 
 
-_DEPLOYMENTS: dict[tuple[str, str, Settings], Deployment] = {}
+_DEPLOYMENTS: dict[tuple[str, str, Settings, tuple[tuple[str, str], ...]], Deployment] = {}
 
 
 PROGRAM = ROOT / "__main__.py"

@@ -3,8 +3,10 @@
 The container definition comes from the program under mocks: its root filesystem (read-only or not), its mounts
 (a task volume is an empty directory owned by root with mode 0755, as the ECS bind-mount documentation says; a
 `linuxParameters.tmpfs` entry is a tmpfs of its size and mode), its environment and its user, to which the sandbox
-drops with setpriv before starting the app. The app directory is mounted where the Dockerfile puts it (/srv).
-Needs root (to switch to the task's user), bwrap and setpriv; the template's CI has all three.
+drops with setpriv before starting the app. The app is what the image would hold: app/ filtered by its .dockerignore,
+then copied by the Dockerfile's COPY instructions (tests/image_contents.py), mounted read-only at the Dockerfile's
+WORKDIR and started with its CMD. Needs root (to switch to the task's user), bwrap and setpriv; the template's CI has
+all three.
 """
 
 import json
@@ -14,6 +16,7 @@ import socket
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -22,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from image_contents import Image, assemble
 
 from conftest import ROOT, Deployment, deploy
 
@@ -30,14 +34,13 @@ pytestmark = pytest.mark.skipif(
     reason="needs root, bwrap and setpriv (apt-get install bubblewrap util-linux)",
 )
 TMPFS_DEFAULT_MODE = "1777"  # the kernel's mode for a tmpfs root when no mode= option is given
-# Writes a temporary file as the task's user, then runs the app as the container's command does.
+# Writes a temporary file as the task's user, then runs the image's CMD (its arguments follow this script's).
 ENTRYPOINT = (
-    "import runpy, sys, tempfile\n"
+    "import os, sys, tempfile\n"
     "with tempfile.NamedTemporaryFile() as scratch:\n"
     "    scratch.write(b'scratch'); scratch.flush()\n"
     "    print('tempfile written:', scratch.name, flush=True)\n"
-    "sys.argv = ['server.py']\n"
-    "runpy.run_path('server.py', run_name='__main__')\n"
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])\n"
 )
 
 
@@ -71,8 +74,9 @@ def exposed(paths: list[Path], mounted: list[Path]) -> list[str]:
     return arguments
 
 
-def fargate_sandbox(definition: dict[str, Any], app_dir: Path, port: int) -> list[str]:
-    """The bwrap + setpriv command line that runs ENTRYPOINT as Fargate would run this container definition."""
+def fargate_sandbox(definition: dict[str, Any], image_root: Path, image: Image, port: int) -> list[str]:
+    """The bwrap + setpriv command line that runs the image's CMD (after ENTRYPOINT's write) as Fargate would run
+    this container definition, with the app files laid out under `image_root`."""
     root = "--ro-bind" if definition["readonlyRootFilesystem"] else "--bind"
     command = ["bwrap", "--die-with-parent", "--unshare-pid", root, "/", "/", "--proc", "/proc", "--dev", "/dev"]
     mounted = []
@@ -84,15 +88,19 @@ def fargate_sandbox(definition: dict[str, Any], app_dir: Path, port: int) -> lis
         command += ["--perms", options.get("mode") or TMPFS_DEFAULT_MODE, "--size", str(tmpfs["size"] * 2**20)]
         command += ["--tmpfs", tmpfs["containerPath"]]
         mounted.append(Path(tmpfs["containerPath"]))
-    # The image's Python: this one, wherever it is.
-    command += exposed(sorted({Path(sys.prefix), Path(sys.base_prefix)}), mounted)
-    command += ["--ro-bind", str(app_dir), "/srv", "--chdir", "/srv", "--clearenv"]
+    # The image's Python: this one, wherever it is (symlinks resolved: bwrap cannot bind over a symlink).
+    command += exposed(sorted({Path(sys.prefix).resolve(), Path(sys.base_prefix).resolve()}), mounted)
+    assert all(path.startswith(image.workdir + "/") for path in image.files), "app files outside the WORKDIR"
+    command += ["--ro-bind", str(image_root / image.workdir.lstrip("/")), image.workdir, "--chdir", image.workdir]
+    command += ["--clearenv"]
     environment = {entry["name"]: entry["value"] for entry in definition["environment"]}
     for name, value in {**environment, "HOST": "127.0.0.1", "PORT": str(port), "PATH": "/usr/bin:/bin"}.items():
         command += ["--setenv", name, value]
     uid, _, gid = definition["user"].partition(":")
     user = [f"--reuid={uid}", f"--regid={gid or uid}", "--clear-groups"]
-    return [*command, "--", "setpriv", *user, sys.executable, "-c", ENTRYPOINT]
+    python, *arguments = image.command
+    assert python == "python", f"the image's CMD {image.command} does not start with python"
+    return [*command, "--", "setpriv", *user, sys.executable, "-c", ENTRYPOINT, *arguments]
 
 
 def free_port() -> int:
@@ -102,16 +110,21 @@ def free_port() -> int:
 
 
 @contextmanager
-def running_as_fargate(definition: dict[str, Any]) -> Iterator[tuple[subprocess.Popen[str], str]]:
+def running_as_fargate(
+    definition: dict[str, Any], app_dir: Path = ROOT / "app"
+) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """The app as its image would hold it, run as the task definition runs the container."""
     port = free_port()
-    app = subprocess.Popen(
-        fargate_sandbox(definition, ROOT / "app", port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        yield app, f"http://127.0.0.1:{port}"
-    finally:
-        app.kill()
-        app.wait()
+    with tempfile.TemporaryDirectory() as image_root:
+        image = assemble(app_dir, Path(image_root))
+        (Path(image_root) / image.workdir.lstrip("/")).chmod(0o755)
+        command = fargate_sandbox(definition, Path(image_root), image, port)
+        app = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            yield app, f"http://127.0.0.1:{port}"
+        finally:
+            app.kill()
+            app.wait()
 
 
 def served(app: subprocess.Popen[str], url: str) -> bytes:
@@ -158,6 +171,35 @@ def test_the_sandbox_fails_on_a_tmp_mounted_like_a_plain_task_volume() -> None:
         output = app.communicate(timeout=20)[0]
     assert app.returncode != 0
     assert "No usable temporary directory" in output
+
+
+def app_with_a_new_module(tmp_path: Path) -> Path:
+    """A copy of app/ whose main.py imports a module the team just added, as a first route file would be."""
+    app_dir = tmp_path / "app"
+    shutil.copytree(ROOT / "app", app_dir, ignore=shutil.ignore_patterns("__pycache__"))
+    (app_dir / "routes.py").write_text('GREETING = "hello from a new module"\n')
+    main = app_dir / "main.py"
+    main.write_text("from routes import GREETING\n" + main.read_text())
+    return app_dir
+
+
+def test_a_new_module_reaches_the_image_without_a_dockerfile_edit(tmp_path: Path) -> None:
+    definition = container(deploy())
+    with running_as_fargate(definition, app_with_a_new_module(tmp_path)) as (app, base):
+        body = served(app, base + definition_environment(definition)["HEALTH_CHECK_PATH"])
+    assert json.loads(body) == {"status": "ok"}
+
+
+def test_a_module_left_out_of_the_image_fails_the_task(tmp_path: Path) -> None:
+    """The test above can fail: a module the app imports but the image lacks stops the container at start, as an
+    allow-list .dockerignore or a Dockerfile naming its files would on the first new module."""
+    app_dir = app_with_a_new_module(tmp_path)
+    with (app_dir / ".dockerignore").open("a") as ignore:
+        ignore.write("routes.py\n")
+    with running_as_fargate(container(deploy()), app_dir) as (app, _):
+        output = app.communicate(timeout=20)[0]
+    assert app.returncode != 0
+    assert "ModuleNotFoundError: No module named 'routes'" in output
 
 
 def definition_environment(definition: dict[str, Any]) -> dict[str, str]:

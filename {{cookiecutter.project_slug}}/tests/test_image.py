@@ -6,7 +6,6 @@ they change, as pulumi_random does; a deploy pushes whenever the Docker Build pr
 build-context hash changed, reproduced below from its source), each time a new digest (builds carry timestamps).
 """
 
-import fnmatch
 import hashlib
 import json
 import secrets
@@ -20,6 +19,7 @@ import boto3  # type: ignore[import-untyped]
 import pulumi
 import pytest
 from botocore.exceptions import ClientError  # type: ignore[import-untyped]
+from image_contents import build_context, image
 from moto import mock_aws
 
 import infra.stack
@@ -52,23 +52,10 @@ class ReplacingMocks(RecordingMocks):
 def docker_build_context_hash(app_dir: Path) -> str:
     """What pulumi-docker-build hashes to decide on a rebuild (provider/internal/context.go, hashBuildContext):
     the Dockerfile's content, then path, mode and content of each file .dockerignore lets into the context."""
-    patterns = [line.strip() for line in (app_dir / ".dockerignore").read_text().splitlines() if line.strip()]
-
-    def ignored(relative: str) -> bool:
-        verdict = False
-        parts = relative.split("/")
-        prefixes = ["/".join(parts[: depth + 1]) for depth in range(len(parts))]
-        for pattern in patterns:
-            negated, glob = pattern.startswith("!"), pattern.lstrip("!")
-            if any(fnmatch.fnmatchcase(p, glob) and p.count("/") == glob.count("/") for p in prefixes):
-                verdict = not negated
-        return verdict
-
     digest = hashlib.sha256((app_dir / "Dockerfile").read_bytes())
-    for path in sorted(app_dir.rglob("*")):
-        relative = path.relative_to(app_dir).as_posix()
-        if path.is_file() and not ignored(relative):
-            digest.update(path.read_bytes() + relative.encode() + oct(path.stat().st_mode).encode())
+    for relative in build_context(app_dir):
+        path = app_dir / relative
+        digest.update(path.read_bytes() + relative.encode() + oct(path.stat().st_mode).encode())
     return digest.hexdigest()
 
 
@@ -243,10 +230,45 @@ def test_release_tag_names_its_platform_and_content() -> None:
     assert release.inputs["keepers"]["platform"] == "linux/arm64"
 
 
-def test_build_context_leaves_out_bytecode() -> None:
-    """The release keepers skip __pycache__; the build context must too, or a rebuild could reuse a tag."""
-    patterns = (APP_DIR / ".dockerignore").read_text().split()
-    assert patterns[0] == "*" and not any("__pycache__" in p or p == "!*" for p in patterns)
+def test_build_context_leaves_out_bytecode_and_local_state(tmp_path: Path) -> None:
+    """The release keepers skip __pycache__; the build context must too, or a rebuild could reuse a tag. Local state
+    (a venv, an .env file) never reaches an image."""
+    app_dir = tmp_path / "app"
+    shutil.copytree(APP_DIR, app_dir, ignore=shutil.ignore_patterns("__pycache__"))
+    for local in ["__pycache__/main.cpython-312.pyc", "pkg/__pycache__/x.pyc", "main.pyc", ".env", ".venv/bin/python"]:
+        (app_dir / local).parent.mkdir(parents=True, exist_ok=True)
+        (app_dir / local).write_text("local")
+    (app_dir / "pkg" / "__init__.py").write_text("")
+    assert build_context(app_dir) == sorted([*build_context(APP_DIR), "pkg/__init__.py"])
+    assert not any("__pycache__" in path or path.endswith(".pyc") for path in build_context(APP_DIR))
+
+
+def test_the_image_holds_the_whole_app(tmp_path: Path) -> None:
+    """Every file of app/ but the Dockerfile lands in the image's WORKDIR, packages included: a new module or
+    package needs no Dockerfile edit (tests/test_fargate_runtime.py runs the app from exactly these files)."""
+    app_dir = tmp_path / "app"
+    shutil.copytree(APP_DIR, app_dir, ignore=shutil.ignore_patterns("__pycache__"))
+    (app_dir / "routes").mkdir()
+    (app_dir / "routes" / "__init__.py").write_text("")
+    (app_dir / "settings.py").write_text("")
+    built = image(app_dir)
+    sources = {path.relative_to(app_dir).as_posix() for path in app_dir.rglob("*") if path.is_file()}
+    assert set(built.files.values()) == sources - {"Dockerfile"}
+    assert {target: source for target, source in built.files.items() if source.endswith(".py")} == {
+        f"/srv/{source}": source for source in sources if source.endswith(".py")
+    }
+    assert {"/srv/main.py", "/srv/server.py", "/srv/settings.py", "/srv/routes/__init__.py"} <= set(built.files)
+    assert (built.workdir, built.user, built.command) == ("/srv", "10001:10001", ["python", "server.py"])
+
+
+def test_dockerignore_patterns_are_anchored_at_the_context_as_docker_reads_them(tmp_path: Path) -> None:
+    """Docker's semantics, not gitignore's: `main.py` leaves out only the top one, `**/` reaches any depth, `!`
+    brings a file back, comments are not patterns."""
+    for relative in ["main.py", "sub/main.py", "sub/deep/x.pyc", "keep.pyc", "# a comment"]:
+        (tmp_path / relative).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / relative).write_text("")
+    (tmp_path / ".dockerignore").write_text("# a comment\nmain.py\n**/*.pyc\n!keep.pyc\n")
+    assert build_context(tmp_path) == ["# a comment", ".dockerignore", "keep.pyc", "sub/main.py"]
 
 
 def test_lifecycle_expires_untagged_images_first_then_keeps_the_newest_releases(default_stack: Any) -> None:

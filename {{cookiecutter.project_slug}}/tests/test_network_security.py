@@ -111,3 +111,28 @@ def test_flow_logs_can_be_switched_off() -> None:
     assert not [r for r in deployment.resources if "flow" in r.name]
     # The VPC declares the exception, so the policy pack's EC2.6 rule accepts it.
     assert deployment.one("aws:ec2/vpc:Vpc").inputs["tags"]["flow-logs"] == "off"
+
+
+DEFAULT_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+
+
+def test_the_vpcs_default_security_group_is_taken_over_with_no_rules(default_stack: Deployment) -> None:
+    """Security Hub EC2.2: AWS creates every VPC's default group with an allow-all egress rule and an ingress rule
+    from itself; adopted with empty rule lists, the provider removes both and removes any added later."""
+    [vpc] = default_stack.of_type("aws:ec2/vpc:Vpc")
+    group = default_stack.one(DEFAULT_GROUP).inputs
+    assert group["vpcId"] == vpc.id
+    assert (group["ingress"], group["egress"]) == ([], [])
+
+
+def test_nothing_in_the_stack_relies_on_the_default_security_group() -> None:
+    """Closing the default group cuts off whatever is placed without a group of its own: nothing is."""
+    deployment = deploy(networking="private-endpoints", enable_exec=True)
+    assert deployment.one("aws:ecs/service:Service").inputs["networkConfiguration"]["securityGroups"]
+    assert deployment.one("aws:lb/loadBalancer:LoadBalancer").inputs["securityGroups"]
+    interface_endpoints = [
+        endpoint.inputs
+        for endpoint in deployment.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+        if endpoint.inputs["vpcEndpointType"] == "Interface"
+    ]
+    assert interface_endpoints and all(endpoint.get("securityGroupIds") for endpoint in interface_endpoints)

@@ -19,6 +19,11 @@ CONFIGURATIONS: dict[str, dict[str, Any]] = {
     "exec": {"enable_exec": True},
     "waf": {"enable_waf": True, "waf_count_mode": True},
     "flow-logs-off": {"enable_flow_logs": False},
+    "guardrails": {
+        "permissions_boundary_arn": "arn:aws:iam::123456789012:policy/org/Boundary",
+        "iam_role_path": "/teams/payments/",
+        "deployment_strategy": "canary",
+    },
 }
 
 
@@ -54,6 +59,10 @@ METRICS_ON = {"visibilityConfig": {"cloudwatchMetricsEnabled": True}}
 WAF_LOGGING = (
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration",
     {"redactedFields": [{"singleHeader": {"name": "authorization"}}, {"singleHeader": {"name": "Cookie"}}]},
+)
+CLOSED_DEFAULT_GROUP: tuple[str, dict[str, Any]] = (
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup",
+    {"ingress": [], "egress": []},
 )
 BROKEN: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "ecs-no-privileged-containers": [(TASK, task(privileged=True))],
@@ -129,9 +138,17 @@ BROKEN: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "waf-has-rules": [(WEB_ACL, METRICS_ON), WAF_LOGGING],
     "sg-ingress-rule-described": [(INGRESS, {"cidrIpv4": "10.0.0.0/16", "fromPort": 80})],
     "sg-egress-rule-described": [(EGRESS, {"cidrIpv4": "0.0.0.0/0", "fromPort": 443, "description": " "})],
-    "vpc-flow-logs": [("aws:ec2/vpc:Vpc", {"tags": {"Name": "vpc"}})],
+    "vpc-flow-logs": [("aws:ec2/vpc:Vpc", {"tags": {"Name": "vpc"}}), CLOSED_DEFAULT_GROUP],
+    "vpc-default-security-group-closed": [
+        ("aws:ec2/vpc:Vpc", {"tags": {"flow-logs": "off"}}),
+        (CLOSED_DEFAULT_GROUP[0], {"ingress": [], "egress": [{"protocol": "-1", "cidrBlocks": ["0.0.0.0/0"]}]}),
+    ],
     "alb-https-port-only-with-https-listener": [
         (INGRESS, {"cidrIpv4": "0.0.0.0/0", "fromPort": 443, "description": "HTTPS"})
+    ],
+    "iam-permissions-boundary": [
+        ("aws:iam/role:Role", {"name": "guarded", "permissionsBoundary": "arn:aws:iam::123456789012:policy/B"}),
+        ("aws:iam/role:Role", {"name": "added-by-hand"}),
     ],
     "no-ipv6-rules-on-ipv4-stack": [
         (ALB, {**GOOD_ALB, "ipAddressType": "ipv4"}),
@@ -150,8 +167,17 @@ def test_rule_fails_on_its_broken_case_and_only_it(rule: str) -> None:
 
 
 def test_flow_logs_may_be_off_only_when_the_vpc_declares_it() -> None:
-    assert violations([("aws:ec2/vpc:Vpc", {"tags": {"flow-logs": "off"}})]) == {}
-    assert violations([("aws:ec2/vpc:Vpc", {"tags": {"flow-logs": "on"}}), ("aws:ec2/flowLog:FlowLog", {})]) == {}
+    vpc_without_flow_logs = ("aws:ec2/vpc:Vpc", {"tags": {"flow-logs": "off"}})
+    assert violations([vpc_without_flow_logs, CLOSED_DEFAULT_GROUP]) == {}
+    vpc_with_flow_logs = ("aws:ec2/vpc:Vpc", {"tags": {"flow-logs": "on"}})
+    assert violations([vpc_with_flow_logs, ("aws:ec2/flowLog:FlowLog", {}), CLOSED_DEFAULT_GROUP]) == {}
+
+
+def test_a_vpc_the_stack_creates_needs_its_default_security_group_closed() -> None:
+    """EC2.2. A stack that only looks a VPC up (no aws:ec2/vpc:Vpc resource) leaves that VPC's default group alone."""
+    vpc = ("aws:ec2/vpc:Vpc", {"tags": {"flow-logs": "off"}})
+    assert violations([vpc]) == {"vpc-default-security-group-closed": ["1 VPC but 0 closed default security groups"]}
+    assert violations([]) == {}
 
 
 def test_public_ip_is_allowed_only_when_declared() -> None:

@@ -107,3 +107,12 @@ def test_make_up_checks_the_rollout_after_pulumi_up() -> None:
     lines = [line.strip() for line in recipe[1].splitlines()]
     deploy = next(n for n, line in enumerate(lines) if line.startswith("pulumi up "))
     assert lines[deploy + 1] == "$(PYTHON) scripts/rollout.py $(STACK)"
+
+
+def test_a_scale_only_update_starts_no_deployment_and_passes() -> None:
+    """`pulumi config set replicas 6 && make up` (the runbook's scale row): no forced deployment, so ECS's newest
+    deployment is still the last release, on the task definition the stack deployed."""
+    failure, said = check(
+        [("list_service_deployments", deployments("SUCCESSFUL")), ("describe_services", service_running(NEW))]
+    )
+    assert (failure, said) == (None, [])

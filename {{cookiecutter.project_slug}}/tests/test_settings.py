@@ -59,3 +59,28 @@ def test_program_exports_where_to_find_the_service(monkeypatch: pytest.MonkeyPat
         "task_definition_arn",
         "url",
     ]
+
+
+def test_a_typo_in_a_setting_is_refused_with_the_nearest_setting() -> None:
+    """`pulumi config set replica 6` (for replicas) would otherwise change nothing, silently."""
+    resources, failure = run_main_with_config({"replica": "6", "cpu": "512", "memory": "1024"})
+    assert resources == []
+    assert str(failure).splitlines()[1:] == [
+        "  replica=6 is not a setting of this project: did you mean replicas? (`pulumi config rm replica`)"
+    ]
+
+
+def test_the_region_under_the_projects_namespace_is_refused_for_aws_region() -> None:
+    """The program reads the region from aws:region only: a `pulumi config set aws_region ...` would be ignored."""
+    resources, failure = run_main_with_config({"aws_region": "eu-west-1"})
+    assert resources == []
+    expected = "aws_region=eu-west-1 is not read: the region is aws:region (`pulumi config set aws:region eu-west-1`"
+    assert expected in str(failure)
+
+
+def test_keys_of_other_namespaces_are_left_to_their_owners() -> None:
+    config = {f"{PROJECT}:replicas": "4", "aws:skipMetadataApiCheck": "false", "pulumi:template": "fargate"}
+    resources, failure = run_main({"aws:region": "eu-west-1", **config})
+    assert failure is None
+    [service] = [r for r in resources if r.type == "aws:ecs/service:Service"]
+    assert service.inputs["desiredCount"] == 4

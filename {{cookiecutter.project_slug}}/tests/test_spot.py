@@ -45,12 +45,6 @@ def test_the_cluster_offers_both_providers_and_the_service_waits_for_them(spot: 
     assert providers.name in deployment.depends_on[deployment.one(SERVICE).name]
 
 
-def test_a_change_of_strategy_rolls_out_as_a_forced_new_deployment() -> None:
-    """ECS refuses a strategy change without a forced deployment; the provider then errors before calling it."""
-    assert deploy().one(SERVICE).inputs["forceNewDeployment"] is True
-    assert deploy(fargate_spot_percent=50).one(SERVICE).inputs["forceNewDeployment"] is True
-
-
 def test_spot_runs_arm64_tasks_too() -> None:
     """FARGATE_SPOT supports ARM64 on platform 1.4.0+ (the service runs LATEST)."""
     deployment = deploy(cpu_architecture="ARM64", fargate_spot_percent=50)

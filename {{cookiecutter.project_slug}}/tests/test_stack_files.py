@@ -15,6 +15,7 @@ import pytest
 from security_rules import violations
 
 from conftest import PROJECT, ROOT, Deployment, deploy_stack_file, stack_file_config
+from infra.task import CONTAINER_NAME
 from infra.validation import ANSWER_DEFAULTS, Settings, parse_settings
 
 STACK_FILES = sorted(ROOT.glob("Pulumi.*.yaml"))
@@ -57,9 +58,10 @@ def scaling_target(deployment: Deployment) -> dict[str, Any]:
 
 
 def container(deployment: Deployment) -> dict[str, Any]:
+    """The app's container (with enable_tracing in the stack file, the collector runs beside it)."""
     [task] = only(deployment, "aws:ecs/taskDefinition:TaskDefinition")
-    [first] = json.loads(task["containerDefinitions"])
-    return dict(first)
+    [app] = [found for found in json.loads(task["containerDefinitions"]) if found["name"] == CONTAINER_NAME]
+    return dict(app)
 
 
 def zone_lookups(deployment: Deployment) -> list[dict[str, Any]]:

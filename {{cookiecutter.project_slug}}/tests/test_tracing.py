@@ -1,6 +1,8 @@
 """Tracing in the stack (enable_tracing): the collector sidecar, its configuration, permissions, endpoint and cost."""
 
 import json
+import re
+from fnmatch import fnmatch
 from pathlib import Path
 from typing import Any
 
@@ -8,23 +10,29 @@ import jsonschema
 import pytest
 from security_rules import violations
 
-from conftest import ACCOUNT, Deployment, deploy
+from conftest import ACCOUNT, PROJECT, Deployment, deploy
 from infra.cost import markdown, monthly_cost
 from infra.dashboard import traces_link
 from infra.tracing import (
     COLLECTOR_NAME,
     COLLECTOR_REPOSITORY,
     COLLECTOR_TAG,
+    PREFIX_MAX_LENGTH,
+    PREFIX_PATTERN,
     PULL_THROUGH_ACTIONS,
     XRAY_WRITE_ACTIONS,
+    cached_image_lifecycle_policy,
     collector_config,
+    pull_through_prefix,
 )
 from infra.validation import (
     APP_MIN_MEMORY_MIB,
     COLLECTOR_CPU_UNITS,
     COLLECTOR_MEMORY_MIB,
+    COLLECTOR_PORTS,
     InvalidSettings,
     parse_settings,
+    stack_resource_name,
 )
 
 SCHEMA = json.loads((Path(__file__).parent / "collector_schema.json").read_text())
@@ -39,7 +47,7 @@ TRACED: dict[str, Any] = {
 
 
 def test_the_collector_configuration_follows_the_collectors_documented_schema() -> None:
-    config = collector_config("eu-west-1")
+    config = collector_config("eu-west-1", "hello-logs")
     jsonschema.validate(config, SCHEMA)
     # What the collector checks beyond each component's options: a pipeline names only declared components, and
     # every declared component is used (an unused one is an error for extensions, dead weight for the rest).
@@ -52,7 +60,16 @@ def test_the_collector_configuration_follows_the_collectors_documented_schema() 
     assert limiter["spike_limit_mib"] < limiter["limit_mib"] < COLLECTOR_MEMORY_MIB
     # Only containers of the task reach the receiver: the task's loopback, not every interface.
     assert config["receivers"]["otlp"]["protocols"]["http"]["endpoint"].startswith("127.0.0.1:")
-    assert config["exporters"]["awsxray"]["region"] == "eu-west-1"
+    assert config["exporters"]["awsxray"] == {"region": "eu-west-1", "aws_log_groups": ["hello-logs"]}
+
+
+def test_the_collector_listens_only_on_the_ports_the_rules_keep_the_app_off() -> None:
+    """Its own metrics listener (127.0.0.1:8888 unless told otherwise) is off: container_port=8888 stays the app's."""
+    config = collector_config("eu-west-1", "hello-logs")
+    endpoints = re.findall(r'"endpoint": "([^"]+)"', json.dumps(config))
+    assert sorted(int(endpoint.rpartition(":")[2]) for endpoint in endpoints) == sorted(COLLECTOR_PORTS)
+    assert config["service"]["telemetry"]["metrics"] == {"level": "none"}
+    assert parse_settings({"enable_tracing": True, "memory": 1024, "container_port": 8888}).container_port == 8888
 
 
 @pytest.mark.parametrize(
@@ -62,10 +79,12 @@ def test_the_collector_configuration_follows_the_collectors_documented_schema() 
         {"processors": {"batch": {"timeout": 1}}},  # a duration must be a string with its unit
         {"receivers": {"otlp": {"protocols": {"http": {"endpoint": "4318"}}}}},  # host:port
         {"service": {"telemetry": {"logs": {"level": "verbose"}}}},
+        {"service": {"telemetry": {"metrics": {"level": "off"}}}},
+        {"exporters": {"awsxray": {"aws_log_groups": "hello-logs"}}},  # a list of names
     ],
 )
 def test_the_schema_refuses_what_the_collector_would(broken: dict[str, Any]) -> None:
-    config = collector_config("eu-west-1")
+    config = collector_config("eu-west-1", "hello-logs")
     for section, value in broken.items():
         config[section] = {**config[section], **value}
     with pytest.raises(jsonschema.ValidationError):
@@ -123,6 +142,7 @@ def test_with_tracing_off_there_is_no_sidecar_no_exporter_and_no_x_ray() -> None
     assert {"cpu", "memoryReservation", "dependsOn"}.isdisjoint(app)
     assert "xray" not in json.dumps([r.inputs for r in deployment.of_type("aws:iam/rolePolicy:RolePolicy")])
     assert not deployment.of_type("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+    assert not deployment.of_type("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate")
     assert "xray:traces" not in deployment.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"]
 
 
@@ -142,10 +162,12 @@ def test_the_collector_is_a_sidecar_that_never_stops_the_task(traced: Deployment
     assert collector["healthCheck"]["command"] == ["CMD", "/healthcheck"]
     assert collector["restartPolicy"]["enabled"] is True
     assert 60 <= collector["restartPolicy"]["restartAttemptPeriod"] <= 1800  # the API's range
-    # Its own log stream, in the task's log group.
+    # Its own log stream, in the task's log group, which its segments name so X-Ray shows a trace's log lines.
     app_logs, collector_logs = app["logConfiguration"]["options"], collector["logConfiguration"]["options"]
     assert collector_logs["awslogs-group"] == app_logs["awslogs-group"]
     assert collector_logs["awslogs-stream-prefix"] == COLLECTOR_NAME != app_logs["awslogs-stream-prefix"]
+    config = json.loads(environment(collector)["AOT_CONFIG_CONTENT"])
+    assert config["exporters"]["awsxray"]["aws_log_groups"] == [app_logs["awslogs-group"]]
 
 
 def test_the_sidecar_runs_like_the_app_container_and_stops_after_it(traced: Deployment) -> None:
@@ -177,7 +199,7 @@ def test_the_app_sends_to_the_collectors_receiver_at_the_sampled_share(traced: D
     app, config = environment(found["app"]), json.loads(environment(found[COLLECTOR_NAME])["AOT_CONFIG_CONTENT"])
     receiver = config["receivers"]["otlp"]["protocols"]["http"]["endpoint"]
     assert app["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://{receiver}"
-    assert app["OTEL_SERVICE_NAME"] == app["SERVICE_NAME"]
+    assert app["OTEL_SERVICE_NAME"] == stack_resource_name(PROJECT, "dev")  # each stack its own X-Ray service
     assert app["TRACING_SAMPLE_PERCENT"] == "0.5"
     assert config["exporters"]["awsxray"]["region"] == "us-east-1"
 
@@ -197,42 +219,89 @@ def test_the_task_role_may_put_trace_segments_and_nothing_else(traced: Deploymen
     assert XRAY_WRITE_ACTIONS == ["xray:PutTraceSegments"]
 
 
+def pulled_through(deployment: Deployment) -> str:
+    """The stack's pull through cache prefix, after checking that the collector comes through it from the account's
+    registry, that the execution role (which pulls images) may import into it and nothing else new, and that the
+    repositories ECR creates under it get this stack's template."""
+    rule = deployment.one("aws:ecr/pullThroughCacheRule:PullThroughCacheRule").inputs
+    assert rule["upstreamRegistryUrl"] == "public.ecr.aws"
+    prefix = str(rule["ecrRepositoryPrefix"])
+    image = containers(deployment)[COLLECTOR_NAME]["image"]
+    assert image == f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/{prefix}/{COLLECTOR_REPOSITORY}:{COLLECTOR_TAG}"
+    task = deployment.one("aws:ecs/taskDefinition:TaskDefinition").inputs
+    origin = deployment.origin(task["executionRoleArn"])
+    assert origin is not None
+    imports = [
+        json.loads(policy.inputs["policy"])["Statement"]
+        for policy in deployment.of_type("aws:iam/rolePolicy:RolePolicy")
+        if policy.inputs["role"] == origin[0].id
+    ]
+    repositories = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/{prefix}/*"
+    assert imports == [[{"Effect": "Allow", "Action": PULL_THROUGH_ACTIONS, "Resource": repositories}]]
+    template = deployment.one("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate").inputs
+    assert (template["prefix"], template["appliedFors"]) == (prefix, ["PULL_THROUGH_CACHE"])
+    return prefix
+
+
 def test_private_tasks_reach_x_ray_through_an_endpoint_and_pull_the_collector_through_the_cache(
     traced: Deployment,
 ) -> None:
     services = [endpoint.inputs["serviceName"] for endpoint in traced.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")]
     assert "com.amazonaws.us-east-1.xray" in services
-    rule = traced.one("aws:ecr/pullThroughCacheRule:PullThroughCacheRule").inputs
-    assert rule["upstreamRegistryUrl"] == "public.ecr.aws"
-    image = containers(traced)[COLLECTOR_NAME]["image"]
-    prefix = rule["ecrRepositoryPrefix"]
-    assert image == f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/{prefix}/{COLLECTOR_REPOSITORY}:{COLLECTOR_TAG}"
-    # The execution role (which pulls images) may import into that prefix's repositories, and nothing else new.
-    task = traced.one("aws:ecs/taskDefinition:TaskDefinition").inputs
-    origin = traced.origin(task["executionRoleArn"])
-    assert origin is not None
-    imports = [
-        json.loads(policy.inputs["policy"])["Statement"]
-        for policy in traced.of_type("aws:iam/rolePolicy:RolePolicy")
-        if policy.inputs["role"] == origin[0].id
-    ]
-    repositories = f"arn:aws:ecr:us-east-1:{ACCOUNT}:repository/{prefix}/*"
-    assert imports == [[{"Effect": "Allow", "Action": PULL_THROUGH_ACTIONS, "Resource": repositories}]]
+    assert pulled_through(traced) == stack_resource_name(PROJECT, "dev")
 
 
-def test_with_a_nat_the_collector_comes_from_ecr_public_and_no_endpoint_is_added() -> None:
+def test_with_a_nat_the_collector_is_pulled_through_the_cache_too_and_no_endpoint_is_added() -> None:
+    """One image path in every networking mode: tasks never pull from ECR Public themselves."""
     deployment = deploy(enable_tracing=True, memory=1024)
-    assert containers(deployment)[COLLECTOR_NAME]["image"] == f"public.ecr.aws/{COLLECTOR_REPOSITORY}:{COLLECTOR_TAG}"
-    assert not deployment.of_type("aws:ecr/pullThroughCacheRule:PullThroughCacheRule")
+    assert pulled_through(deployment)
     assert not deployment.of_type("aws:ec2/vpcEndpoint:VpcEndpoint")
+
+
+def test_a_second_stack_has_its_own_cache_rule_x_ray_service_and_traces_link(traced: Deployment) -> None:
+    """A registry holds one pull through cache rule per prefix, and destroying a stack deletes its rule: two stacks of
+    one project in one account and region (README, "A second stack") must not share one, nor one X-Ray service."""
+    prod = deploy(stack="prod", **TRACED)
+    assert pulled_through(prod) != pulled_through(traced)
+    names = [environment(containers(stack)["app"])["OTEL_SERVICE_NAME"] for stack in (traced, prod)]
+    assert names == [stack_resource_name(PROJECT, "dev"), stack_resource_name(PROJECT, "prod")]
+    assert f'service("{names[1]}")' in traces_markdown(prod)
+
+
+@pytest.mark.parametrize(
+    "stack_name",
+    ["hello-dev", "Hello-Dev", "hello-dev.eu_1", "a-very-long-project-name-that-fills-the-slug-production-eu"],
+)
+def test_the_cache_prefix_is_one_ecr_accepts_and_each_stack_name_its_own(stack_name: str) -> None:
+    prefix = pull_through_prefix(stack_name)
+    assert 2 <= len(prefix) <= PREFIX_MAX_LENGTH and PREFIX_PATTERN.fullmatch(prefix), prefix
+    others = {pull_through_prefix(stack_name + suffix) for suffix in ("", "-2", "x", "-eu", "-us")}
+    assert len(others) == 5
+
+
+def test_the_cached_repository_is_immutable_and_expires_old_releases(traced: Deployment) -> None:
+    """ECR.2 and ECR.3 for the repository ECR creates: the first image cached for a tag stays the one tasks run."""
+    template = traced.one("aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate").inputs
+    assert template["imageTagMutability"] == "IMMUTABLE"
+    policy = json.loads(template["lifecyclePolicy"])
+    assert policy == cached_image_lifecycle_policy()
+    # Release tags only, the collector's among them; untagged per-platform manifests are left alone.
+    [rule] = policy["rules"]
+    assert rule["selection"]["tagStatus"] == "tagged"
+    assert [fnmatch(COLLECTOR_TAG, pattern) for pattern in rule["selection"]["tagPatternList"]] == [True]
+    assert "resourceTags" not in template and "customRoleArn" not in template
 
 
 def test_the_policy_pack_passes_with_tracing_on(traced: Deployment) -> None:
     assert violations([(r.type, r.inputs) for r in traced.resources]) == {}
 
 
-def test_the_dashboard_of_a_traced_stack_links_to_its_traces(traced: Deployment) -> None:
-    body = json.loads(traced.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
+def traces_markdown(deployment: Deployment) -> str:
+    body = json.loads(deployment.one("aws:cloudwatch/dashboard:Dashboard").inputs["dashboardBody"])
     [text] = [widget for widget in body["widgets"] if widget["type"] == "text"]
+    return str(text["properties"]["markdown"])
+
+
+def test_the_dashboard_of_a_traced_stack_links_to_its_traces(traced: Deployment) -> None:
     app = environment(containers(traced)["app"])
-    assert f'service("{app["OTEL_SERVICE_NAME"]}")' in text["properties"]["markdown"]
+    assert f'service("{app["OTEL_SERVICE_NAME"]}")' in traces_markdown(traced)

@@ -7,6 +7,7 @@ at /v1/traces by a real HTTP server. One app process serves every request below;
 
 import json
 import logging
+import random
 import signal
 import threading
 import time
@@ -16,14 +17,21 @@ from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
 import tracing
 from fastapi import FastAPI
+from opentelemetry import propagate, trace
+from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Decision
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 from test_app import running_app
 
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -169,3 +177,94 @@ def test_with_tracing_off_nothing_is_instrumented(monkeypatch: pytest.MonkeyPatc
     tracing.instrument(app, untraced_paths=["/health"])
     assert app.build_middleware_stack == stack
     assert logging.getLogRecordFactory() is factory
+
+
+def remote_parent(sampled: bool) -> Any:
+    """The context a caller's traceparent gives the request's span: its trace, its span, its sampled flag."""
+    flags = TraceFlags(TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT)
+    caller = SpanContext(int(CALLER_TRACE, 16), int(CALLER_SPAN, 16), is_remote=True, trace_flags=flags)
+    return trace.set_span_in_context(NonRecordingSpan(caller))
+
+
+def sampled_share(percent: float, parent: Any = None, requests: int = 2000) -> float:
+    sampler = tracing.request_sampler(percent, random.Random(25))  # noqa: S311 (seeded: the same draws every run)
+    trace_id = int(CALLER_TRACE, 16)  # the same trace ID every time: the draw decides, not the ID
+    decisions = [
+        sampler.should_sample(parent, trace_id, "GET /").decision is Decision.RECORD_AND_SAMPLE for _ in range(requests)
+    ]
+    return sum(decisions) / requests
+
+
+def test_the_sampled_share_is_tracing_sample_percent_of_requests() -> None:
+    assert sampled_share(0) == 0
+    assert 0.04 <= sampled_share(5) <= 0.06
+    assert sampled_share(100) == 1
+
+
+def test_a_callers_sampled_flag_does_not_force_recording() -> None:
+    """A client on the internet may send traceparent ...-01 (or Sampled=1) on every request: the share stays the
+    stack's, and a caller that asked for no sampling cannot hide a request from it either."""
+    assert sampled_share(0, remote_parent(sampled=True)) == 0
+    assert 0.04 <= sampled_share(5, remote_parent(sampled=True)) <= 0.06
+    assert sampled_share(100, remote_parent(sampled=False)) == 1
+
+
+def test_spans_inside_a_request_follow_its_decision() -> None:
+    """A sampled request's child spans (its httpx calls) are all kept, so its trace is whole; nothing of a dropped
+    one is."""
+    sampler = tracing.request_sampler(50, random.Random(25))  # noqa: S311
+    for flags in (TraceFlags.SAMPLED, TraceFlags.DEFAULT):
+        local = SpanContext(int(CALLER_TRACE, 16), 1, is_remote=False, trace_flags=TraceFlags(flags))
+        parent = trace.set_span_in_context(NonRecordingSpan(local))
+        decisions = {
+            sampler.should_sample(parent, local.trace_id, "GET").decision is Decision.RECORD_AND_SAMPLE
+            for _ in range(50)
+        }
+        assert decisions == {flags == TraceFlags.SAMPLED}
+
+
+@contextmanager
+def header_recorder() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """A local HTTP server answering 204 and keeping each request's headers."""
+    seen: list[dict[str, str]] = []
+
+    class Recorder(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            seen.append({key.lower(): value for key, value in self.headers.items()})
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()  # a quick shutdown
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/downstream", seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_an_outgoing_httpx_call_is_a_client_span_and_carries_the_trace_on() -> None:
+    """The app's provider and propagator with the httpx instrumentation, in this process (undone afterwards): a call
+    inside a request becomes a client span of that request, and the callee gets both trace headers naming it."""
+    provider, exported = tracing.tracer_provider(100), InMemorySpanExporter()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    instrumentor, textmap = HTTPXClientInstrumentor(), propagate.get_global_textmap()
+    with header_recorder() as (url, seen):
+        propagate.set_global_textmap(tracing.propagator())
+        instrumentor.instrument(tracer_provider=provider)
+        try:
+            with provider.get_tracer("test").start_as_current_span("GET /", kind=SpanKind.SERVER):
+                assert httpx.get(url).status_code == 204
+        finally:
+            instrumentor.uninstrument()
+            propagate.set_global_textmap(textmap)
+    client, server = exported.get_finished_spans()
+    assert (client.kind, server.kind) == (SpanKind.CLIENT, SpanKind.SERVER)
+    assert client.parent is not None and client.parent.span_id == server.context.span_id
+    trace_hex, span_hex = f"{client.context.trace_id:032x}", f"{client.context.span_id:016x}"
+    [headers] = seen
+    assert headers["traceparent"] == f"00-{trace_hex}-{span_hex}-01"
+    assert headers["x-amzn-trace-id"] == f"Root=1-{trace_hex[:8]}-{trace_hex[8:]};Parent={span_hex};Sampled=1"

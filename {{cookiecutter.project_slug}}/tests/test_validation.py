@@ -1,5 +1,7 @@
 """Every rule of infra/validation.py at its edges, as `pulumi config set` would meet it at deploy time."""
 
+import json
+
 import pulumi
 import pytest
 from boundaries import CASES, Case
@@ -70,6 +72,31 @@ def test_a_retired_setting_is_refused_naming_what_replaced_it() -> None:
     [error] = str(refused.value).splitlines()[1:]
     assert error.strip().startswith("alarm_5xx_per_minute=10 is no longer used")
     assert "alarm_5xx_rate_percent" in error and "pulumi config rm alarm_5xx_per_minute" in error
+
+
+def test_the_whole_config_the_cli_hands_over_is_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under `pulumi up` the Python language host passes every key as JSON in PULUMI_CONFIG (not set_all_config):
+    a typo there is found too."""
+    pulumi.runtime.set_all_config({})
+    cli_config = {"aws:region": "eu-west-1", f"{PROJECT}:replica": "6", "aws:defaultTags": '{"tags": {}}'}
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps(cli_config))
+    with pytest.raises(pulumi.RunError) as refused:
+        load_settings()
+    assert str(refused.value).splitlines()[1:] == [
+        "  replica=6 is not a setting of this project: did you mean replicas? (`pulumi config rm replica`)"
+    ]
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"aws:region": "eu-west-1", f"{PROJECT}:replicas": "6"}))
+    assert (load_settings().aws_region, load_settings().replicas) == ("eu-west-1", 6)
+
+
+def test_an_environment_set_as_a_secret_is_refused_not_written_in_plain_text() -> None:
+    config = stack_config({"environment": '{"DOWNSTREAM_URL": "https://x"}'})
+    pulumi.runtime.set_all_config(config)
+    assert load_settings().environment == (("DOWNSTREAM_URL", "https://x"),)
+    pulumi.runtime.set_all_config(config, [f"{PROJECT}:environment"])  # `pulumi config set --secret --path ...`
+    with pytest.raises(pulumi.RunError, match=r"environment holds a secret \(set with --secret\)"):
+        load_settings()
+    pulumi.runtime.set_all_config(config, [])
 
 
 def test_an_existing_vpc_is_named_whole_and_leaves_networking_to_its_owner() -> None:

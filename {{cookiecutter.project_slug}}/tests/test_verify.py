@@ -17,7 +17,16 @@ import boto3  # type: ignore[import-untyped]
 import pytest
 from moto import mock_aws
 from test_app import running_app
-from verify import Target, answers, chaos, distinct_replicas, running_tasks, stack_target
+from verify import (
+    Target,
+    answers,
+    chaos,
+    deployed_environment,
+    distinct_replicas,
+    environment_report,
+    running_tasks,
+    stack_target,
+)
 
 CLUSTER, SERVICE, REPLICAS = "cluster", "service", 3
 REPLACE_AFTER_SECONDS = 0.4  # the stand-in scheduler's delay: several polls see the service short of a task
@@ -167,3 +176,23 @@ def test_target_carries_the_stacks_dashboard_link(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(subprocess, "run", fake_pulumi(outputs, {"aws:region": "eu-west-1"}))
     target = stack_target("dev")  # a stack deployed before the dashboard existed
     assert (target.dashboard_url, target.region, target.health_path) == ("", "eu-west-1", "/health")
+
+
+def test_the_environment_shown_is_the_one_the_running_task_definition_gives_the_app(ecs: Any) -> None:
+    environment = [{"name": "FEATURE_X", "value": "on"}, {"name": "PORT", "value": "8000"}]
+    ecs.register_task_definition(
+        family="app", containerDefinitions=[{"name": "app", "image": "app", "memory": 512, "environment": environment}]
+    )
+    ecs.update_service(cluster=CLUSTER, service=SERVICE, taskDefinition="app:2")
+    deployed = deployed_environment(ecs, Target("http://lb", "/health", CLUSTER, SERVICE, "us-east-1"))
+    assert deployed == {"FEATURE_X": "on", "PORT": "8000"}
+    assert environment_report({"FEATURE_X": "on"}, deployed) == ("environment: FEATURE_X=on", [])
+    shown, problems = environment_report({"FEATURE_X": "off", "DOWNSTREAM_URL": "https://x"}, deployed)
+    assert shown == "environment: FEATURE_X=on"
+    assert problems == [
+        "environment FEATURE_X=off is in the stack file, but the service's task definition has FEATURE_X=on "
+        "(run make up)",
+        "environment DOWNSTREAM_URL=https://x is in the stack file, but the service's task definition has no "
+        "DOWNSTREAM_URL (run make up)",
+    ]
+    assert environment_report({}, deployed)[0].startswith("environment: none set")
