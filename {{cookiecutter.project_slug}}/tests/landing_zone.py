@@ -33,7 +33,7 @@ WEST_PUBLIC_A, WEST_PUBLIC_B, WEST_PUBLIC_C = (f"subnet-0c0ffee00000001{zone}1" 
 WEST_PRIVATE_A, WEST_PRIVATE_C = "subnet-0c0ffee00000001a3", "subnet-0c0ffee00000001c3"  # usw1-az3, usw1-az2
 
 # A working answer set: the stack's variants and tests deploy into it.
-ANSWERS = {
+ANSWERS: dict[str, Any] = {
     "vpc_id": VPC,
     "public_subnet_ids": f"{PUBLIC_A},{PUBLIC_B}",
     "private_subnet_ids": f"{PRIVATE_A},{PRIVATE_B}",
