@@ -46,6 +46,7 @@ def start_app(app_dir: Path, port: int, replica_id: str) -> subprocess.Popen[byt
         "HOST": "127.0.0.1",
         "PORT": str(port),
         "REPLICA_ID": replica_id,
+        "RELEASE_LABEL": replica_id.rstrip("0123456789"),  # the revision: blue or green
         "HEALTH_CHECK_PATH": HEALTH_PATH,
         "GRACEFUL_SHUTDOWN_SECONDS": str(GRACEFUL_SHUTDOWN),
         "SHUTDOWN_DRAIN_SECONDS": str(checks.drain),
@@ -164,6 +165,11 @@ class ReleaseCluster:
 
     def admin(self, command: str) -> str:
         return haproxy_admin(self.socket_path, command)
+
+    def new_percent(self, rule: str = "production", new: str = "green") -> float:
+        """The share of `rule`'s weight on the new revision's group, as HAProxy holds it now ("get weight")."""
+        weights = {group: int(self.admin(f"get weight {rule}_rule/{group}").split()[0]) for group in GROUPS}
+        return 100.0 * weights[new] / max(1, sum(weights.values()))
 
     def stats(self, proxy: str) -> dict[str, dict[str, str]]:
         """HAProxy's statistics rows of one proxy, by server name (BACKEND for the proxy's own totals)."""

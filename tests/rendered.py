@@ -76,7 +76,9 @@ def check_files(project: Path, answers: dict[str, object]) -> None:
     for path in [*project.rglob("*.yml"), *project.rglob("*.yaml")]:
         assert isinstance(yaml.safe_load(path.read_text()), dict), path
     assert tomllib.loads((project / "pyproject.toml").read_text())["project"]["name"] == project.name
-    assert "<!-- cost estimate -->" not in (project / "README.md").read_text(), "the post-generation hook did not run"
+    readme = (project / "README.md").read_text()
+    assert "<!-- cost estimate -->" not in readme, "the post-generation hook did not run"
+    assert "<!-- acceptance cost -->" not in readme, "the post-generation hook did not write the cost of a run"
 
     run(project, str(BIN / "actionlint"), *map(str, sorted((project / ".github/workflows").glob("*.yml"))))
     if haproxy := tool("haproxy"):

@@ -106,6 +106,12 @@ def test_deploy_workflow_uses_oidc_pinned_actions_and_one_deploy_at_a_time(defau
     steps = [step for job in deploy["jobs"].values() for step in job["steps"]]
     assert all(re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]) for step in steps if "uses" in step)
     assert any("role-to-assume" in step.get("with", {}) for step in steps)
+    # ECS's verdict (and its reason for a rollback) is printed after the deploy, also when the deploy failed.
+    names = [step.get("name") for step in deploy["jobs"]["up"]["steps"]]
+    verdict = deploy["jobs"]["up"]["steps"][names.index("ECS's verdict on the release")]
+    assert names.index("ECS's verdict on the release") == names.index("Deploy") + 1
+    assert verdict["run"].startswith(".venv/bin/python scripts/rollout.py")
+    assert verdict["if"] == "${{ success() || steps.up.outcome == 'failure' }}"
 
 
 def test_dependabot_and_pre_commit_configs_parse(default_project: Path) -> None:

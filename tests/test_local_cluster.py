@@ -6,6 +6,8 @@
 3. With sticky sessions, one client keeps reaching the same replica.
 4. A replica that gets SIGTERM while still in rotation (a Fargate Spot reclaim) fails no request: it fails its health
    check at once and keeps serving until the load balancer has taken it out, then shuts down.
+5. `make acceptance`'s HTTP checks (scripts/acceptance_checks.py) pass here as they must on AWS: the URL answers, every
+   replica is seen, and its own paced client (httpx) counts no failure through the rolling replacement of test 1.
 """
 
 import http.cookiejar
@@ -13,15 +15,18 @@ import json
 import os
 import shutil
 import signal
+import sys
 import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 from cluster import HEALTH_PATH, INTERVAL, TIMEOUT, UNHEALTHY, HealthChecks, Load, LocalCluster
-from conftest import project_module
+from conftest import PROJECT_TEMPLATE, project_module
 
 REPLICAS = 3
+sys.path.append(str(PROJECT_TEMPLATE / "scripts"))  # the acceptance checks import verify.py as a sibling
+CHECKS = project_module("scripts/acceptance_checks.py")
 # Skipped on a laptop without them (the reason is printed); CI installs both and must run these tests.
 pytestmark = pytest.mark.skipif(
     not (shutil.which("haproxy") and shutil.which("wrk")) and os.environ.get("CI") != "true",
@@ -43,14 +48,21 @@ def test_rolling_replacement_fails_no_request(default_project: Path) -> None:
     with LocalCluster(default_project / "app", REPLICAS, checks=QUICK_CHECKS) as cluster:
         first = {slot.name for slot in cluster.running()}
         load = Load(f"http://127.0.0.1:{cluster.port}/")
-        time.sleep(2)
-        cluster.rolling_replace()
-        time.sleep(2)
+        # Beside wrk, the acceptance run's own client, as it runs through a release on AWS.
+        with CHECKS.PacedLoad(f"http://127.0.0.1:{cluster.port}/", requests_per_second=50) as paced:
+            time.sleep(2)
+            started = time.monotonic()
+            cluster.rolling_replace()
+            replaced_in = time.monotonic() - started
+            time.sleep(2)
         result = load.stop()
         assert {slot.name for slot in cluster.running()}.isdisjoint(first)
         assert len(cluster.healthy()) == REPLICAS
     assert result.requests > 1000
     assert result.failures == 0
+    release = CHECKS.check_release(paced, replaced_in, model_seconds=0, rollout_failure=None, schedule=[], steps=[])
+    assert release.passed, release
+    assert len(paced.samples) > 150 and release.figure.startswith(f"0 of {len(paced.samples)} requests failed")
 
 
 @pytest.mark.takes(25)
@@ -90,6 +102,16 @@ def test_verify_script_sees_every_replica_behind_the_load_balancer(default_proje
         url = f"http://127.0.0.1:{cluster.port}"
         assert verify.answers(url + HEALTH_PATH)
         assert verify.distinct_replicas(url + "/", 12) == {slot.name for slot in cluster.running()}
+        answered = CHECKS.check_answers(url, HEALTH_PATH, https=False)
+        # The zones come from ECS DescribeTasks on AWS (tested against moto in the project); here, two made up.
+        seen = CHECKS.check_replicas(
+            url, REPLICAS, {"task0": "us-east-1a", "task1": "us-east-1b", "task2": "us-east-1a"}
+        )
+        too_many = CHECKS.check_replicas(url, REPLICAS + 1, {"task0": "us-east-1a", "task1": "us-east-1b"})
+        running = sorted(slot.name for slot in cluster.running())
+    assert answered.passed and answered.figure.startswith("HTTP 200"), answered
+    assert seen.passed and seen.data["replicas_seen"] == running
+    assert not too_many.passed  # three replicas answer, a fourth is not made up
 
 
 @pytest.mark.takes(10)

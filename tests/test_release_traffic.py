@@ -7,17 +7,21 @@ timing model, under wrk load.
 3. A rollback returns all traffic to the old revision.
 No request fails at any step. Shares are measured from HAProxy's per-group response counters and must be within
 TOLERANCE percentage points of the schedule.
+4. `make acceptance`'s release measurement (scripts/acceptance_checks.py) gets the same answer from the outside: its
+   paced client (httpx) reads which revision answered each request (the app's `release`), a watcher polls the
+   production rule's weight, and the share per weight lands within TOLERANCE_OUTSIDE of the schedule, 0 failed.
 """
 
 import os
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cluster import Load
-from conftest import project_module
+from conftest import PROJECT_TEMPLATE, project_module
 from release_cluster import ReleaseCluster, Revisions, replica_behind
 
 VALIDATION = project_module("infra/validation.py")
@@ -25,6 +29,12 @@ TIMING = project_module("infra/timing.py")
 REPLICAS = 2
 SECONDS_PER_BAKE_MINUTE = 1.0  # the schedule's minutes, run as seconds
 TOLERANCE = 3.0
+# Seen from outside, as on AWS: a client that reads the weight every 0.1 s and sends up to 100 requests a second (fewer
+# on a busy machine: 40 a step at worst measured), so a few requests of each step fall beside the weight read for them.
+# Under half the 25-point linear step: each measured share is nearest its own step.
+TOLERANCE_OUTSIDE = 12.0
+sys.path.append(str(PROJECT_TEMPLATE / "scripts"))  # the acceptance checks import verify.py as a sibling
+CHECKS = project_module("scripts/acceptance_checks.py")
 pytestmark = pytest.mark.skipif(
     not (shutil.which("haproxy") and shutil.which("wrk")) and os.environ.get("CI") != "true",
     reason="needs haproxy and wrk (apt-get install haproxy wrk)",
@@ -83,10 +93,21 @@ def test_release_moves_traffic_as_scheduled_and_fails_no_request(
         load = Load(url)
         before, _ = cluster.share_while(0.6)
         tested, during_test = start_green_and_test_it(cluster, url)
-        measured = release(cluster, schedule)
+        with (
+            CHECKS.PacedLoad(url, requests_per_second=100, connections=8) as paced,
+            CHECKS.WeightWatcher(cluster.new_percent, poll_seconds=0.1) as watcher,
+        ):
+            measured = release(cluster, schedule)
         cluster.deregister("blue")  # after the final bake ECS takes the old revision out, then stops it
         after, _ = cluster.share_while(0.6)
         result = load.stop()
+    outside = CHECKS.shares_by_step(paced.samples, watcher.changes, "green", settle=0.3)
+    assert [weight for weight, _, _ in outside] == [0.0] * (outside[0][0] == 0.0) + [
+        shift.new_percent for shift in schedule
+    ]
+    for weight, share, responses in outside:
+        assert responses > 20 and abs(share - weight) <= TOLERANCE_OUTSIDE, (weight, share, responses)
+    assert paced.failures == 0
     assert before == 0.0
     # The test route reaches the new revision only (which of its replicas answers is the balancer's business).
     assert tested and tested <= {f"green{index}" for index in range(REPLICAS)}

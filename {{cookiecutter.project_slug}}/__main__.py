@@ -16,5 +16,7 @@ pulumi.export("repository_url", stack.image.repository.repository_url)
 pulumi.export("image_ref", stack.image.ref)
 pulumi.export("log_group_name", stack.service.log_group.name)
 pulumi.export("dashboard_url", stack.dashboard.url)
+# Read by `make acceptance`, which expects every alarm in state OK on a healthy stack.
+pulumi.export("alarm_names", [alarm.name for alarm in [*stack.alarms.rollback_alarms, *stack.alarms.notify_alarms]])
 # Empty for rolling; read by scripts/release_preflight.py before the next `up`.
 pulumi.export("release_traffic", stack.release.deployed if stack.release else {})

@@ -29,6 +29,8 @@ def replica_id() -> str:
 
 
 SERVICE_NAME = os.environ.get("SERVICE_NAME", "app")
+# The stack's release_label: tells one release's answers from another's (`make acceptance` counts them).
+RELEASE_LABEL = os.environ.get("RELEASE_LABEL", "")
 REPLICA = replica_id()
 app = FastAPI(title=SERVICE_NAME)
 # Set by server.py on SIGTERM: the health check fails from then on, so the load balancer takes this replica out.
@@ -37,9 +39,10 @@ draining = threading.Event()
 
 @app.get("/")
 async def index(delay_ms: int = 0) -> dict[str, str]:
-    """Which replica answered. `delay_ms` (at most 5 s) simulates slow work, to watch draining during a deploy."""
+    """Which replica, of which release, answered. `delay_ms` (at most 5 s) simulates slow work, to watch draining
+    during a deploy."""
     await asyncio.sleep(min(max(delay_ms, 0), MAX_DELAY_MS) / 1000)
-    return {"service": SERVICE_NAME, "replica": REPLICA}
+    return {"service": SERVICE_NAME, "replica": REPLICA, "release": RELEASE_LABEL}
 
 
 async def health(response: Response) -> dict[str, str]:

@@ -10,7 +10,13 @@ shown in the WAF line's text).
 import dataclasses
 from dataclasses import dataclass
 
-from infra.validation import Settings, memory_with_collector
+from infra.timing import (
+    TYPICAL_CHECK_MINUTES,
+    TYPICAL_CREATE_MINUTES,
+    TYPICAL_DESTROY_MINUTES,
+    typical_acceptance_minutes,
+)
+from infra.validation import Settings, fewest_replicas, memory_with_collector
 
 PRICES_AS_OF = "2026-11"
 HOURS_PER_MONTH = 730
@@ -196,4 +202,24 @@ def markdown(settings: Settings) -> str:
             "|---|---|",
             *deltas,
         ]
+    )
+
+
+def run_cost(settings: Settings, hours: float) -> tuple[float, float]:
+    """The stack's monthly fixed cost, and what `hours` of it cost (a throwaway acceptance run, say)."""
+    monthly = total(settings)
+    return monthly, monthly * hours / HOURS_PER_MONTH
+
+
+def acceptance_markdown(settings: Settings) -> str:
+    """What a typical `make acceptance` run of this stack costs: its copy runs the fewest replicas the rules allow."""
+    copy = dataclasses.replace(settings, replicas=fewest_replicas(settings))
+    minutes = typical_acceptance_minutes(copy)
+    release = minutes - TYPICAL_CREATE_MINUTES - TYPICAL_CHECK_MINUTES - TYPICAL_DESTROY_MINUTES
+    monthly, run = run_cost(copy, minutes / 60)
+    return (
+        f"A typical run takes about {minutes} min (creating the copy about {TYPICAL_CREATE_MINUTES}, the checks "
+        f"{TYPICAL_CHECK_MINUTES}, the release {release}, "
+        f"destroying it {TYPICAL_DESTROY_MINUTES}: estimates) and costs about **${run:.2f}** at the estimate's prices "
+        f"(the copy's {copy.replicas} replicas: ${monthly:,.2f} a month, prorated), plus the few requests it sends."
     )

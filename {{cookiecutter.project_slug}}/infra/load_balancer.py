@@ -9,6 +9,12 @@ from infra.validation import Settings
 # AWS's recommended policy (TLS 1.3 and 1.2, post-quantum key exchange), set explicitly: the API default is from 2016.
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-Res-PQ-2025-09"
 WORLD_IPV4 = "0.0.0.0/0"
+# A target group's own port is replace-only (terraform-provider-aws `aws_lb_target_group`: port, protocol, VPC and
+# target type are ForceNew) and, with `ip` targets, not the port traffic goes to: ECS registers each task at the
+# container port the service names, and the health check's `traffic-port` follows the registered port. So the groups
+# keep a fixed port and `container_port` can change without replacing them (a replaced group is empty, or still in use
+# by a rule ECS owns). Stacks created when the port was `container_port` keep theirs: `ignore_changes` below.
+TARGET_GROUP_PORT = 80
 
 
 def target_group(
@@ -19,7 +25,7 @@ def target_group(
         name,
         vpc_id=vpc_id,
         target_type="ip",
-        port=settings.container_port,
+        port=TARGET_GROUP_PORT,
         protocol="HTTP",
         deregistration_delay=settings.deregistration_delay_seconds,
         health_check={
@@ -36,7 +42,7 @@ def target_group(
             "enabled": settings.enable_sticky_sessions,
             "cookie_duration": settings.sticky_duration_seconds,
         },
-        opts=opts,
+        opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(ignore_changes=["port"])),
     )
 
 

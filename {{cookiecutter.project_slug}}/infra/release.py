@@ -13,7 +13,7 @@ import pulumi_aws as aws
 from infra.iam import guarded_role
 from infra.load_balancer import target_group
 from infra.timing import update_timeout_minutes
-from infra.validation import Settings
+from infra.validation import RELEASE_REPLACING_SETTINGS, Settings
 
 # The ECS API's names for the stack's strategies.
 ECS_STRATEGIES = {"rolling": "ROLLING", "blue-green": "BLUE_GREEN", "canary": "CANARY", "linear": "LINEAR"}
@@ -78,11 +78,12 @@ class ReleaseTraffic(pulumi.ComponentResource):
         self.role_policy = aws.iam.RolePolicyAttachment(
             f"{name}-ecs-lb", role=self.role.name, policy_arn=LOAD_BALANCERS_POLICY_ARN, opts=child
         )
-        # For scripts/release_preflight.py: which rule and listener the last deployment left ECS shifting.
-        self.deployed: dict[str, pulumi.Input[str] | bool] = {
+        # For scripts/release_preflight.py: which rule and first group the last deployment left ECS shifting, and the
+        # settings that replace groups or rules when changed, as deployed (compared with the next config).
+        self.deployed: dict[str, object] = {
             "production_rule_arn": self.production_rule.arn,
             "primary_target_group_arn": primary.arn,
-            "enable_https": settings.enable_https,
+            **{key: getattr(settings, key) for key in RELEASE_REPLACING_SETTINGS},
         }
         self.register_outputs({"alternate_target_group": self.alternate.arn})
 

@@ -53,7 +53,10 @@ class FargateService(pulumi.ComponentResource):
         # ECS checks the listener, and for releases its role's permissions, when the service changes.
         start_after: list[pulumi.Resource] = [listener] if release is None else [listener, release.role_policy]
         start_after.append(self.capacity_providers)  # a strategy may only name providers the cluster has
-        start_after += rules.endpoint_access
+        # The first tasks start as soon as the service exists: their network rules and the execution role's policies
+        # first, or they fail to pull the image or a health check and the circuit breaker counts those failures.
+        start_after += [*rules.rules, *rules.endpoint_access, *task.roles.execution_policies]
+        start_after += task.tracing.pull_needs if task.tracing else []  # the collector's image, with tracing
 
         load_balancer: aws.ecs.ServiceLoadBalancerArgsDict = {
             "target_group_arn": target_group.arn,

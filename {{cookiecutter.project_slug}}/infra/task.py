@@ -15,10 +15,12 @@ CONTAINER_NAME = "app"
 CONTAINER_USER = "10001:10001"
 # The one writable place: a tmpfs at /tmp, private to the container, world-writable with the sticky bit as /tmp is.
 # (A task volume would be root-owned with mode 0755, which the non-root user cannot write.) Its size counts against
-# the task's memory.
+# the task's memory. No `mode=1777` option: the ECS API lists `mode` only as a bare word, with no form that takes a
+# value, and the mode is 1777 without it: runc gives a tmpfs the mode of the directory it covers in the image (the
+# Debian base image's /tmp is 1777), and a tmpfs mounted elsewhere starts 1777 (the kernel's and Docker's default).
 TMP_PATH = "/tmp"  # noqa: S108 (a tmpfs private to the container, not a shared host directory)
 TMP_SIZE_MIB = 64
-TMP_MOUNT_OPTIONS = ["mode=1777", "nosuid", "nodev", "noexec"]
+TMP_MOUNT_OPTIONS = ["nosuid", "nodev", "noexec"]
 
 
 def container_definitions(
@@ -44,6 +46,10 @@ def container_definitions(
         ),
         "KEEP_ALIVE_SECONDS": str(settings.app_keep_alive_seconds),
     }
+    # Only when set: ECS drops environment entries with empty values, which the provider then sees as a change on every
+    # `up` (hashicorp/terraform-provider-aws#39533, pulumi/pulumi-aws#4576: the task definition replaced each time).
+    if settings.release_label:
+        environment["RELEASE_LABEL"] = settings.release_label
     if tracing is not None:
         environment.update(tracing.app_environment())
     # The `environment` setting: plain values the team chose, after the stack's own (validation keeps credentials out).

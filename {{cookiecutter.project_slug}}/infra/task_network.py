@@ -6,6 +6,10 @@ import pulumi_aws as aws
 from infra.endpoints import VpcEndpoints
 from infra.network import Placement
 
+# The fields of the rules that carry the container port (the provider updates them in place; only the group is
+# ForceNew).
+PORT_FIELDS = ["from_port", "to_port"]
+
 
 class TaskNetworkRules:
     """The tasks' security group in the placement's VPC: `port` from the ALB only; out, HTTPS anywhere and DNS to the
@@ -31,26 +35,35 @@ class TaskNetworkRules:
             tags=placement.security_group_tags,
             opts=opts,
         )
-        aws.vpc.SecurityGroupIngressRule(
-            f"{name}-from-alb",
-            security_group_id=self.security_group.id,
-            description="The app's port, from the ALB only",
-            referenced_security_group_id=alb_security_group.id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            opts=opts,
-        )
-        aws.vpc.SecurityGroupEgressRule(
-            f"{name}-alb-to-tasks",
-            security_group_id=alb_security_group.id,
-            description="Requests and health checks to the tasks' port",
-            referenced_security_group_id=self.security_group.id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            opts=opts,
-        )
+        # A port change replaces these two rules instead of updating them in place: the provider would rewrite the
+        # rule (ModifySecurityGroupRules) before the service update, cutting the ALB off from the old tasks on the old
+        # port. Replaced, the new-port rule is created first (Pulumi's default create-before-delete), the service
+        # moves, and the old-port rule is deleted at the end of the update. Different ports: no duplicate rule.
+        port_rule_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(replace_on_changes=PORT_FIELDS))
+        # Every rule the tasks' traffic needs: the service starts no task before they exist (a task that cannot pull
+        # its image or answer a health check counts against the deployment circuit breaker).
+        self.rules: list[pulumi.Resource] = [
+            aws.vpc.SecurityGroupIngressRule(
+                f"{name}-from-alb",
+                security_group_id=self.security_group.id,
+                description="The app's port, from the ALB only",
+                referenced_security_group_id=alb_security_group.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                opts=port_rule_opts,
+            ),
+            aws.vpc.SecurityGroupEgressRule(
+                f"{name}-alb-to-tasks",
+                security_group_id=alb_security_group.id,
+                description="Requests and health checks to the tasks' port",
+                referenced_security_group_id=self.security_group.id,
+                ip_protocol="tcp",
+                from_port=port,
+                to_port=port,
+                opts=port_rule_opts,
+            ),
+        ]
         # Tasks leave over HTTPS only: ECR and its S3 layers, CloudWatch Logs, SSM and Secrets Manager, ECS exec and
         # the AWS APIs the app calls all listen on 443 (through NAT or VPC endpoints alike). DNS to the VPC's own
         # resolver too, in each of the VPC's CIDR blocks (the first block's rules keep the names they always had).
@@ -63,18 +76,20 @@ class TaskNetworkRules:
                 (f"dns-tcp{suffix}", "tcp", 53, cidr, "DNS over TCP (large answers) to the VPC resolver"),
             ]
         for rule, protocol, to_port, cidr, description in egress:
-            aws.vpc.SecurityGroupEgressRule(
-                f"{name}-tasks-{rule}",
-                security_group_id=self.security_group.id,
-                description=description,
-                ip_protocol=protocol,
-                from_port=to_port,
-                to_port=to_port,
-                cidr_ipv4=cidr,
-                opts=opts,
+            self.rules.append(
+                aws.vpc.SecurityGroupEgressRule(
+                    f"{name}-tasks-{rule}",
+                    security_group_id=self.security_group.id,
+                    description=description,
+                    ip_protocol=protocol,
+                    from_port=to_port,
+                    to_port=to_port,
+                    cidr_ipv4=cidr,
+                    opts=opts,
+                )
             )
         # Without a route out, tasks reach ECR, logs and secrets only through the endpoints: let them in (the service
-        # starts no task before this rule and the endpoints exist).
+        # starts no task before this rule and the endpoints exist either).
         self.endpoint_access: list[pulumi.Resource] = []
         if endpoints is not None:
             self.endpoint_access = [

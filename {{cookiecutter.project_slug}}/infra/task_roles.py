@@ -72,16 +72,22 @@ class TaskRoles:
     ) -> None:
         # Execution role: what ECS itself needs to start the task (pull the image, write logs).
         self.execution_role = guarded_role(f"{name}-execution", ECS_TASKS_TRUST, guardrails, opts)
-        aws.iam.RolePolicyAttachment(
-            f"{name}-execution", role=self.execution_role.name, policy_arn=EXECUTION_POLICY_ARN, opts=opts
-        )
+        # The policies a task needs before it can start (pull the image, write logs, read its secrets): the task
+        # definition names only the role, so the service waits for these itself.
+        self.execution_policies: list[pulumi.Resource] = [
+            aws.iam.RolePolicyAttachment(
+                f"{name}-execution", role=self.execution_role.name, policy_arn=EXECUTION_POLICY_ARN, opts=opts
+            )
+        ]
         self.secret_arns = [secret_arn(source, region) for source in secret_sources]
         if self.secret_arns:
-            aws.iam.RolePolicy(
-                f"{name}-read-secrets",
-                role=self.execution_role.id,
-                policy=secrets_policy(self.secret_arns, secrets_kms_key_arn),
-                opts=opts,
+            self.execution_policies.append(
+                aws.iam.RolePolicy(
+                    f"{name}-read-secrets",
+                    role=self.execution_role.id,
+                    policy=secrets_policy(self.secret_arns, secrets_kms_key_arn),
+                    opts=opts,
+                )
             )
         # Task role: what the app's own code may call in AWS. Empty on purpose; attach policies here as the app grows.
         self.task_role = guarded_role(f"{name}-task", ECS_TASKS_TRUST, guardrails, opts)

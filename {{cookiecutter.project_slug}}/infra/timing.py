@@ -126,3 +126,43 @@ def release_markdown(settings: Settings) -> str:
             *rows,
         ]
     )
+
+
+def stopped_task_replacement_seconds(settings: Settings) -> int:
+    """A task stopped through the ECS API (not crashed) is replaced at once: task start plus one passing check."""
+    timing = model(
+        settings.health_check_interval_seconds,
+        settings.unhealthy_threshold,
+        settings.deregistration_delay_seconds,
+        settings.graceful_shutdown_seconds,
+    )
+    return timing.replacement - timing.detection
+
+
+# `make acceptance` in CI (.github/workflows/acceptance.yml; a test keeps the workflow equal to these): two `pulumi
+# up`s (the copy's creation and the release), each bounded like the deploy job by the release rule in
+# infra/validation.py, plus the checks (the self-healing wait and the alarms' wait are their longest parts); the
+# job adds the destroy, which its own step runs again if the run was cut short.
+ACCEPTANCE_CHECK_MINUTES = 20
+ACCEPTANCE_DESTROY_MINUTES = 40
+
+
+def acceptance_run_minutes() -> int:
+    return 2 * validation.CI_DEPLOY_JOB_MINUTES + ACCEPTANCE_CHECK_MINUTES
+
+
+def acceptance_job_minutes() -> int:
+    return acceptance_run_minutes() + ACCEPTANCE_DESTROY_MINUTES
+
+
+# What a typical `make acceptance` run spends outside the release, for the README's cost of a run (estimates for a
+# small image, not measured here: the report of a real run has the real figures). Creating the copy waits for NAT
+# gateways, the ALB, a DNS-validated certificate when HTTPS is on, and the service's first steady state.
+TYPICAL_CREATE_MINUTES = 15
+TYPICAL_CHECK_MINUTES = 5
+TYPICAL_DESTROY_MINUTES = 10
+
+
+def typical_acceptance_minutes(settings: Settings) -> int:
+    release = -(-release_seconds(settings) // 60)
+    return TYPICAL_CREATE_MINUTES + TYPICAL_CHECK_MINUTES + release + TYPICAL_DESTROY_MINUTES

@@ -213,6 +213,8 @@ class TracingSidecar(pulumi.ComponentResource):
             ),
             opts=child,
         )
+        # What a task needs before it can pull the collector (the service starts no task before it).
+        self.pull_needs: list[pulumi.Resource] = [self.repository_template, self.pull_through_rule, self.import_policy]
         self.task_role_policy = aws.iam.RolePolicy(
             f"{name}-put-traces", role=task_role.id, policy=xray_write_policy(), opts=child
         )

@@ -42,6 +42,15 @@ WAF_REDACTED_HEADERS = ("authorization", "cookie")
 # How a new revision replaces the old: ECS's rolling update, or its blue/green family (ECS API strategies).
 DEPLOYMENT_STRATEGIES = ("rolling", "blue-green", "canary", "linear")
 MAX_BAKE_MINUTES = 1440  # the ECS API's limit for every bake time
+# Settings whose change replaces a target group or a listener rule of a release (a replace-only input: a rule's
+# listener; a group's VPC, port, protocol, target type or name), which ECS may be using: the release preflight
+# (scripts/release_preflight.py) refuses such a change unless the first group serves all production traffic. The
+# generated tests/test_every_setting.py shows that no other setting changes a replace-only input.
+RELEASE_REPLACING_SETTINGS: dict[str, str] = {
+    "enable_https": "moves the release rules to the other listener, recreating them at 100 % on the first target group",
+    # Issue 21: a target group's VPC is replace-only, so moving into or out of an existing VPC recreates both groups.
+    "vpc_id": "moves the target groups to another VPC, recreating them and the release rules at 100 % on the first",
+}
 TASK_START_SECONDS = 30  # a small image pulled and started on Fargate (the deploy timing model, infra/timing.py)
 SPOT_NOTICE_SECONDS = 120  # a Fargate Spot task stops this long after its termination notice (and stopTimeout <= it)
 # `pulumi up` waits for the release (wait_for_steady_state): the provider's own update timeout is 20 minutes, which
@@ -57,6 +66,7 @@ MAX_RELEASE_WAIT_MINUTES = CI_DEPLOY_JOB_MINUTES - CI_SETUP_MINUTES
 # ALB http-header condition: name up to 40 characters, value patterns up to 128 (no wildcards here: an exact value).
 TEST_HEADER_PATTERN = re.compile(r"(?P<name>[A-Za-z0-9-]{1,40}): ?(?P<value>[A-Za-z0-9._~-]{1,128})")
 KEEP_ALIVE_MARGIN_SECONDS = 5
+RELEASE_LABEL_PATTERN = re.compile(r"[A-Za-z0-9._-]{0,64}")
 # Commercial-partition regions (GovCloud and China use other ARN partitions and are not supported).
 AWS_REGIONS = (
     "af-south-1", "ap-east-1", "ap-east-2", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3",
@@ -92,6 +102,8 @@ SECRET_SOURCE_PATTERN = re.compile(
 STACK_ENVIRONMENT_NAMES = (
     "SERVICE_NAME", "PORT", "HEALTH_CHECK_PATH", "GRACEFUL_SHUTDOWN_SECONDS", "SHUTDOWN_DRAIN_SECONDS",
     "KEEP_ALIVE_SECONDS",
+    # with release_label (infra/task.py)
+    "RELEASE_LABEL",
     # with enable_tracing (infra/tracing.py)
     "OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_SERVICE_NAME", "OTEL_RESOURCE_ATTRIBUTES",
     "TRACING_SAMPLE_PERCENT",
@@ -207,6 +219,9 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     "permissions_boundary_arn": "",
     "iam_role_path": "/",
     "environment": {},
+    # Issue 24: a label the app shows in every answer (RELEASE_LABEL); `make acceptance` changes it to make a
+    # harmless release and tell the new revision's answers from the old one's.
+    "release_label": "",
 }
 DEFAULTS = {**ANSWER_DEFAULTS, **STACK_ONLY_DEFAULTS}
 
@@ -283,6 +298,7 @@ class Settings:
     permissions_boundary_arn: str
     iam_role_path: str
     environment: tuple[tuple[str, str], ...]
+    release_label: str
     vpc_id: str
     public_subnet_ids: tuple[str, ...]
     private_subnet_ids: tuple[str, ...]
@@ -541,6 +557,13 @@ def _environment(raw: object) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(parsed))
 
 
+def _release_label(raw: object) -> str:
+    label = str(raw).strip()
+    if not RELEASE_LABEL_PATTERN.fullmatch(label):
+        raise _FieldError("is not allowed: use up to 64 letters, digits, '.', '_' or '-', or leave it empty")
+    return label
+
+
 PARSERS: dict[str, Callable[[object], object]] = {
     "aws_region": _region,
     "replicas": _integer(
@@ -622,6 +645,7 @@ PARSERS: dict[str, Callable[[object], object]] = {
         optional=False,
     ),
     "environment": _environment,
+    "release_label": _release_label,
     "vpc_id": _vpc_id,
     "public_subnet_ids": _subnet_ids,
     "private_subnet_ids": _subnet_ids,
@@ -1157,3 +1181,15 @@ def check_answers(answers: Mapping[str, object]) -> list[str]:
     except InvalidSettings as invalid:
         errors.extend(invalid.errors)
     return errors
+
+
+# Issue 24: what a throwaway copy of a stack runs (`make acceptance`, pull-request environments).
+def fewest_replicas(settings: Settings) -> int:
+    """The smallest replica count the rules accept with the rest of `settings` (autoscaling_min follows it)."""
+    values = dataclasses.asdict(settings)
+    for replicas in range(MIN_REPLICAS, MAX_REPLICAS + 1):
+        low = replicas if values["enable_autoscaling"] else values["autoscaling_min"]
+        candidate = {**values, "replicas": replicas, "autoscaling_min": low}
+        if not any(check(candidate) for _, check in CHECKS):
+            return replicas
+    return settings.replicas

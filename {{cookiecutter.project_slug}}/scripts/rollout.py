@@ -1,10 +1,17 @@
-"""After `pulumi up`: did ECS finish the release the stack deployed, or roll it back?
+"""After `pulumi up`: did ECS finish the release the stack deployed, or roll it back? And why.
 
-    python scripts/rollout.py STACK [--timeout 3600]
+    python scripts/rollout.py STACK [--timeout SECONDS]    (default: the stack's modelled release plus the margin)
+    python scripts/rollout.py STACK --redeploy     (`make redeploy`: one more release of the same revision)
 
-`pulumi up` returns once the ECS service is steady, and a service ECS rolled back (circuit breaker or alarm) is
-steady too, on the old revision, so `pulumi up` alone reports success. This waits for the service's latest deployment
-to end and exits non-zero unless it is SUCCESSFUL and the service runs the task definition the stack deployed.
+`pulumi up` waits for the deployment it starts (`wait_for_steady_state`) and fails when ECS rolls it back, with ECS's
+reason. This is the second look, for CI and `make up`: it waits for the service's latest deployment to end and exits
+non-zero, printing ECS's `statusReason`, unless it is SUCCESSFUL and the service runs the task definition the stack
+deployed (which also catches an `up` that did not touch the service after an earlier rollback, or one cut short).
+
+`--redeploy` starts a forced new deployment of the current revision (what the release preflight asks for to move the
+tasks back to the first target group) and waits for that deployment, bakes included: a canary or linear release can
+take longer than `aws ecs wait services-stable`'s 10 minutes (40 checks, 15 s apart). Both wait as long as `pulumi up`
+would for the stack's release (infra/timing.py's model, bakes and test window included, plus the margin).
 """
 
 import argparse
@@ -12,9 +19,22 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from infra.stack_file import stack_file_settings  # noqa: E402
+from infra.timing import update_timeout_minutes  # noqa: E402
+from infra.validation import MAX_RELEASE_WAIT_MINUTES, InvalidSettings  # noqa: E402
+
+# Every AWS API action this script may call (`--redeploy` adds REDEPLOY_ACTIONS); issue 22 derives its policy here.
+AWS_ACTIONS = ["ecs:ListServiceDeployments", "ecs:DescribeServices"]
+REDEPLOY_ACTIONS = ["ecs:UpdateService"]
 
 # ServiceDeploymentBrief.status: anything else than SUCCESSFUL, once it stops changing, means the release did not land.
 ENDED_BADLY = {"ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"}
@@ -22,10 +42,46 @@ ENDED_BADLY |= {"STOPPED", "STOP_REQUESTED"}
 STILL_GOING = {"PENDING", "IN_PROGRESS"}
 
 
-def latest_deployment(ecs: Any, cluster: str, service: str) -> dict[str, Any] | None:
-    """The service's newest deployment (ECS service deployments, 2024), or None for a service without any."""
-    found = ecs.list_service_deployments(cluster=cluster, service=service, maxResults=20)["serviceDeployments"]
+@dataclass(frozen=True)
+class Started:
+    """A deployment UpdateService started: its number (in its service revision's ARN) and when ECS created it."""
+
+    revision: str
+    created_at: datetime
+
+
+# ListServiceDeployments promises no order: a deployment we started is looked for among those created since a little
+# before it (the service deployment and the deployment UpdateService answers with are created moments apart).
+CREATED_MARGIN = timedelta(minutes=5)
+PAGE_SIZE = 100  # ListServiceDeployments' largest page; every page is read, since the newest may be on any of them
+
+
+def latest_deployment(ecs: Any, cluster: str, service: str, started: Started | None = None) -> dict[str, Any] | None:
+    """The service's newest deployment (ECS service deployments, 2024), or None for a service without any.
+
+    With `started`, only the service deployment that targets its revision: ECS may list it a moment after UpdateService
+    returns. (terraform-provider-aws finds the deployment its update started the same way.)
+    """
+    request: dict[str, Any] = {"cluster": cluster, "service": service, "maxResults": PAGE_SIZE}
+    if started is not None:
+        request["createdAt"] = {"after": started.created_at - CREATED_MARGIN}
+    found: list[dict[str, Any]] = []
+    while True:
+        page = ecs.list_service_deployments(**request)
+        found += page["serviceDeployments"]
+        if not page.get("nextToken"):
+            break
+        request["nextToken"] = page["nextToken"]
+    if started is not None:
+        found = [item for item in found if started.revision in item.get("targetServiceRevisionArn", "")]
     return max(found, key=lambda deployment: deployment["createdAt"]) if found else None
+
+
+def redeploy(ecs: Any, cluster: str, service: str) -> Started:
+    """Start a forced new deployment of the service's current revision."""
+    updated = ecs.update_service(cluster=cluster, service=service, forceNewDeployment=True)["service"]
+    [primary] = [deployment for deployment in updated["deployments"] if deployment["status"] == "PRIMARY"]
+    return Started(str(primary["id"]).rsplit("/", 1)[-1], primary["createdAt"])  # id: "ecs-svc/1234567890"
 
 
 def rollout_failure(
@@ -37,14 +93,20 @@ def rollout_failure(
     timeout: float,
     say: Callable[[str], None] = print,
     poll_seconds: float = 15,
+    started: Started | None = None,
 ) -> str | None:
-    """None when the latest deployment succeeded on `task_definition`; otherwise one line saying what happened."""
-    started = time.monotonic()
-    while (deployment := latest_deployment(ecs, cluster, service)) and deployment["status"] in STILL_GOING:
-        elapsed = time.monotonic() - started
+    """None when the latest deployment (or the one `started`) succeeded on `task_definition`; otherwise one line
+    saying what happened, with ECS's reason."""
+    began = time.monotonic()
+    while True:
+        deployment = latest_deployment(ecs, cluster, service, started)
+        status = deployment["status"] if deployment else "not listed yet"
+        if not (status in STILL_GOING or (deployment is None and started is not None)):
+            break
+        elapsed = time.monotonic() - began
         if elapsed > timeout:
-            return f"the deployment is still {deployment['status']} after {elapsed:.0f} s: see the ECS console"
-        say(f"  {elapsed:5.0f} s: deployment {deployment['status']}")
+            return f"the deployment is still {status} after {elapsed:.0f} s: see the ECS console"
+        say(f"  {elapsed:5.0f} s: deployment {status}")
         time.sleep(poll_seconds)
     if deployment and deployment["status"] in ENDED_BADLY:
         reason = deployment.get("statusReason", "no reason given")
@@ -59,27 +121,52 @@ def rollout_failure(
 
 
 def stack_output(stack: str, name: str) -> str:
+    """One of the stack's outputs, or "" when it has none (a first create that failed before making the service)."""
     command = ["pulumi", "stack", "output", name, "--stack", stack]
-    return subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
+    found = subprocess.run(command, check=False, capture_output=True, text=True)
+    return found.stdout.strip() if found.returncode == 0 else ""
+
+
+def release_wait_seconds(stack: str) -> float:
+    """As long as `pulumi up` waits for this stack's release; a config the program refuses gets the longest allowed."""
+    try:
+        return update_timeout_minutes(stack_file_settings(stack)) * 60
+    except InvalidSettings:
+        return MAX_RELEASE_WAIT_MINUTES * 60
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("stack")
-    parser.add_argument("--timeout", type=float, default=3600, help="seconds to wait for the deployment to end")
+    parser.add_argument(
+        "--timeout", type=float, help="seconds to wait for the deployment to end (default: as `pulumi up` would)"
+    )
+    parser.add_argument(
+        "--redeploy", action="store_true", help="first start a forced new deployment of the current revision"
+    )
     args = parser.parse_args()
+    outputs = {name: stack_output(args.stack, name) for name in ("cluster_name", "service_name", "task_definition_arn")}
+    if not all(outputs.values()):
+        print(
+            f"FAIL: stack {args.stack} has no service yet (its first `pulumi up` failed before creating it): "
+            "see pulumi's error above"
+        )
+        return 1
+    cluster, service = outputs["cluster_name"], outputs["service_name"]
+    timeout = release_wait_seconds(args.stack) if args.timeout is None else args.timeout
     region = subprocess.run(
         ["pulumi", "config", "get", "aws:region", "--stack", args.stack], check=True, capture_output=True, text=True
     ).stdout.strip()
     ecs = boto3.client("ecs", region_name=region)
-    cluster, service = stack_output(args.stack, "cluster_name"), stack_output(args.stack, "service_name")
-    failure = rollout_failure(
-        ecs, cluster, service, stack_output(args.stack, "task_definition_arn"), timeout=args.timeout
-    )
+    started = None
+    if args.redeploy:
+        started = redeploy(ecs, cluster, service)
+        print(f"started a new deployment of {service} ({started.revision}); waiting for it to end, bakes included")
+    failure = rollout_failure(ecs, cluster, service, outputs["task_definition_arn"], timeout=timeout, started=started)
     if failure:
         print(f"FAIL: {failure}")
         return 1
-    print(f"ok: {service} finished its release on the stack's task definition")
+    print(f"ok: {service} runs the stack's task definition; its latest deployment ended SUCCESSFUL")
     return 0
 
 

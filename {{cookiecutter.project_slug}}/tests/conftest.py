@@ -360,6 +360,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.zone_names: dict[str, str] = {}
         self.custom_timeouts: dict[str, dict[str, str]] = {}
         self.depends_on: dict[str, list[str]] = {}
+        self.replace_on_changes: dict[str, list[str]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         registered = Registered(args.typ, args.name, args.inputs)
@@ -461,12 +462,14 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
 
 class RecordingMonitor(MockMonitor):
-    """The mock engine, also noting each resource's ignore_changes and custom timeouts (mocks see only inputs)."""
+    """The mock engine, also noting each resource's ignore_changes, replace_on_changes, dependencies and custom
+    timeouts (mocks see only inputs)."""
 
     mocks: RecordingMocks
 
     def RegisterResource(self, request: Any) -> Any:
         self.mocks.ignore_changes[request.name] = list(request.ignoreChanges)
+        self.mocks.replace_on_changes[request.name] = list(request.replaceOnChanges)
         # The logical names of what the resource waits for (its depends_on and the resources its inputs came from).
         self.mocks.depends_on[request.name] = [urn.rsplit("::", 1)[-1] for urn in request.dependencies]
         timeouts = request.customTimeouts
@@ -487,6 +490,7 @@ class Deployment:
     origins: dict[str, tuple[Registered, str]] = field(default_factory=dict)
     custom_timeouts: dict[str, dict[str, str]] = field(default_factory=dict)
     depends_on: dict[str, list[str]] = field(default_factory=dict)
+    replace_on_changes: dict[str, list[str]] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Registered]:
         return [resource for resource in self.resources if resource.type == type_]
@@ -548,7 +552,7 @@ def deploy(
         deployment.resources, deployment.ignore_changes = mocks.resources, mocks.ignore_changes
         deployment.invokes, deployment.origins = mocks.invokes, mocks.origins
         deployment.custom_timeouts = mocks.custom_timeouts
-        deployment.depends_on = mocks.depends_on
+        deployment.depends_on, deployment.replace_on_changes = mocks.depends_on, mocks.replace_on_changes
         _DEPLOYMENTS[key] = deployment
     return _DEPLOYMENTS[key]
 

@@ -56,9 +56,9 @@ def running_app(**environment: str) -> Iterator[tuple[subprocess.Popen[str], str
             process.wait()
 
 
-def test_root_names_the_replica_that_answered() -> None:
-    with running_app(SERVICE_NAME="hello") as (_, base):
-        assert get_json(base + "/") == {"service": "hello", "replica": socket.gethostname()}
+def test_root_names_the_replica_and_the_release_that_answered() -> None:
+    with running_app(SERVICE_NAME="hello", RELEASE_LABEL="2") as (_, base):
+        assert get_json(base + "/") == {"service": "hello", "replica": socket.gethostname(), "release": "2"}
 
 
 def test_health_check_answers_on_the_configured_path() -> None:

@@ -3,6 +3,9 @@
 import json
 from typing import Any
 
+import pytest
+from test_every_setting import RUNS
+
 from conftest import ACCOUNT, Deployment, deploy
 from infra.network import VPC_CIDR
 
@@ -111,6 +114,36 @@ def test_flow_logs_can_be_switched_off() -> None:
     assert not [r for r in deployment.resources if "flow" in r.name]
     # The VPC declares the exception, so the policy pack's EC2.6 rule accepts it.
     assert deployment.one("aws:ec2/vpc:Vpc").inputs["tags"]["flow-logs"] == "off"
+
+
+@pytest.mark.parametrize("config", [{}, RUNS["canary"]], ids=["defaults", "endpoints-and-secrets"])
+def test_the_service_starts_no_task_before_its_rules_and_execution_policies_exist(config: dict[str, Any]) -> None:
+    """First create: the first tasks start when the service does. Every rule naming the tasks' security group (ALB to
+    tasks, tasks out, tasks to the VPC endpoints) and every policy of the execution role (image pull and logs, the
+    secrets) must exist by then, or the tasks fail to start or a health check and the circuit breaker counts it."""
+    deployment = deploy(**config)
+    service = deployment.one("aws:ecs/service:Service")
+    [task_group] = service.inputs["networkConfiguration"]["securityGroups"]
+    rules = [
+        rule.name
+        for rule in deployment.of_type(INGRESS) + deployment.of_type(EGRESS)
+        if task_group in (rule.inputs["securityGroupId"], rule.inputs.get("referencedSecurityGroupId"))
+    ]
+    task = deployment.one("aws:ecs/taskDefinition:TaskDefinition")
+    execution_role = next(
+        role
+        for role in deployment.of_type("aws:iam/role:Role")
+        if role.outputs["arn"] == task.inputs["executionRoleArn"]
+    )
+    policies = [
+        policy.name
+        for kind in ("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "aws:iam/rolePolicy:RolePolicy")
+        for policy in deployment.of_type(kind)
+        if policy.inputs["role"] in (execution_role.id, execution_role.outputs["name"])
+    ]
+    # The image pull and logs, the secrets, with tracing the collector pulled through the ECR cache.
+    assert len(rules) >= 5 and len(policies) == 1 + bool(config.get("secrets")) + bool(config.get("enable_tracing"))
+    assert set(rules + policies) <= set(deployment.depends_on[service.name])
 
 
 DEFAULT_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"

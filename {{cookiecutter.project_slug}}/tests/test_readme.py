@@ -1,7 +1,11 @@
-"""The README: its diagram shows exactly what the program creates for its stack; its tables name every setting."""
+"""The README: its diagram shows exactly what the program creates for its stack; its tables name every setting; it
+names every AWS call the scripts around `pulumi up` make."""
 
 import re
 from collections.abc import Callable
+
+import release_preflight
+import rollout
 
 from conftest import ROOT, Registered, deploy_stack_file
 from infra.validation import DEFAULTS
@@ -51,3 +55,13 @@ def test_configuration_tables_name_every_setting() -> None:
     readme = (ROOT / "README.md").read_text()
     keys = ["aws:region" if key == "aws_region" else key for key in DEFAULTS]
     assert [key for key in keys if f"`{key}`" not in readme] == []
+
+
+def test_the_readme_and_preview_workflow_name_every_aws_call_the_scripts_make() -> None:
+    """The deploy and preview roles need what the preflight and the verdict call (each script's AWS_ACTIONS)."""
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    preview = (ROOT / ".github/workflows/preview.yml").read_text()
+    for action in [*release_preflight.AWS_ACTIONS, *rollout.AWS_ACTIONS, *rollout.REDEPLOY_ACTIONS]:
+        assert f"`{action}`" in readme, action
+    for action in release_preflight.AWS_ACTIONS:
+        assert action in preview, action

@@ -349,3 +349,58 @@ def test_switching_strategy_keeps_the_primary_group_and_the_service_in_place(str
     assert (after.name, after.inputs) == (before.name, before.inputs)
     assert other.one("aws:ecs/service:Service").name == rolling.one("aws:ecs/service:Service").name
     assert other.of_type("aws:lb/listener:Listener") == rolling.of_type("aws:lb/listener:Listener")
+
+
+# Update time: what a config change replaces
+
+# Replace-only (ForceNew) inputs in terraform-provider-aws, which pulumi-aws bridges: `aws_lb_target_group`
+# (internal/service/elbv2/target_group.go) and `aws_lb_listener_rule` (listener_rule.go; its priority updates in place).
+REPLACE_ONLY = {
+    TARGET_GROUP: ("port", "protocol", "protocolVersion", "targetType", "vpcId", "name", "namePrefix", "ipAddressType"),
+    RULE: ("listenerArn",),
+}
+
+
+def replace_only_inputs(deployment: Deployment) -> dict[str, dict[str, Any]]:
+    """Each target group's and rule's replace-only inputs, by logical name: a change here replaces the resource."""
+    return {
+        resource.name: {key: resource.inputs.get(key) for key in REPLACE_ONLY[resource.type]}
+        for resource in deployment.resources
+        if resource.type in REPLACE_ONLY
+    }
+
+
+def test_a_container_port_change_replaces_no_target_group_or_rule() -> None:
+    """`pulumi config set container_port 9000` updates the service and the task in place; a replaced group would be
+    empty (rolling: 503s) or still used by a rule ECS owns (ResourceInUse)."""
+    before = deploy(deployment_strategy="canary")
+    after = deploy(deployment_strategy="canary", container_port=9000)
+    assert replace_only_inputs(after) == replace_only_inputs(before)
+    # ECS registers the tasks at the port the service names; the health check follows it (traffic-port).
+    [attachment] = after.one("aws:ecs/service:Service").inputs["loadBalancers"]
+    assert attachment["containerPort"] == 9000
+    assert all("port" not in group.inputs["healthCheck"] for group in after.of_type(TARGET_GROUP))
+    # Stacks created while the group's port was the container port keep their groups too.
+    assert all("port" in after.ignore_changes[group.name] for group in after.of_type(TARGET_GROUP))
+
+
+SECURITY_GROUP_RULES = [
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+]
+
+
+def test_a_container_port_change_replaces_the_port_rules_so_the_old_port_stays_open_until_the_end() -> None:
+    """The provider updates a rule's ports in place (ModifySecurityGroupRules), and the service waits for its rules:
+    the old tasks' port would close before the new tasks exist. Replaced (create first, the old rule deleted at the end
+    of the update), the ALB reaches both ports while the release runs. Same logical names: existing stacks keep them."""
+    before = deploy(deployment_strategy="canary")
+    after = deploy(deployment_strategy="canary", container_port=9000)
+    rules = {rule.name: rule for kind in SECURITY_GROUP_RULES for rule in after.of_type(kind)}
+    assert set(rules) == {rule.name for kind in SECURITY_GROUP_RULES for rule in before.of_type(kind)}
+    port_rules = {name for name, rule in rules.items() if rule.inputs["fromPort"] == 9000}
+    assert len(port_rules) == 2  # the tasks' ingress from the ALB, the ALB's egress to the tasks
+    for name, rule in rules.items():
+        expected = ["fromPort", "toPort"] if name in port_rules else []
+        assert after.replace_on_changes[name] == expected, name
+        assert rule.inputs["toPort"] == rule.inputs["fromPort"]

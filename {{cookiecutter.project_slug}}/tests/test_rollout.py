@@ -5,14 +5,20 @@ play the sequences `pulumi up` can leave behind (a release in progress, one roll
 """
 
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 import pytest
+import rollout
 from botocore.stub import Stubber  # type: ignore[import-untyped]
-from rollout import ENDED_BADLY, rollout_failure
+from rollout import CREATED_MARGIN, ENDED_BADLY, PAGE_SIZE, latest_deployment, redeploy, rollout_failure
+
+from infra.timing import release_seconds
+from infra.validation import MAX_RELEASE_WAIT_MINUTES, parse_settings
 
 CLUSTER, SERVICE = "hello-cluster", "hello-service"
 NEW, OLD = (f"arn:aws:ecs:us-east-1:123456789012:task-definition/hello:{n}" for n in (8, 7))
@@ -44,7 +50,7 @@ def check(answers: list[tuple[str, dict[str, Any]]]) -> tuple[str | None, list[s
     with Stubber(ecs) as stub:
         for operation, answer in answers:
             expected = (
-                {"cluster": CLUSTER, "service": SERVICE, "maxResults": 20}
+                {"cluster": CLUSTER, "service": SERVICE, "maxResults": PAGE_SIZE}
                 if operation == "list_service_deployments"
                 else {"cluster": CLUSTER, "services": [SERVICE]}
             )
@@ -107,6 +113,113 @@ def test_make_up_checks_the_rollout_after_pulumi_up() -> None:
     lines = [line.strip() for line in recipe[1].splitlines()]
     deploy = next(n for n, line in enumerate(lines) if line.startswith("pulumi up "))
     assert lines[deploy + 1] == "$(PYTHON) scripts/rollout.py $(STACK)"
+    # When `pulumi up` fails (ECS rolled the release back), ECS's verdict and reason are printed before make stops.
+    assert lines[deploy].endswith("|| { $(PYTHON) scripts/rollout.py $(STACK) --timeout 0; exit 1; }")
+
+
+def revision_arn(number: str) -> str:
+    return f"arn:aws:ecs:us-east-1:123456789012:service-revision/{CLUSTER}/{SERVICE}/{number}"
+
+
+def test_redeploy_waits_for_the_deployment_it_started_to_end_not_for_the_last_one_listed() -> None:
+    """`make redeploy` (the release preflight's fix) forces a new deployment and waits for that one, bakes included:
+    right after UpdateService, ECS may still list only the previous, SUCCESSFUL deployment."""
+    previous = deployments("SUCCESSFUL")["serviceDeployments"][0] | {"targetServiceRevisionArn": revision_arn("6666")}
+    created = T0 + timedelta(hours=1)
+
+    def listed(*statuses: str) -> dict[str, Any]:
+        started = {"createdAt": created, "targetServiceRevisionArn": revision_arn("7777")}
+        return {"serviceDeployments": [previous, *({**previous, **started, "status": s} for s in statuses)]}
+
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    said: list[str] = []
+    primary = {"id": "ecs-svc/7777", "status": "PRIMARY", "createdAt": created}
+    since = {"after": created - CREATED_MARGIN}
+    with Stubber(ecs) as stub:
+        stub.add_response(
+            "update_service",
+            {"service": {"deployments": [primary, {"id": "ecs-svc/6666", "status": "ACTIVE"}]}},
+            {"cluster": CLUSTER, "service": SERVICE, "forceNewDeployment": True},
+        )
+        for answer in (listed(), listed("IN_PROGRESS"), listed("SUCCESSFUL")):
+            expected = {"cluster": CLUSTER, "service": SERVICE, "maxResults": PAGE_SIZE, "createdAt": since}
+            stub.add_response("list_service_deployments", answer, expected)
+        stub.add_response("describe_services", service_running(NEW), {"cluster": CLUSTER, "services": [SERVICE]})
+        started = redeploy(ecs, CLUSTER, SERVICE)
+        failure = rollout_failure(
+            ecs, CLUSTER, SERVICE, NEW, timeout=60, say=said.append, started=started, poll_seconds=0
+        )
+        stub.assert_no_pending_responses()
+    assert (started.revision, failure) == ("7777", None)
+    assert [line.split(": ", 1)[1] for line in said] == ["deployment not listed yet", "deployment IN_PROGRESS"]
+
+
+def test_make_redeploy_runs_the_waiting_redeploy() -> None:
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
+    recipe = re.search(r"^redeploy:.*\n((?:\t.*\n)+)", makefile, re.MULTILINE)
+    assert recipe is not None
+    assert [line.strip() for line in recipe[1].splitlines()] == ["$(PYTHON) scripts/rollout.py $(STACK) --redeploy"]
+
+
+def test_the_newest_deployment_is_found_on_any_page() -> None:
+    """ListServiceDeployments promises no order: a newer deployment on the second page decides."""
+    first, second = deployments("SUCCESSFUL", "SUCCESSFUL"), deployments("SUCCESSFUL", "SUCCESSFUL", "ROLLBACK_FAILED")
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    request = {"cluster": CLUSTER, "service": SERVICE, "maxResults": PAGE_SIZE}
+    with Stubber(ecs) as stub:
+        stub.add_response("list_service_deployments", {**first, "nextToken": "page-2"}, request)
+        stub.add_response("list_service_deployments", second, {**request, "nextToken": "page-2"})
+        newest = latest_deployment(ecs, CLUSTER, SERVICE)
+        stub.assert_no_pending_responses()
+    assert newest is not None and newest["status"] == "ROLLBACK_FAILED"
+
+
+def pulumi_outputs(monkeypatch: pytest.MonkeyPatch, outputs: dict[str, str]) -> None:
+    """`pulumi stack output NAME` and `pulumi config get aws:region` answered from `outputs` (exit 255 if absent)."""
+
+    def pulumi(command: list[str], **_: object) -> subprocess.CompletedProcess[str]:
+        name = command[3]
+        if name not in outputs:
+            return subprocess.CompletedProcess(command, 255, "", f"error: current stack does not have output {name}")
+        return subprocess.CompletedProcess(command, 0, outputs[name] + "\n", "")
+
+    monkeypatch.setattr(subprocess, "run", pulumi)
+
+
+def test_a_first_create_that_failed_early_gets_one_line_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pulumi_outputs(monkeypatch, {"aws:region": "us-east-1"})
+    monkeypatch.setattr(boto3, "client", lambda *args, **kwargs: pytest.fail("no AWS call expected"))
+    monkeypatch.setattr(sys, "argv", ["rollout.py", "dev", "--timeout", "0"])
+    assert rollout.main() == 1
+    assert capsys.readouterr().out == (
+        "FAIL: stack dev has no service yet (its first `pulumi up` failed before creating it): "
+        "see pulumi's error above\n"
+    )
+
+
+def test_redeploy_waits_as_long_as_pulumi_up_would_for_the_stacks_release(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A linear release with long bakes (allowed by validation) outlasts an hour; the wait follows the model."""
+    settings = parse_settings(
+        {"deployment_strategy": "linear", "linear_step_percent": 10, "linear_step_bake_minutes": 7}
+    )
+    assert release_seconds(settings) > 3600
+    monkeypatch.setattr(rollout, "stack_file_settings", lambda stack: settings, raising=False)
+    pulumi_outputs(
+        monkeypatch,
+        {"cluster_name": CLUSTER, "service_name": SERVICE, "task_definition_arn": NEW, "aws:region": "us-east-1"},
+    )
+    monkeypatch.setattr(rollout, "redeploy", lambda ecs, cluster, service: rollout.Started("7777", T0))
+    waited: list[float] = []
+    monkeypatch.setattr(rollout, "rollout_failure", lambda *args, timeout, **kwargs: waited.append(timeout))
+    monkeypatch.setattr(sys, "argv", ["rollout.py", "dev", "--redeploy"])
+    assert rollout.main() == 0
+    assert waited[0] >= release_seconds(settings) + 10 * 60
+    # A config the program refuses: the longest wait validation allows.
+    monkeypatch.setattr(rollout, "stack_file_settings", lambda stack: parse_settings({"cpu": 3}), raising=False)
+    assert rollout.main() == 0
+    assert waited[1] == MAX_RELEASE_WAIT_MINUTES * 60
 
 
 def test_a_scale_only_update_starts_no_deployment_and_passes() -> None:

@@ -24,9 +24,26 @@ def test_container_is_unprivileged_non_root_and_read_only_with_a_private_tmp(def
     assert app["readonlyRootFilesystem"] is True
     # /tmp is a tmpfs any user may write (a task volume would be root-owned 0755); nothing else is writable.
     assert app["linuxParameters"]["tmpfs"] == [
-        {"containerPath": "/tmp", "size": 64, "mountOptions": ["mode=1777", "nosuid", "nodev", "noexec"]}
+        {"containerPath": "/tmp", "size": 64, "mountOptions": ["nosuid", "nodev", "noexec"]}
     ]
     assert app.get("mountPoints", []) == [] and not task.get("volumes")
+
+
+# The ECS API's valid tmpfs mount options (API reference `Tmpfs.mountOptions`, and CloudFormation's
+# `AWS::ECS::TaskDefinition Tmpfs`): `mode`, `uid`, `gid` appear as bare words, with no documented form with a value.
+ECS_TMPFS_MOUNT_OPTIONS = {
+    *("defaults", "ro", "rw", "suid", "nosuid", "dev", "nodev", "exec", "noexec", "sync", "async", "dirsync"),
+    *("remount", "mand", "nomand", "atime", "noatime", "diratime", "nodiratime", "bind", "rbind", "unbindable"),
+    *("runbindable", "private", "rprivate", "shared", "rshared", "slave", "rslave", "relatime", "norelatime"),
+    *("strictatime", "nostrictatime", "mode", "uid", "gid", "nr_inodes", "nr_blocks", "mpol"),
+}
+
+
+def test_tmpfs_mount_options_are_the_values_the_ecs_api_lists(default_stack: Deployment) -> None:
+    """RegisterTaskDefinition may check each option against that list: a `mode=1777` it does not list could fail the
+    first `pulumi up`. 1777 is a tmpfs's default anyway (test_fargate_runtime.py writes /tmp as the task's user)."""
+    [tmpfs] = container(default_stack)["linuxParameters"]["tmpfs"]
+    assert set(tmpfs["mountOptions"]) <= ECS_TMPFS_MOUNT_OPTIONS
 
 
 def test_environment_holds_no_credentials_and_no_secret_policy_without_secrets(default_stack: Deployment) -> None:

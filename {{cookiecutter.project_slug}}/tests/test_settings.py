@@ -48,6 +48,7 @@ def test_program_exports_where_to_find_the_service(monkeypatch: pytest.MonkeyPat
     _, failure = run_main_with_config({})
     assert failure is None
     assert sorted(exported) == [
+        "alarm_names",
         "alb_dns_name",
         "cluster_name",
         "dashboard_url",

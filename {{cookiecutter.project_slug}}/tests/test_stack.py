@@ -6,6 +6,7 @@ every variant; test_stack_files.py checks the stack this project was generated f
 import json
 
 from conftest import Deployment, deploy
+from infra.load_balancer import TARGET_GROUP_PORT
 from infra.network import SUBNET_BLOCKS
 
 
@@ -63,7 +64,7 @@ def test_service_registers_its_containers_in_the_target_group(default_stack: Dep
 def test_target_group_health_checks_the_app_quickly(default_stack: Deployment) -> None:
     target_group = default_stack.one("aws:lb/targetGroup:TargetGroup").inputs
     assert target_group["targetType"] == "ip"
-    assert target_group["port"] == 8000
+    assert target_group["port"] == TARGET_GROUP_PORT  # not the container port: see test_release.py
     check = target_group["healthCheck"]
     assert check["path"] == "/health"
     assert check["interval"] == 10 and check["timeout"] == 5
@@ -139,13 +140,14 @@ def test_container_logs_to_the_log_group_with_retention(default_stack: Deploymen
     assert container["logConfiguration"]["options"]["awslogs-group"] == log_group.outputs["name"]
 
 
-def test_container_gets_its_port_and_health_path_from_the_stack() -> None:
-    deployment = deploy(container_port=9000, health_check_path="/ready")
+def test_container_gets_its_port_health_path_and_release_label_from_the_stack() -> None:
+    deployment = deploy(container_port=9000, health_check_path="/ready", release_label="acceptance-2")
     [container] = json.loads(deployment.one("aws:ecs/taskDefinition:TaskDefinition").inputs["containerDefinitions"])
     environment = {entry["name"]: entry["value"] for entry in container["environment"]}
     assert container["portMappings"][0]["containerPort"] == 9000
     assert environment["PORT"] == "9000"
     assert environment["HEALTH_CHECK_PATH"] == "/ready"
+    assert environment["RELEASE_LABEL"] == "acceptance-2"
     assert deployment.one("aws:lb/targetGroup:TargetGroup").inputs["healthCheck"]["path"] == "/ready"
 
 

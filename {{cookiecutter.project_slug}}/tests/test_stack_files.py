@@ -105,6 +105,17 @@ def task_zones(deployment: Deployment) -> set[str]:
     }
 
 
+def app_port_rules(deployment: Deployment) -> list[dict[str, Any]]:
+    """The rules between the ALB and the tasks: the tasks' ingress from the ALB, the ALB's egress to the tasks."""
+    [task_group] = service(deployment)["networkConfiguration"]["securityGroups"]
+    ingress = only(deployment, "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule")
+    egress = only(deployment, "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+    from_alb = [
+        rule for rule in ingress if rule["securityGroupId"] == task_group and rule.get("referencedSecurityGroupId")
+    ]
+    return from_alb + [rule for rule in egress if rule.get("referencedSecurityGroupId") == task_group]
+
+
 Check = Callable[[Settings, Deployment], bool]
 
 # Each answer -> what the stack built from it must show. A new cookiecutter answer needs a line here.
@@ -117,8 +128,10 @@ ANSWER_CHECKS: dict[str, Check] = {
         only(d, "aws:ecs/taskDefinition:TaskDefinition")[0]["runtimePlatform"]["cpuArchitecture"] == s.cpu_architecture
     ),
     "container_port": lambda s, d: (
-        all(target_group["port"] == s.container_port for target_group in target_groups(d))
+        all(attachment["containerPort"] == s.container_port for attachment in service(d)["loadBalancers"])
         and container(d)["portMappings"][0]["containerPort"] == s.container_port
+        and len(app_port_rules(d)) == 2
+        and all(rule["fromPort"] == rule["toPort"] == s.container_port for rule in app_port_rules(d))
     ),
     "health_check_path": lambda s, d: all(
         target_group["healthCheck"]["path"] == s.health_check_path for target_group in target_groups(d)

@@ -94,6 +94,9 @@ def test_every_pulumi_preview_and_up_refreshes_first() -> None:
         "ci.yml": 0,
         "deploy.yml": 1,
         "preview.yml": 1,
+        # These run scripts/ephemeral.py, whose `up` refreshes too (tests/test_acceptance.py).
+        "acceptance.yml": 0,
+        "preview-env.yml": 0,
     }
     assert [line for lines in commands.values() for line in lines if "--refresh" not in line.split()] == []
 

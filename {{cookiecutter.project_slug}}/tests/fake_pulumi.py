@@ -1,0 +1,96 @@
+"""A stand-in for the Pulumi CLI, put on PATH as `pulumi` by tests/test_acceptance.py.
+
+It records every command line (one JSON list per line in $FAKE_PULUMI_DIR/calls.jsonl), keeps the stacks that exist
+in $FAKE_PULUMI_DIR/stacks.json (what `stack init` adds and `stack rm` removes, as `stack ls --json` lists them), and
+answers `stack output --json` with $FAKE_PULUMI_DIR/outputs.json, shaped like a real deployment's outputs.
+Failures and pauses are injected by environment:
+  FAKE_PULUMI_FAIL=<words>[#n]  the n-th command (default: the first) starting with these words exits 255
+  FAKE_PULUMI_PAUSE=<words>=<s>,... commands starting with these words write "<words>.started" and wait s seconds;
+                                a SIGINT meanwhile is recorded ("<words> interrupted") and ends the command with 255,
+                                as Pulumi's own cancel does
+"""
+
+import json
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+STATE = Path(os.environ["FAKE_PULUMI_DIR"])
+
+
+def record(entry: list[str]) -> None:
+    with (STATE / "calls.jsonl").open("a") as calls:
+        calls.write(json.dumps(entry) + "\n")
+
+
+def stacks() -> list[dict[str, Any]]:
+    path = STATE / "stacks.json"
+    return list(json.loads(path.read_text())) if path.exists() else []
+
+
+def save(found: list[dict[str, Any]]) -> None:
+    (STATE / "stacks.json").write_text(json.dumps(found))
+
+
+def stack_of(args: list[str]) -> str:
+    return args[args.index("--stack") + 1] if "--stack" in args else ""
+
+
+def injected_failure(command: str) -> bool:
+    spec = os.environ.get("FAKE_PULUMI_FAIL", "")
+    if not spec:
+        return False
+    words, _, nth = spec.partition("#")
+    if not command.startswith(words):
+        return False
+    seen = sum(
+        1 for line in (STATE / "calls.jsonl").read_text().splitlines() if " ".join(json.loads(line)).startswith(words)
+    )
+    return seen == int(nth or 1)
+
+
+def pause(words: str, seconds: float) -> None:
+    def interrupted(*_: object) -> None:
+        record([f"{words} interrupted"])
+        sys.exit(255)
+
+    signal.signal(signal.SIGINT, interrupted)
+    (STATE / f"{words}.started").write_text("")
+    time.sleep(seconds)
+
+
+def main() -> int:
+    args = sys.argv[1:]
+    command = " ".join(args)
+    record(args)
+    for spec in filter(None, os.environ.get("FAKE_PULUMI_PAUSE", "").split(",")):
+        words, _, seconds = spec.partition("=")
+        if command.startswith(words):
+            pause(words, float(seconds))
+    if injected_failure(command):
+        print(f"error: injected failure of `pulumi {command}`", file=sys.stderr)
+        return 255
+    if args[:2] == ["stack", "init"]:
+        save([*stacks(), {"name": args[2], "current": False, "updateInProgress": False, "resourceCount": 0}])
+    elif args[:2] == ["stack", "rm"]:
+        save([stack for stack in stacks() if stack["name"] != args[2]])
+    elif args[:2] == ["stack", "ls"]:
+        print(json.dumps(stacks()))
+    elif args[:2] == ["stack", "output"]:
+        print((STATE / "outputs.json").read_text())
+    elif args[:1] in (["up"], ["destroy"]):
+        name = stack_of(args)
+        save(
+            [
+                {**stack, "resourceCount": 60 if args[0] == "up" else 0} if stack["name"] == name else stack
+                for stack in stacks()
+            ]
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
