@@ -221,7 +221,10 @@ STACK_ONLY_CHECKS: dict[str, Check] = {
         and container(d)["readonlyRootFilesystem"] is not s.enable_exec
     ),
     "fargate_on_demand_base": lambda s, d: capacity(d, "FARGATE", "base") == s.fargate_on_demand_base,
-    "enable_flow_logs": lambda s, d: len(only(d, "aws:ec2/flowLog:FlowLog")) == s.enable_flow_logs,
+    # In an existing VPC (vpc_id) flow logs are the VPC owner's: the stack creates none whatever the setting.
+    "enable_flow_logs": lambda s, d: (
+        len(only(d, "aws:ec2/flowLog:FlowLog")) == (s.enable_flow_logs and not s.existing_vpc)
+    ),
     "deployment_bake_minutes": lambda s, d: (
         not released(s) or deployment_configuration(d)["bakeTimeInMinutes"] == str(s.deployment_bake_minutes)
     ),
