@@ -16,6 +16,8 @@ from infra.network import Placement
 from infra.validation import Settings, fargate_runs_in
 
 ANYWHERE = "0.0.0.0/0"
+# What the lookups below call, on every preview and up with vpc_id (the deploy and preview roles need them).
+AWS_ACTIONS = ["ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeRouteTables", "ec2:DescribeVpcEndpoints"]
 # Where a task subnet's default route may lead for the tasks to reach ECR, CloudWatch Logs and S3: a NAT gateway or
 # instance, a Transit Gateway, Cloud WAN, a network interface (a firewall or proxy appliance), a Gateway Load Balancer
 # or Network Firewall endpoint, or a virtual private gateway (egress through the owner's network).

@@ -33,8 +33,8 @@ from landing_zone import (
 from moto import mock_aws
 from security_rules import violations
 
-from conftest import Deployment, deploy, run_program, run_stack, stack_config
-from infra.existing_vpc import existing_vpc
+from conftest import ROOT, Deployment, deploy, run_program, run_stack, stack_config
+from infra.existing_vpc import AWS_ACTIONS, existing_vpc
 from infra.validation import parse_settings
 
 NETWORK_TYPES = (
@@ -249,3 +249,8 @@ def test_the_mocks_answer_route_tables_and_cidr_blocks_as_ec2_does() -> None:
     assert [(a["main"], a["subnetId"]) for a in main_associations] == [(True, "")]
     mocked = landing_zone.get_vpc({"id": VPC}, "us-east-1")["cidrBlockAssociations"]
     assert [block["cidrBlock"] for block in mocked] == list(VPC_CIDRS[VPC])
+
+
+def test_the_readme_names_every_lookup_the_roles_must_allow() -> None:
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    assert [action for action in AWS_ACTIONS if f"`{action}`" not in readme] == []
