@@ -94,7 +94,13 @@ def test_readme_carries_the_cost_estimate_of_the_answers(default_project: Path) 
 
 def test_workflows_pass_actionlint(default_project: Path) -> None:
     workflows = sorted(str(path) for path in (default_project / ".github/workflows").glob("*.yml"))
-    assert [Path(path).name for path in workflows] == ["ci.yml", "deploy.yml", "preview.yml"]
+    assert [Path(path).name for path in workflows] == [
+        "acceptance.yml",
+        "ci.yml",
+        "deploy.yml",
+        "preview-env.yml",
+        "preview.yml",
+    ]
     run_in(default_project, str(BIN / "actionlint"), *workflows, str(TEMPLATE / ".github/workflows/ci.yml"))
 
 
