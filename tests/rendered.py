@@ -134,7 +134,7 @@ def check_deployment(project: Path) -> None:
     In this process the `infra` package is the first variant's: the same code as every other's (check_files proves it).
     """
     sys.dont_write_bytecode = True
-    with importable(project, project / "policy", project / "scripts"):
+    with importable(project, project / "policy", project / "scripts", project / "tests"):
         generated_conftest = load(project / "tests" / "conftest.py", f"generated_conftest_{id(project)}")
         # The generated tests import their helpers `from conftest`; under pytest this process's is the template's.
         templates_conftest = sys.modules.get("conftest")

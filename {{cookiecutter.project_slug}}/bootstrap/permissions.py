@@ -148,6 +148,13 @@ ACCESS: dict[str, Access] = {
         read=(grant("ssm:GetParametersByPath ssm:GetParameters ssm:GetParameter", SSM_PARAMETERS),),
     ),
     "aws:elb/getServiceAccount:getServiceAccount": Access(),
+    # An existing VPC (vpc_id), looked up on every preview and up (infra/existing_vpc.py): Describe calls only.
+    **{
+        f"aws:ec2/{lookup}:{lookup}": Access(read=ec2_reads_and_tags("vpc")[0])
+        for lookup in (
+            *("getVpc", "getVpcs", "getSubnet", "getSubnets", "getRouteTable", "getRouteTables", "getVpcEndpoint"),
+        )
+    },
     # Network
     "aws:ec2/vpc:Vpc": Access(
         read=ec2_reads_and_tags("vpc")[0],
