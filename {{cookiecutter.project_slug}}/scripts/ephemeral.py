@@ -244,8 +244,14 @@ class EphemeralStack:
         return self.copy.name
 
     def create(self) -> None:
-        self.created = True  # set before: an init cut short may still have made the stack (the name was new)
-        self.pulumi.run("stack", "init", self.name, "--copy-config-from", self.copy.source, "--no-select")
+        try:
+            self.pulumi.run("stack", "init", self.name, "--copy-config-from", self.copy.source, "--no-select")
+        except PulumiFailed:
+            raise  # Pulumi refused (a name taken, say): nothing of this run's to destroy
+        except BaseException:
+            self.created = True  # an init cut short may have made the stack, and its name was new (refuse_name)
+            raise
+        self.created = True
         self.configure_copy()
 
     def configure_copy(self) -> None:

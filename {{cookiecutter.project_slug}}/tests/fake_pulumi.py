@@ -2,7 +2,8 @@
 
 It records every command line (one JSON list per line in $FAKE_PULUMI_DIR/calls.jsonl), keeps the stacks that exist
 in $FAKE_PULUMI_DIR/stacks.json (what `stack init` adds and `stack rm` removes, as `stack ls --json` lists them), and
-answers `stack output --json` with $FAKE_PULUMI_DIR/outputs.json, shaped like a real deployment's outputs.
+answers `stack output --json` with $FAKE_PULUMI_DIR/outputs.json, shaped like a real deployment's outputs (once an
+`up` finished).
 Failures and pauses are injected by environment:
   FAKE_PULUMI_FAIL=<words>[#n]  the n-th command (default: the first) starting with these words exits 255
   FAKE_PULUMI_PAUSE=<words>=<s>,... commands starting with these words write "<words>.started" and wait s seconds;
@@ -10,7 +11,7 @@ Failures and pauses are injected by environment:
                                 as Pulumi's own cancel does
   FAKE_PULUMI_GRACEFUL=1        a first SIGINT during a pause is only recorded (Pulumi finishing the operations in
                                 flight); a second one ends the command ("<words> hard-cancelled"); a pause that runs
-                                out records "<words> finished"
+                                out then records "<words> finished"
 Config is modelled per stack in $FAKE_PULUMI_DIR/config/<stack>.json (`stack init --copy-config-from`, `config cp`,
 `config set`); each `up` appends the config it saw to up-configs.jsonl. `stack export` prints export.json (or an
 empty deployment).
@@ -76,7 +77,8 @@ def pause(words: str, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
-    record([f"{words} finished"])
+    if os.environ.get("FAKE_PULUMI_GRACEFUL"):
+        record([f"{words} finished"])
 
 
 def config(stack: str) -> dict[str, str]:
@@ -116,8 +118,9 @@ def main() -> int:
         save([stack for stack in stacks() if stack["name"] != args[2]])
     elif args[:2] == ["stack", "ls"]:
         print(json.dumps(stacks()))
-    elif args[:2] == ["stack", "output"]:
-        print((STATE / "outputs.json").read_text())
+    elif args[:2] == ["stack", "output"]:  # a stack no `up` finished has no outputs
+        deployed = any(stack["name"] == stack_of(args) and stack.get("resourceCount") for stack in stacks())
+        print((STATE / "outputs.json").read_text() if deployed else "{}")
     elif args[:1] in (["up"], ["destroy"]):
         name = stack_of(args)
         if args[0] == "up":
