@@ -6,7 +6,6 @@ no AWS SDK and no request waits on X-Ray. Why a sidecar and this exporter: docs/
 """
 
 import json
-import re
 from typing import Any
 
 import pulumi

@@ -8,8 +8,8 @@ line naming the field, the value given and what is allowed.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import difflib
+import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping

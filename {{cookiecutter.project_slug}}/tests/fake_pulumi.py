@@ -91,6 +91,15 @@ def save_config(stack: str, values: dict[str, str]) -> None:
     (STATE / "config" / f"{stack}.json").write_text(json.dumps(values))
 
 
+def configure(args: list[str]) -> None:
+    """`config cp --stack S --dest D` (S's values over D's) and `config set key value --stack S`."""
+    if args[1] == "cp":
+        destination = args[args.index("--dest") + 1]
+        save_config(destination, {**config(destination), **config(stack_of(args))})
+    elif args[1] == "set":
+        save_config(stack_of(args), {**config(stack_of(args)), args[2]: args[3]})
+
+
 def main() -> int:
     args = sys.argv[1:]
     command = " ".join(args)
@@ -106,11 +115,8 @@ def main() -> int:
         save([*stacks(), {"name": args[2], "current": False, "updateInProgress": False, "resourceCount": 0}])
         if "--copy-config-from" in args:
             save_config(args[2], config(args[args.index("--copy-config-from") + 1]))
-    elif args[:2] == ["config", "cp"]:
-        destination = args[args.index("--dest") + 1]
-        save_config(destination, {**config(destination), **config(stack_of(args))})
-    elif args[:2] == ["config", "set"]:
-        save_config(stack_of(args), {**config(stack_of(args)), args[2]: args[3]})
+    elif args[0] == "config":
+        configure(args)
     elif args[:2] == ["stack", "export"]:
         exported = STATE / "export.json"
         print(exported.read_text() if exported.exists() else json.dumps({"version": 3, "deployment": {}}))

@@ -643,8 +643,9 @@ def test_preview_environments_deploy_on_the_label_and_are_destroyed_on_close_or_
     assert destroy["steps"][0]["with"]["ref"].startswith("${{ github.event.pull_request.base.sha")
     # The daily sweep: pr-<n> stacks of pull requests no longer open with the label.
     assert set(found[True]) == {"pull_request", "schedule", "workflow_dispatch"}
-    assert "--open-prs" in sweep["steps"][-1]["run"] and "gh pr list --state open --label preview-env" in (
-        sweep["steps"][-1]["run"]
+    assert (
+        "--open-prs" in sweep["steps"][-1]["run"]
+        and "gh pr list --state open --label preview-env" in (sweep["steps"][-1]["run"])
     )
     assert {job["environment"] for job in (deploy, destroy, sweep)} == {"preview-env"}
 
