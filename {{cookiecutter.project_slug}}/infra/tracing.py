@@ -11,12 +11,10 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from infra.validation import (  # noqa: F401 (the prefix rule lives with the other names, for scripts/ephemeral.py)
+from infra.validation import (  # the prefix rule lives there, for scripts/ephemeral.py too
     COLLECTOR_CPU_UNITS,
     COLLECTOR_MEMORY_MIB,
     COLLECTOR_PORTS,
-    PREFIX_MAX_LENGTH,
-    PREFIX_PATTERN,
     Settings,
     pull_through_prefix,
 )

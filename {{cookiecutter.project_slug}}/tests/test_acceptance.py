@@ -55,7 +55,7 @@ from infra.timing import (
     acceptance_job_minutes,
     acceptance_run_minutes,
 )
-from infra.validation import parse_settings
+from infra.validation import parse_settings, pull_through_prefix, stack_resource_name
 
 SOURCE = "dev"
 NAME = "acceptance-0a1b2c3d"
@@ -348,8 +348,7 @@ def test_pending_operations_after_the_destroy_keep_the_stack_and_are_reported(
 
 def test_what_aws_creates_outside_pulumi_is_deleted_after_the_destroy() -> None:
     """Container Insights' performance log group and, with tracing, the pull through cache's repositories."""
-    stack_name = ephemeral.stack_resource_name(ephemeral.project_name(), NAME)
-    prefix = ephemeral.pull_through_prefix(stack_name)
+    prefix = pull_through_prefix(stack_resource_name(ephemeral.project_name(), NAME))
     with mock_aws():
         logs, ecr = (boto3.client(name, region_name="us-east-1") for name in ("logs", "ecr"))
         cluster = outputs()["cluster_name"]
