@@ -248,13 +248,7 @@ def test_ctrl_c_during_up_and_again_during_destroy_still_destroys_and_removes(
     generated = sorted(ROOT.glob("Pulumi.*.yaml"))[0].name.removeprefix("Pulumi.").removesuffix(".yaml")
     env = {**os.environ, "FAKE_PULUMI_PAUSE": "up=30,destroy=0.5"}
     script = [sys.executable, str(ROOT / "scripts" / "acceptance.py"), "--from", generated, "--name", NAME]
-    run = subprocess.Popen(
-        [*script, "--allow-prod", "--report-dir", str(tmp_path)],
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    run = started([*script, "--allow-prod", "--report-dir", str(tmp_path)], env)
     wait_for_file(fake_pulumi / "up.started", run)
     os.killpg(run.pid, signal.SIGINT)
     wait_for_file(fake_pulumi / "destroy.started", run)
@@ -287,14 +281,8 @@ def test_a_ci_cancel_reaches_python_and_a_second_signal_hard_cancels_pulumi_befo
         "ACCEPTANCE_STACK": NAME,
         "ALLOW_PROD": "yes",
     }
-    step = subprocess.Popen(
-        ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-        cwd=ROOT,  # the checkout; the report lands there as in CI (removed below)
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    # In the checkout, as in CI (the report lands there; removed below).
+    step = started(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], env, cwd=ROOT)
     wait_for_file(fake_pulumi / "up.started", step)
     os.kill(step.pid, signal.SIGINT)
     deadline = time.monotonic() + 10
@@ -395,6 +383,11 @@ def test_the_release_check_counts_only_the_apps_own_answers(answering_url: str) 
     with acceptance_checks.PacedLoad(answering_url + "/", 50) as load:
         time.sleep(0.3)
     assert load.samples and load.failures == len(load.samples)
+
+
+def started(command: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.Popen[str]:
+    """A process in its own session (as a terminal or a runner starts it), its output captured."""
+    return subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True, stdout=subprocess.PIPE, text=True)
 
 
 def wait_for_file(path: Path, process: subprocess.Popen[str]) -> None:
