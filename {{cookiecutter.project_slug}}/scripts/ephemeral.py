@@ -47,6 +47,8 @@ ACCEPTANCE_PREFIX = "acceptance-"
 # The longest run, its destroy included (infra/timing.py), plus an hour.
 STALE_AFTER_HOURS = -(-acceptance_job_minutes() // 60) + 1
 PULL_REQUEST_PREFIX = "pr-"
+# What the cleanup calls besides Pulumi (delete_leftovers): the README lists them with the run's permissions.
+AWS_ACTIONS = ["logs:DeleteLogGroup", "ecr:DescribeRepositories", "ecr:DeleteRepository"]
 # After an interrupt, how long Pulumi may take to finish the operations in flight before it is stopped for good; a
 # second interrupt cuts this short with Pulumi's own hard cancel (a second SIGINT), then a kill after HARD_GRACE.
 CANCEL_GRACE_SECONDS = 300

@@ -356,6 +356,8 @@ def test_what_aws_creates_outside_pulumi_is_deleted_after_the_destroy() -> None:
             "someone-elses/aws-otel-collector"
         ]
         assert ephemeral.delete_leftovers(outputs(), NAME) == []  # a second cleanup finds nothing, and fails on nothing
+    readme = (ROOT / "README.md").read_text()
+    assert all(f"`{action}`" in readme for action in ephemeral.AWS_ACTIONS)  # what the run's role needs
 
 
 def test_each_run_sets_a_pull_request_environments_config_again(
