@@ -505,8 +505,9 @@ def deploy_environment(pulumi: Pulumi, name: str, source: str, allow_production:
             try:
                 stack.create()
             except BaseException:
-                with interrupts_ignored(pulumi.say):
-                    stack.destroy()
+                if stack.created:  # not after an init Pulumi refused: the stack is not this run's
+                    with interrupts_ignored(pulumi.say):
+                        stack.destroy()
                 raise
         stack.up()
         return stack.outputs()
