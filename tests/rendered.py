@@ -31,7 +31,7 @@ UNRENDERED = re.compile(r"{{\s*cookiecutter|{%-?\s|\s-?%}")
 # Keys the template writes elsewhere than the project's namespace of the stack file.
 NOT_IN_STACK_CONFIG = {"project_name", "stack_name", "aws_region"}
 # The generated project's tests of what its answers render, run per variant against its one mocked deployment.
-CHECKED_HERE = ["test_stack_files.py", "test_readme.py"]
+CHECKED_HERE = ["test_stack_files.py", "test_readme.py", "test_bootstrap_policy.py"]
 
 
 def unrendered_files(project: Path) -> list[str]:
@@ -134,7 +134,7 @@ def check_deployment(project: Path) -> None:
     In this process the `infra` package is the first variant's: the same code as every other's (check_files proves it).
     """
     sys.dont_write_bytecode = True
-    with importable(project, project / "policy"):
+    with importable(project, project / "policy", project / "scripts"):
         generated_conftest = load(project / "tests" / "conftest.py", f"generated_conftest_{id(project)}")
         # The generated tests import their helpers `from conftest`; under pytest this process's is the template's.
         templates_conftest = sys.modules.get("conftest")

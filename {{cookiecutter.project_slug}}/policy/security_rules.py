@@ -392,6 +392,13 @@ RESOURCE_RULES = [
         "aws:iam/rolePolicy:RolePolicy",
         lambda p: [f"wildcard action {action}" for action in wildcard_actions(p.get("policy"))],
     ),
+    ResourceRule(  # the bootstrap program's managed policies (issue 22)
+        "iam-no-wildcard-actions-managed",
+        "IAM",
+        "IAM managed policies name their actions",
+        "aws:iam/policy:Policy",
+        lambda p: [f"wildcard action {action}" for action in wildcard_actions(p.get("policy"))],
+    ),
     ResourceRule(
         "log-retention",
         "CloudWatch.16",
