@@ -8,6 +8,7 @@ shown in the WAF line's text).
 """
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from infra.timing import (
@@ -206,9 +207,14 @@ def markdown(settings: Settings) -> str:
 
 
 def run_cost(settings: Settings, hours: float) -> tuple[float, float]:
-    """The stack's monthly fixed cost, and what `hours` of it cost (a throwaway acceptance run, say)."""
+    """The stack's monthly fixed cost, and what `hours` of it cost (a throwaway acceptance run, say).
+
+    Per started hour: the ALB, NAT gateways and interface endpoints bill a partial hour as a full one (their pricing
+    pages), and they are most of a small stack's fixed cost; Fargate's per-second billing is priced the same way, so
+    the figure is an upper bound.
+    """
     monthly = total(settings)
-    return monthly, monthly * hours / HOURS_PER_MONTH
+    return monthly, monthly * math.ceil(hours) / HOURS_PER_MONTH
 
 
 def acceptance_markdown(settings: Settings) -> str:
@@ -221,5 +227,6 @@ def acceptance_markdown(settings: Settings) -> str:
         f"A typical run takes about {minutes} min (creating the copy about {TYPICAL_CREATE_MINUTES}, the checks "
         f"{TYPICAL_CHECK_MINUTES}, the release {release}, "
         f"destroying it {TYPICAL_DESTROY_MINUTES}: estimates) and costs about **${run:.2f}** at the estimate's prices "
-        f"(the copy's {copy.replicas} replicas: ${monthly:,.2f} a month, prorated), plus the few requests it sends."
+        f"(the copy's {copy.replicas} replicas: ${monthly:,.2f} a month, for each started hour: the load balancer, "
+        "NAT gateways and endpoints bill a partial hour as a full one), plus the few requests it sends."
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -1225,3 +1226,21 @@ def fewest_replicas(settings: Settings) -> int:
         if not any(check(candidate) for _, check in CHECKS):
             return replicas
     return settings.replicas
+
+
+# The pull through cache prefix (infra/tracing.py), here so scripts/ephemeral.py can name what ECR creates under it.
+# ECR's limits on a pull through cache rule's prefix (CreatePullThroughCacheRule): 2..30 characters of a repository
+# name, lowercase letters and digits in runs joined by single separators.
+PREFIX_MAX_LENGTH = 30
+PREFIX_PATTERN = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
+
+
+def pull_through_prefix(stack_name: str) -> str:
+    """This stack's own prefix for its pull through cache rule (a registry holds one rule per prefix), from its
+    per-stack name: as it is when ECR allows it, else shortened and suffixed with a hash of it, so two stacks never
+    share one."""
+    words = "-".join(re.findall(r"[a-z0-9]+", stack_name.lower()))
+    if words == stack_name and len(words) <= PREFIX_MAX_LENGTH:
+        return words
+    digest = hashlib.sha256(stack_name.encode()).hexdigest()[:8]
+    return f"{words[: PREFIX_MAX_LENGTH - len(digest) - 1].rstrip('-')}-{digest}".lstrip("-")
