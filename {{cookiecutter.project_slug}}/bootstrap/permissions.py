@@ -654,6 +654,24 @@ RELEASE_READS = (
     ),
 )
 
+# What the acceptance checks, scripts/verify.py and ephemeral copies' cleanup call with the deploy role (each script's
+# AWS_ACTIONS; acceptance.yml assumes the deploy role). Tasks only in the stack's clusters: ListTasks on "*" under the
+# ecs:cluster condition key, as the ECS developer guide's examples do (a Fargate service's ListTasks names no container
+# instance, the one resource type the reference lists for it).
+SCRIPT_CALLS = (
+    grant("ecs:ListTasks", ArnLike={"ecs:cluster": ECS_CLUSTER}),
+    grant("ecs:DescribeTasks ecs:StopTask", "arn:aws:ecs:{region}:{account}:task/{name}/*"),
+    grant("ecs:DescribeTaskDefinition elasticloadbalancing:DescribeTargetHealth"),  # no resource type
+    # Leftovers AWS creates outside Pulumi (scripts/ephemeral.py delete_leftovers): Container Insights' log group and
+    # the pull through cache's repositories under the stack's prefix; listing repositories names none.
+    grant(
+        "logs:DeleteLogGroup",
+        "arn:aws:logs:{region}:{account}:log-group:/aws/ecs/containerinsights/{name}/performance",
+    ),
+    grant("ecr:DescribeRepositories", "arn:aws:ecr:{region}:{account}:repository/*"),
+    grant("ecr:DeleteRepository", ECR_REPOSITORY),
+)
+
 
 @dataclass(frozen=True)
 class Inventory:
@@ -741,7 +759,7 @@ def statements(inventory: Inventory, scope: Scope, write: bool) -> list[dict[str
             "no IAM permissions known for " + ", ".join(missing) + ": add the type's actions to ACCESS in "
             "bootstrap/permissions.py (Service Authorization Reference), then run the bootstrap tests"
         )
-    grants: list[Grant] = list(RELEASE_READS)
+    grants: list[Grant] = list(RELEASE_READS) + (list(SCRIPT_CALLS) if write else [])
     for key in sorted(inventory.types | inventory.invokes):
         grants += ACCESS[key].read + (ACCESS[key].write if write else ())
     if write and not scope.permissions_boundary_arn and "aws:iam/role:Role" in inventory.types:
@@ -785,7 +803,13 @@ def _condition(item: Grant, scope: Scope, inventory: Inventory) -> dict[str, Any
             if listed == ["{attached_policies}"]:
                 values = sorted(inventory.attached_policies)
             else:
-                values = [value.replace("{domain}", inventory.domain) for value in listed]
+                values = [
+                    filled
+                    for value in listed
+                    for filled in (
+                        _expand(value, scope, inventory) if inventory.domain or "{domain}" not in value else [""]
+                    )
+                ]
             if not values or any(not value for value in values):
                 return None
             condition[operator][key] = values[0] if len(values) == 1 else values
