@@ -32,6 +32,8 @@ from typing import Any
 import boto3  # type: ignore[import-untyped]
 from acceptance_checks import (
     AWS_ACTIONS as CHECK_ACTIONS,
+)
+from acceptance_checks import (
     Check,
     PacedLoad,
     WeightWatcher,
