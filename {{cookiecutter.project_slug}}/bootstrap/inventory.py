@@ -6,6 +6,7 @@ preview (outputs AWS would make up stay unknown), so the mocks need to answer on
 """
 
 import asyncio
+import dataclasses
 import json
 import runpy
 import sys
@@ -15,7 +16,7 @@ from typing import Any
 import pulumi
 
 from bootstrap.permissions import Inventory, inventory_of
-from infra.stack_file import stack_file_config
+from infra.stack_file import stack_file_config, stack_file_settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -72,7 +73,8 @@ def inventory(stack: str, project_dir: Path = PROJECT_DIR) -> Inventory:
         pulumi.runtime.test(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__"))()  # type: ignore[no-untyped-call]
     finally:
         sys.path.remove(str(project_dir))
-    return inventory_of(recorder.resources, recorder.invokes)
+    found = inventory_of(recorder.resources, recorder.invokes)
+    return dataclasses.replace(found, zone=stack_file_settings(stack, project_dir).zone_name if found.domain else "")
 
 
 def to_json(found: Inventory) -> str:
@@ -83,6 +85,7 @@ def to_json(found: Inventory) -> str:
             "passed_roles": sorted(found.passed_roles),
             "attached_policies": sorted(found.attached_policies),
             "domain": found.domain,
+            "zone": found.zone,
         }
     )
 
@@ -95,6 +98,7 @@ def from_json(text: str) -> Inventory:
         frozenset(tuple(pair) for pair in data["passed_roles"]),
         frozenset(data["attached_policies"]),
         data["domain"],
+        data.get("zone", ""),
     )
 
 

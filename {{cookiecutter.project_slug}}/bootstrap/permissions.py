@@ -121,6 +121,10 @@ BUCKET = "arn:aws:s3:::{name}"
 SSM_PARAMETERS = "arn:aws:ssm:{region}:{account}:parameter/pulumi/{prefix}/*"
 
 
+# The names of the stack's ephemeral copies (scripts/ephemeral.py ACCEPTANCE_PREFIX, PULL_REQUEST_PREFIX).
+EPHEMERAL_PREFIXES = ("acceptance-", "pr-")
+
+
 def service_linked_role(service: str) -> Grant:
     """The first resource of its kind in an account makes AWS create the service's role with the caller's rights."""
     return grant(
@@ -446,14 +450,21 @@ ACCESS: dict[str, Access] = {
             grant("route53:ListResourceRecordSets route53:GetHostedZone", "arn:aws:route53:::hostedzone/*"),
             grant("route53:GetChange", "arn:aws:route53:::change/*"),
         ),
-        # Only the stack's own names: the domain and the ACM validation records under it (`{domain}` below).
+        # Only the stack's own names: the domain and the ACM validation records under it (`{domain}` below), and
+        # its ephemeral copies' (scripts/ephemeral.py: `<copy stack>.<zone>`, the copy named acceptance-* or pr-*).
+        # Route 53 compares the normalized names: lower case, no trailing dot (Route 53 developer guide,
+        # "Normalizing the Route 53 condition key values").
         write=(
             grant(
                 "route53:ChangeResourceRecordSets",
                 "arn:aws:route53:::hostedzone/*",
                 **{
                     "ForAllValues:StringLike": {
-                        "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["{domain}", "_*.{domain}"]
+                        "route53:ChangeResourceRecordSetsNormalizedRecordNames": [
+                            "{domain}",
+                            "_*.{domain}",
+                            *(f"{head}{prefix}*.{{zone}}" for prefix in EPHEMERAL_PREFIXES for head in ("", "_*.")),
+                        ]
                     }
                 },
             ),
@@ -682,6 +693,7 @@ class Inventory:
     passed_roles: frozenset[tuple[str, str]]  # (role's logical name, the service its trust policy names)
     attached_policies: frozenset[str]  # managed policy ARNs the stack attaches to its roles
     domain: str = ""
+    zone: str = ""  # the hosted zone's name, where ephemeral copies get their own names
 
 
 def inventory_of(resources: Iterable[tuple[str, str, Mapping[str, Any]]], invokes: Iterable[str]) -> Inventory:
@@ -741,6 +753,7 @@ def _expand(template: str, scope: Scope, inventory: Inventory) -> list[str]:
         "account": scope.account,
         "role_path": scope.role_path,
         "domain": inventory.domain,
+        "zone": inventory.zone.rstrip(".").lower(),
     }
     if "{name}" not in template and "{prefix}" not in template:
         return [template.format(**values)]
@@ -803,12 +816,14 @@ def _condition(item: Grant, scope: Scope, inventory: Inventory) -> dict[str, Any
             if listed == ["{attached_policies}"]:
                 values = sorted(inventory.attached_policies)
             else:
+                if any("{domain}" in value for value in listed) and not inventory.domain:
+                    return None
+                # Without a zone (an inventory from before it was recorded), no copy's name.
                 values = [
                     filled
                     for value in listed
-                    for filled in (
-                        _expand(value, scope, inventory) if inventory.domain or "{domain}" not in value else [""]
-                    )
+                    if inventory.zone or "{zone}" not in value
+                    for filled in _expand(value, scope, inventory)
                 ]
             if not values or any(not value for value in values):
                 return None

@@ -20,6 +20,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any, ClassVar
 
+import ephemeral
 import permissions_check
 import pulumi
 import pytest
@@ -48,6 +49,7 @@ from bootstrap.inventory import inventory as run_inventory
 from bootstrap.permissions import (
     ACCESS,
     BOUNDARY_REMOVAL,
+    EPHEMERAL_PREFIXES,
     MANAGED_POLICIES_PER_ROLE,
     MANAGED_POLICY_CHARACTERS,
     RELEASE_READS,
@@ -700,3 +702,34 @@ def test_both_roles_hold_what_the_scripts_around_pulumi_call() -> None:
     [listing] = [s for s in statements(found, SCOPE, write=True) if "ecs:ListTasks" in s["Action"]]
     assert listing["Condition"] == {"ArnLike": {"ecs:cluster": f"arn:aws:ecs:us-east-1:{ACCOUNT}:cluster/{PROJECT}-*"}}
     assert not allows(deploy_documents, "ecs:StopTask", f"arn:aws:ecs:us-east-1:{ACCOUNT}:task/other-cluster/0123")
+
+
+def test_ephemeral_copies_may_change_only_their_own_names_in_the_zone() -> None:
+    """scripts/ephemeral.py names a copy's host `<copy stack>.<zone>` (acceptance-*, pr-*), with its ACM validation
+    record `_<hash>.<host>`; Route 53 compares normalized names (lower case, no trailing dot)."""
+    assert EPHEMERAL_PREFIXES == (ephemeral.ACCEPTANCE_PREFIX, ephemeral.PULL_REQUEST_PREFIX)
+    found = Inventory(
+        frozenset({"aws:route53/record:Record"}),
+        frozenset(),
+        frozenset(),
+        frozenset(),
+        "api.example.com",
+        "Example.com.",
+    )
+    [change] = [s for s in statements(found, SCOPE, write=True) if "route53:ChangeResourceRecordSets" in s["Action"]]
+    [names] = change["Condition"]["ForAllValues:StringLike"].values()
+
+    def allowed(name: str) -> bool:
+        return any(fnmatch.fnmatchcase(name, pattern) for pattern in names)
+
+    for name in (
+        "api.example.com",
+        "_abc.api.example.com",
+        "acceptance-1a2b.example.com",
+        "_abc.acceptance-1a2b.example.com",
+        "pr-42.example.com",
+        "_abc.pr-42.example.com",
+    ):
+        assert allowed(name), name
+    for name in ("www.example.com", "example.com", "prod.example.com", "_abc.example.com"):
+        assert not allowed(name), name
