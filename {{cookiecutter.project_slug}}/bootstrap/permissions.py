@@ -266,6 +266,10 @@ ACCESS: dict[str, Access] = {
             ec2("ec2:CreateVpcEndpoint", "vpc-endpoint", "vpc", "subnet", "security-group", "route-table"),
             ec2("ec2:ModifyVpcEndpoint", "vpc-endpoint", "subnet", "security-group", "route-table"),
             ec2("ec2:DeleteVpcEndpoints", "vpc-endpoint"),
+            # Interface endpoints with private DNS: EC2 associates the VPC with the endpoint's AWS-managed private
+            # hosted zone, a dependent action of CreateVpcEndpoint in the Service Authorization Reference (the zone's
+            # id is AWS's, so any).
+            grant("route53:AssociateVPCWithHostedZone", "arn:aws:route53:::hostedzone/*"),
             *ec2_reads_and_tags("vpc-endpoint")[1],
         ),
     ),
@@ -323,6 +327,9 @@ ACCESS: dict[str, Access] = {
                 "ecr:CreateRepositoryCreationTemplate ecr:UpdateRepositoryCreationTemplate "
                 "ecr:DeleteRepositoryCreationTemplate"
             ),
+            # A dependent action of creating and updating a template (Service Authorization Reference): the policy
+            # the template would set on the stack's repositories.
+            grant("ecr:SetRepositoryPolicy", ECR_REPOSITORY),
         ),
     ),
     "docker-build:index:Image": Access(
@@ -624,12 +631,20 @@ ACCESS: dict[str, Access] = {
         write=(grant("wafv2:UpdateWebACL", WEB_ACL, MANAGED_RULE_GROUPS),),
     ),
     "aws:wafv2/webAclAssociation:WebAclAssociation": Access(
-        read=(grant("wafv2:GetWebACLForResource", WEB_ACL, f"{ELB}:loadbalancer/app/{{name}}/*"),),
+        read=(
+            grant("wafv2:GetWebACLForResource", WEB_ACL, f"{ELB}:loadbalancer/app/{{name}}/*"),
+            elb("elasticloadbalancing:GetLoadBalancerWebACL", "loadbalancer/app/{name}/*"),  # its dependent action
+        ),
         write=(
             grant("wafv2:AssociateWebACL", WEB_ACL, f"{ELB}:loadbalancer/app/{{name}}/*"),
             grant("wafv2:DisassociateWebACL", f"{ELB}:loadbalancer/app/{{name}}/*"),
-            grant("elasticloadbalancing:SetWebAcl"),
-        ),  # the reference gives it no resource type
+            grant("elasticloadbalancing:SetWebAcl"),  # the reference gives it no resource type
+            # Dependent actions of the WAF calls on an ALB (Service Authorization Reference).
+            elb(
+                "elasticloadbalancing:CreateWebACLAssociation elasticloadbalancing:DeleteWebACLAssociation",
+                "loadbalancer/app/{name}/*",
+            ),
+        ),
     ),
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": Access(
         read=(
