@@ -298,7 +298,8 @@ ACCESS: dict[str, Access] = {
     ),
     # Tracing with private-endpoints (issue 25): the collector's image through ECR's cache of public.ecr.aws. The
     # reference gives these registry-wide actions no resource type. ECR creates its pull-through service-linked role
-    # on first use (ECR guide, "Using service-linked roles for Amazon ECR"; the service name unverified here).
+    # on first use: AWSServiceRoleForECRPullThroughCache, trusting pullthroughcache.ecr.amazonaws.com (ECR guide,
+    # "Amazon ECR service-linked role for pull through cache", slr-pullthroughcache).
     "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": Access(
         read=(grant("ecr:DescribePullThroughCacheRules"),),
         write=(
@@ -330,6 +331,9 @@ ACCESS: dict[str, Access] = {
             # A dependent action of creating and updating a template (Service Authorization Reference): the policy
             # the template would set on the stack's repositories.
             grant("ecr:SetRepositoryPolicy", ECR_REPOSITORY),
+            # The first template makes ECR create AWSServiceRoleForECRTemplate, which trusts ecr.amazonaws.com (ECR
+            # guide, "Amazon ECR service-linked role for repository creation templates", slr-rct).
+            service_linked_role("ecr.amazonaws.com"),
         ),
     ),
     "docker-build:index:Image": Access(

@@ -781,3 +781,18 @@ def test_ephemeral_copies_may_change_only_their_own_names_in_the_zone() -> None:
         assert allowed(name), name
     for name in ("www.example.com", "example.com", "prod.example.com", "_abc.example.com"):
         assert not allowed(name), name
+
+
+def test_ecrs_first_creation_template_may_create_ecrs_template_role() -> None:
+    """ECR guide (slr-rct): the first repository creation template makes ECR create AWSServiceRoleForECRTemplate,
+    trusting ecr.amazonaws.com, with the caller's rights; the pull through cache's role trusts its own service."""
+    found = Inventory(
+        frozenset({"aws:ecr/repositoryCreationTemplate:RepositoryCreationTemplate"}),
+        frozenset(),
+        frozenset(),
+        frozenset(),
+    )
+    [created] = [s for s in statements(found, SCOPE, write=True) if "iam:CreateServiceLinkedRole" in s["Action"]]
+    assert created["Condition"] == {"StringEquals": {"iam:AWSServiceName": "ecr.amazonaws.com"}}
+    role = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/ecr.amazonaws.com/AWSServiceRoleForECRTemplate"
+    assert allows([{"Statement": [created]}], "iam:CreateServiceLinkedRole", role)
