@@ -54,9 +54,18 @@ class _Recorder(pulumi.runtime.Mocks):
 
 
 def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
-    """Pulumi.<stack>.yaml's config as `pulumi` hands it to the program: strings, booleans lower-case."""
+    """Pulumi.<stack>.yaml's config as `pulumi` hands it to the program: strings, booleans lower-case, maps and lists
+    (`pulumi config set --path`) as JSON, never Python's repr."""
     _, config = stack_file_config(stack, project_dir)
-    return {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in config.items()}
+    return {key: _as_pulumi_text(value) for key, value in config.items()}
+
+
+def _as_pulumi_text(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
 
 
 def inventory(stack: str, project_dir: Path = PROJECT_DIR) -> Inventory:

@@ -796,3 +796,29 @@ def test_ecrs_first_creation_template_may_create_ecrs_template_role() -> None:
     assert created["Condition"] == {"StringEquals": {"iam:AWSServiceName": "ecr.amazonaws.com"}}
     role = f"arn:aws:iam::{ACCOUNT}:role/aws-service-role/ecr.amazonaws.com/AWSServiceRoleForECRTemplate"
     assert allows([{"Statement": [created]}], "iam:CreateServiceLinkedRole", role)
+
+
+def test_a_stack_file_with_maps_set_by_path_gives_the_inventory_json_the_program_reads(tmp_path: Path) -> None:
+    """`pulumi config set --path environment.LOG_LEVEL debug` writes a YAML map; pulumi hands it as JSON."""
+    from bootstrap.inventory import stack_config
+
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.maps.yaml").write_text(
+        f"config:\n  aws:region: us-east-1\n  {PROJECT}:environment:\n    LOG_LEVEL: debug\n"
+        f"  {PROJECT}:secrets:\n    API_KEY: arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/api-key\n"
+    )
+    config = stack_config("maps", tmp_path)
+    assert json.loads(config[f"{PROJECT}:environment"]) == {"LOG_LEVEL": "debug"}
+    settings = parse_settings({key.split(":", 1)[1]: value for key, value in config.items() if key.startswith(PROJECT)})
+    assert dict(settings.environment) == {"LOG_LEVEL": "debug"}
+
+
+def test_make_preview_never_fails_whatever_the_check_meets(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    outputs = {"deploy_policies": [], "scope": {}}
+    monkeypatch.setattr(permissions_check, "bootstrap_output", lambda _, name: outputs.get(name))
+    monkeypatch.setattr(permissions_check, "inventory", lambda _: (_ for _ in ()).throw(ValueError("bad map")))
+    monkeypatch.setattr("sys.argv", ["permissions_check.py", "dev"])
+    permissions_check.main()
+    assert "permissions check skipped: ValueError: bad map" in capsys.readouterr().err
