@@ -46,6 +46,7 @@ from bootstrap.github_oidc import (
     trusted_subjects,
 )
 from bootstrap.inventory import inventory as run_inventory
+from bootstrap.inventory import stack_config
 from bootstrap.permissions import (
     ACCESS,
     BOUNDARY_REMOVAL,
@@ -800,8 +801,6 @@ def test_ecrs_first_creation_template_may_create_ecrs_template_role() -> None:
 
 def test_a_stack_file_with_maps_set_by_path_gives_the_inventory_json_the_program_reads(tmp_path: Path) -> None:
     """`pulumi config set --path environment.LOG_LEVEL debug` writes a YAML map; pulumi hands it as JSON."""
-    from bootstrap.inventory import stack_config
-
     (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
     (tmp_path / "Pulumi.maps.yaml").write_text(
         f"config:\n  aws:region: us-east-1\n  {PROJECT}:environment:\n    LOG_LEVEL: debug\n"
