@@ -44,6 +44,7 @@ from bootstrap.github_oidc import (
     role_uses,
     trust_policy,
     trusted_subjects,
+    uses_for_stack,
 )
 from bootstrap.inventory import inventory as run_inventory
 from bootstrap.inventory import stack_config
@@ -381,10 +382,13 @@ def admits(policy: dict[str, Any], claims: dict[str, str]) -> bool:
     return False
 
 
+STACK = sorted(ROOT.glob("Pulumi.*.yaml"))[0].name.removeprefix("Pulumi.").removesuffix(".yaml")
+
+
 def role_trusts(repository: str = REPOSITORY) -> dict[str, dict[str, Any]]:
     """Each role's trust policy, by the repository variable that names it, as the bootstrap program builds them."""
     provider = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{ISSUER_HOST}"
-    uses = role_uses(program.WORKFLOWS, repository)
+    uses = uses_for_stack(role_uses(program.WORKFLOWS, repository), repository, STACK)
     return {
         variable: trust_policy(provider, trusted_subjects(uses, variable))
         for variable in (program.DEPLOY_VARIABLE, program.PREVIEW_VARIABLE)
@@ -821,3 +825,18 @@ def test_make_preview_never_fails_whatever_the_check_meets(
     monkeypatch.setattr("sys.argv", ["permissions_check.py", "dev"])
     permissions_check.main()
     assert "permissions check skipped: ValueError: bad map" in capsys.readouterr().err
+
+
+def test_another_stacks_deploy_role_refuses_this_stacks_jobs_and_its_copies() -> None:
+    """A bootstrap stack trusts its own GitHub environment, and the ephemeral copies only of itself: a prod role
+    refuses dev's deploy job and dev's acceptance and preview-env copies."""
+    uses = role_uses(program.WORKFLOWS, REPOSITORY)
+    own = trusted_subjects(uses_for_stack(uses, REPOSITORY, STACK), program.DEPLOY_VARIABLE)
+    environments = {f"repo:{REPOSITORY}:environment:{name}" for name in (STACK, "acceptance", "preview-env")}
+    assert set(own) == environments
+    other = "staging" if STACK != "staging" else "prod"
+    assert trusted_subjects(uses_for_stack(uses, REPOSITORY, other), program.DEPLOY_VARIABLE) == []
+    # Pull requests' previews name no stack: the preview role's subject stays.
+    assert trusted_subjects(uses_for_stack(uses, REPOSITORY, other), program.PREVIEW_VARIABLE) == [
+        pull_request_subject(REPOSITORY)
+    ]
