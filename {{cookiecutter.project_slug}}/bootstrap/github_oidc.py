@@ -73,6 +73,7 @@ class RoleUse:
     subjects: tuple[str, ...]
     session_seconds: int
     source_stack: str = ""  # an ephemeral copy's workflow: the stack it copies (the workflow's env SOURCE_STACK)
+    runs_pull_requests: bool = False  # the workflow runs pull requests' code (a branch policy cannot hold it)
 
 
 def job_subjects(workflow: dict[Any, Any], job: dict[str, Any], repository: str) -> tuple[str, ...]:
@@ -104,6 +105,11 @@ def role_uses(workflows: Path, repository: str) -> list[RoleUse]:
     for path in sorted(workflows.glob("*.yml")):
         workflow = yaml.safe_load(path.read_text())
         source_stack = str((workflow.get("env") or {}).get("SOURCE_STACK", ""))
+        triggers = workflow.get("on", workflow.get(True)) or {}
+        runs_pull_requests = any(
+            event in ([triggers] if isinstance(triggers, str) else triggers)
+            for event in ("pull_request", "pull_request_target")
+        )
         for job_name, job in workflow.get("jobs", {}).items():
             for step in job.get("steps", []):
                 if not str(step.get("uses", "")).startswith("aws-actions/configure-aws-credentials@"):
@@ -113,7 +119,9 @@ def role_uses(workflows: Path, repository: str) -> list[RoleUse]:
                     continue  # a role given otherwise is not one of ours
                 seconds = int(step["with"].get("role-duration-seconds", DEFAULT_SESSION_SECONDS))
                 subjects = job_subjects(workflow, job, repository)
-                uses.append(RoleUse(path.name, job_name, named["name"], subjects, seconds, source_stack))
+                uses.append(
+                    RoleUse(path.name, job_name, named["name"], subjects, seconds, source_stack, runs_pull_requests)
+                )
     return uses
 
 

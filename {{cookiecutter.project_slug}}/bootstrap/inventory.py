@@ -16,9 +16,11 @@ from typing import Any
 import pulumi
 
 from bootstrap.permissions import Inventory, inventory_of
-from infra.stack_file import stack_file_config, stack_file_settings
+from infra.stack_file import read_stack_file, stack_file_config, stack_file_settings
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# Settings whose presence registers resources of their own, with a valid stand-in for a secret value.
+SECURE_STAND_INS = {"alarm_email": "secure-value@example.com"}
 
 
 class _Recorder(pulumi.runtime.Mocks):
@@ -56,8 +58,15 @@ class _Recorder(pulumi.runtime.Mocks):
 def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
     """Pulumi.<stack>.yaml's config as `pulumi` hands it to the program: strings, booleans lower-case, maps and lists
     (`pulumi config set --path`) as JSON, never Python's repr."""
-    _, config = stack_file_config(stack, project_dir)
-    return {key: _as_pulumi_text(value) for key, value in config.items()}
+    found = read_stack_file(stack, project_dir)
+    config = {key: _as_pulumi_text(value) for key, value in found.config.items()}
+    # A `secure:` value is unknown here but present: a stand-in, so the resources it switches on (the alarm topic's
+    # email subscription: sns:Subscribe) are registered and their permissions derived.
+    for key in found.secure:
+        namespace, _, setting = key.partition(":")
+        if namespace == found.project and setting in SECURE_STAND_INS:
+            config[key] = SECURE_STAND_INS[setting]
+    return config
 
 
 def _as_pulumi_text(value: object) -> str:

@@ -16,6 +16,7 @@ import pulumi_aws as aws
 from bootstrap.github_oidc import (
     AUDIENCE,
     ISSUER_URL,
+    RoleUse,
     check_repository,
     max_session,
     role_uses,
@@ -116,6 +117,21 @@ def account_scope(scope: Scope) -> dict[str, Any]:
     }
 
 
+def branch_policy_environments(uses: list[RoleUse]) -> list[str]:
+    """GitHub puts no branch in an environment job's subject: each environment must admit only protected branches.
+    Not one whose workflow runs pull requests' code (preview-env): a branch policy would stop it working, so only its
+    required reviewers guard the role (README)."""
+    return sorted(
+        {
+            subject.rsplit(":environment:", 1)[1]
+            for use in uses
+            if use.variable == DEPLOY_VARIABLE and not use.runs_pull_requests
+            for subject in use.subjects
+            if ":environment:" in subject
+        }
+    )
+
+
 def main() -> None:
     config = pulumi.Config()
     repository = config.require("github_repository")
@@ -170,8 +186,7 @@ def main() -> None:
     pulumi.export("deploy_policies", deploy_documents)
     pulumi.export("scope", account_scope(scope))
     pulumi.export("deploy_subjects", deploy_subjects)
-    # GitHub puts no branch in an environment job's subject: each environment must admit only protected branches.
-    environments = [subject.rsplit(":environment:", 1)[1] for subject in deploy_subjects if ":environment:" in subject]
+    environments = branch_policy_environments(uses)
     pulumi.export(
         "github_environment_commands",
         [

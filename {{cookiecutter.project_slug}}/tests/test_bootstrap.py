@@ -810,7 +810,12 @@ def test_a_stack_file_with_maps_set_by_path_gives_the_inventory_json_the_program
         f"config:\n  aws:region: us-east-1\n  {PROJECT}:environment:\n    LOG_LEVEL: debug\n"
         f"  {PROJECT}:secrets:\n    API_KEY: arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/api-key\n"
     )
+    (tmp_path / "Pulumi.maps.yaml").write_text(
+        (tmp_path / "Pulumi.maps.yaml").read_text() + f"  {PROJECT}:alarm_email:\n    secure: AAABAGx==\n"
+    )
     config = stack_config("maps", tmp_path)
+    # A secure alarm email is unknown but present: its subscription (sns:Subscribe) is registered.
+    assert config[f"{PROJECT}:alarm_email"] == "secure-value@example.com"
     assert json.loads(config[f"{PROJECT}:environment"]) == {"LOG_LEVEL": "debug"}
     settings = parse_settings({key.split(":", 1)[1]: value for key, value in config.items() if key.startswith(PROJECT)})
     assert dict(settings.environment) == {"LOG_LEVEL": "debug"}
@@ -840,3 +845,10 @@ def test_another_stacks_deploy_role_refuses_this_stacks_jobs_and_its_copies() ->
     assert trusted_subjects(uses_for_stack(uses, REPOSITORY, other), program.PREVIEW_VARIABLE) == [
         pull_request_subject(REPOSITORY)
     ]
+
+
+def test_the_branch_policy_commands_leave_out_environments_that_run_pull_requests() -> None:
+    """preview-env runs pull requests' branches: a protected-branches policy would break it (README: reviewers)."""
+    uses = uses_for_stack(role_uses(program.WORKFLOWS, REPOSITORY), REPOSITORY, STACK)
+    assert program.branch_policy_environments(uses) == sorted({STACK, "acceptance"})
+    assert {use.workflow for use in uses if use.runs_pull_requests} == {"preview.yml", "preview-env.yml"}
