@@ -529,10 +529,10 @@ ACCESS: dict[str, Access] = {
         write=(
             grant("iam:CreateRole iam:PutRolePermissionsBoundary", ROLE),
             grant(
-                "iam:DeleteRole iam:UpdateRole iam:UpdateAssumeRolePolicy iam:TagRole iam:UntagRole "
-                "iam:DeleteRolePolicy iam:DetachRolePolicy",
+                "iam:DeleteRole iam:UpdateRole iam:UpdateAssumeRolePolicy iam:DeleteRolePolicy iam:DetachRolePolicy",
                 ROLE,
             ),
+            grant("iam:TagRole iam:UntagRole", ROLE),  # the reference gives these no iam:PermissionsBoundary key
         ),
     ),
     "aws:iam/rolePolicy:RolePolicy": Access(
@@ -670,6 +670,19 @@ ACCESS: dict[str, Access] = {
     ),
 }
 
+# Every role-changing action the Service Authorization Reference gives the iam:PermissionsBoundary key: with a boundary
+# in the settings, each is conditioned on it (a grant mixing them with other actions would deny those).
+BOUNDARY_ACTIONS = {
+    "iam:CreateRole",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DeleteRole",
+    "iam:UpdateRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+}
 BOUNDARY_REMOVAL = grant("iam:DeleteRolePermissionsBoundary", ROLE)
 
 # What scripts/release_preflight.py and scripts/rollout.py read (both roles: the preview workflow runs the preflight).
@@ -847,10 +860,10 @@ def _condition(item: Grant, scope: Scope, inventory: Inventory) -> dict[str, Any
             if not values or any(not value for value in values):
                 return None
             condition[operator][key] = values[0] if len(values) == 1 else values
-    boundary_actions = {"iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:AttachRolePolicy"}
-    if scope.permissions_boundary_arn and boundary_actions & set(item.actions):
+    if scope.permissions_boundary_arn and BOUNDARY_ACTIONS & set(item.actions):
         # AWS's delegation pattern (IAM User Guide, "Permissions boundaries for IAM entities"): roles this role
-        # creates or changes carry the boundary, so nothing it creates can exceed it.
+        # creates or changes carry the boundary, so nothing it creates can exceed it; and it may change or delete
+        # only roles that carry it (not the CI roles or others' roles under the same names).
         condition.setdefault("StringEquals", {})["iam:PermissionsBoundary"] = scope.permissions_boundary_arn
     return condition
 

