@@ -836,7 +836,7 @@ def test_a_stack_file_with_maps_set_by_path_gives_the_inventory_json_the_program
 def test_make_preview_never_fails_whatever_the_check_meets(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    outputs = {"deploy_policies": [], "scope": {}}
+    outputs: dict[str, Any] = {"deploy_policies": [], "scope": {}}
     monkeypatch.setattr(permissions_check, "bootstrap_output", lambda _, name: outputs.get(name))
     monkeypatch.setattr(permissions_check, "inventory", lambda _: (_ for _ in ()).throw(ValueError("bad map")))
     monkeypatch.setattr("sys.argv", ["permissions_check.py", "dev"])
