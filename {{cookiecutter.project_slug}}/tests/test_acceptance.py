@@ -712,10 +712,14 @@ def answering_url() -> Iterator[str]:
 
 
 def test_self_healing_stops_a_task_and_times_the_return_to_the_full_healthy_count(
-    aws: dict[str, Any], answering_url: str
+    aws: dict[str, Any], answering_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     group, tasks = service_behind_a_target_group(aws, "heals")
     targets = {task: f"10.0.0.{index + 1}" for index, task in enumerate(tasks)}
+    # moto's Fargate tasks carry no ENI attachment: give each task its target's IP, as DescribeTasks does on AWS, so
+    # the stopped task's target never counts (else the check could end before the scheduler deregistered it).
+    ips = dict(targets)
+    monkeypatch.setattr(acceptance_checks, "task_ips", lambda ecs, cluster, task: {ips[task]} if task in ips else set())
     aws["elbv2"].register_targets(TargetGroupArn=group, Targets=[{"Id": ip} for ip in targets.values()])
     scheduler = Scheduler(aws, "heals", group, targets, delay=0.5)
     scheduler.start()
