@@ -7,7 +7,15 @@ refuses a change of `capacity_provider_strategy` unless `force_new_deployment` i
 without a forced deployment. So the flag is true exactly in the update that changes the deployment shape (the
 capacity provider strategy and the ECS deployment strategy). Pulumi keeps no earlier inputs a program can read, so
 the shape last deployed is kept in an SSM parameter, written once the service has taken it, and read by every preview
-and up before the service is planned: a failed update leaves the old shape there, and the next one forces again.
+and up before the service is planned: a failed update (a rollback fails `pulumi up`: the service's
+wait_for_steady_state) leaves the old shape there, and the next one forces again. Where the provider's wait falls back
+to counting tasks, a rolled-back update can pass and the record say "new" while the service is back on its old
+revision: scripts/rollout.py, which `make up` and the deploy job run next, then fails and deletes the record.
+
+A strategy changed outside Pulumi (or a record otherwise out of step with the service) makes the provider refuse the
+plan ("force_new_deployment should be true when capacity_provider_strategy is being updated"): `make
+force-deployment` deletes the record (`make up` says so when it fails), and the next `make up` forces one deployment
+and writes it again.
 """
 
 import hashlib
@@ -50,8 +58,10 @@ def remember_shape(
         type="String",
         # A digest, not a secret: shown in previews (`value` would be masked).
         insecure_value=shape,
-        # A parameter left by a stack removed without `destroy` is taken over, not a failed create.
-        overwrite=True,
+        # `overwrite` left unset: the provider then creates with Overwrite=false, so PutParameter carries the tags
+        # (a tag-on-create SCP sees them) and a record another stack of the same project and stack name holds is a
+        # failed create, not a silent takeover; updates send Overwrite=true (its parameter.go shouldUpdateParameter).
+        # An explicit False would be sent on updates too, and every update of the record would fail.
         description="The ECS service's last deployed capacity provider and deployment strategies (a digest)",
         opts=pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[service])),
     )

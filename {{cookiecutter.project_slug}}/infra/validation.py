@@ -110,12 +110,35 @@ ECS_ENVIRONMENT_NAMES = (
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "ECS_CONTAINER_METADATA_URI_V4", "ECS_CONTAINER_METADATA_URI",
     "ECS_AGENT_URI", "AWS_EXECUTION_ENV", "AWS_DEFAULT_REGION", "AWS_REGION",
 )  # fmt: skip
-# Names that say they hold a credential (Security Hub ECS.8): those belong in `secrets`; the policy pack checks the
-# container definition with the same pattern.
-CREDENTIAL_NAME = re.compile(r"PASSWORD|SECRET|TOKEN|ACCESS_KEY|API_KEY|PRIVATE_KEY|CREDENTIAL", re.IGNORECASE)
+# Names the image or the Python runtime reads (app/Dockerfile's ENV, app/*.py's os.environ reads, the interpreter and
+# the dynamic loader): set in `environment`, one would change how the app starts, not configure it. A test derives the
+# Dockerfile's and the app's names and requires each here or above. Prefixes: every name starting with one.
+RUNTIME_ENVIRONMENT_NAMES = ("PATH", "HOME", "HOSTNAME", "HOST", "REPLICA_ID", "SSL_CERT_FILE", "SSL_CERT_DIR")
+RUNTIME_ENVIRONMENT_PREFIXES = ("PYTHON", "PIP_", "LD_", "OTEL_")
+# What ECS.8 (AWS Config's ecs-no-environment-secrets, as Security Hub runs it) calls a credential: these exact keys
+# (its secretKeys parameter in Security Hub), and names ending in a credential word (DB_PASSWORD, GITHUB_TOKEN), not
+# names that only contain one (TOKEN_URL, PASSWORD_MIN_LENGTH); and values shaped like a credential (an AWS access
+# key id, a PEM private key). The policy pack checks the container definition with the same rule.
+CONFIG_SECRET_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ECS_ENGINE_AUTH_DATA")
+CREDENTIAL_NAME = re.compile(
+    r"(?:^|_)(?:PASSWORD|PASSWD|SECRET|SECRET_KEY|TOKEN|ACCESS_KEY|API_KEY|PRIVATE_KEY|CREDENTIALS?)$", re.IGNORECASE
+)
+CREDENTIAL_VALUE = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|-----BEGIN [A-Z ]*PRIVATE KEY-----")
+
+
+def looks_like_a_credential(name: str, value: str) -> bool:
+    """ECS.8's rule for one environment variable (the program refuses it; the policy pack fails it)."""
+    return name in CONFIG_SECRET_KEYS or bool(CREDENTIAL_NAME.search(name) or CREDENTIAL_VALUE.search(value))
+
+
+# ECS refuses a task definition over its size quota (64 KiB today; 32 KiB before 2022-09). `environment` may take
+# 24 KiB of names and values, leaving the rest of the task definition room under either.
+MAX_ENVIRONMENT_BYTES = 24 * 1024
 # IAM: a managed policy ARN (customer or AWS managed) for the permissions boundary, and a path for the roles
 # (IAM API reference, CreateRole: Path 1..512 characters, "/" or "/" + printable ASCII + "/").
-PERMISSIONS_BOUNDARY_ARN_PATTERN = re.compile(r"arn:aws:iam::(?:\d{12}|aws):policy/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,128}")
+PERMISSIONS_BOUNDARY_ARN_PATTERN = re.compile(
+    r"arn:aws(?:-us-gov|-cn)?:iam::(?:\d{12}|aws):policy/(?:[A-Za-z0-9+=,.@_-]+/)*[A-Za-z0-9+=,.@_-]{1,128}"
+)
 IAM_PATH_PATTERN = re.compile(r"/(?:[\x21-\x7e]{1,510}/)?")
 KMS_KEY_ARN_PATTERN = re.compile(r"arn:aws:kms:[a-z0-9-]+:\d{12}:key/[0-9a-f-]{36}")
 # The ALB takes a health-check path of 1..1024 characters, query string included (/health?full=1). We allow the URI
@@ -489,6 +512,8 @@ def _check_env_name(name: str) -> None:
         raise _FieldError(f"has {name}, which the stack sets itself: choose another name")
     if name in ECS_ENVIRONMENT_NAMES:
         raise _FieldError(f"has {name}, which ECS sets in every task: choose another name")
+    if name in RUNTIME_ENVIRONMENT_NAMES or name.startswith(RUNTIME_ENVIRONMENT_PREFIXES):
+        raise _FieldError(f"has {name}, which the image, Python or the app's libraries read: choose another name")
 
 
 def _environment(raw: object) -> tuple[tuple[str, str], ...]:
@@ -497,14 +522,20 @@ def _environment(raw: object) -> tuple[tuple[str, str], ...]:
     parsed = []
     for name, value in variables.items():
         _check_env_name(str(name))
-        if CREDENTIAL_NAME.search(str(name)):
-            raise _FieldError(
-                f"has {name}, a name for a credential: environment values are plain text in the task definition, "
-                "so put it in secrets (an SSM parameter or Secrets Manager secret)"
-            )
         if isinstance(value, (dict, list)) or value is None:
             raise _FieldError(f"has {name}={_show(value)}: a value is one string (or number or boolean)")
+        if looks_like_a_credential(str(name), _show(value)):
+            raise _FieldError(
+                f"has {name}, a credential by its name or value (Security Hub ECS.8): environment values are plain "
+                "text in the task definition, so put it in secrets (an SSM parameter or Secrets Manager secret)"
+            )
         parsed.append((str(name), _show(value)))
+    size = sum(len(name.encode()) + len(value.encode()) for name, value in parsed)
+    if size > MAX_ENVIRONMENT_BYTES:
+        raise _FieldError(
+            f"has {size} bytes of names and values, over {MAX_ENVIRONMENT_BYTES} (ECS's task definition size quota): "
+            "keep large configuration in S3 or SSM and pass its location"
+        )
     return tuple(sorted(parsed))
 
 
@@ -586,7 +617,8 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "tracing_sample_percent": _tenths(0.0, 100.0),
     "permissions_boundary_arn": _matching(
         PERMISSIONS_BOUNDARY_ARN_PATTERN,
-        "is not a managed policy ARN: use arn:aws:iam::<account>:policy/<path/>name (or arn:aws:iam::aws:policy/...), "
+        "is not a managed policy ARN: use arn:<partition>:iam::<account>:policy/<path/>name (partition aws, aws-us-gov "
+        "or aws-cn; or an AWS managed policy, account aws), "
         "or leave it empty for no boundary",
     ),
     "iam_role_path": _matching(

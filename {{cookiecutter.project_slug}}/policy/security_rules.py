@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from infra.validation import CREDENTIAL_NAME, LOG_RETENTION_DAYS, WAF_REDACTED_HEADERS, is_production
+from infra.validation import LOG_RETENTION_DAYS, WAF_REDACTED_HEADERS, is_production, looks_like_a_credential
 
 Props = Mapping[str, Any]
 Resource = tuple[str, Props]
@@ -202,6 +202,10 @@ def every_role_has_the_boundary(resources: Sequence[Resource]) -> list[str]:
     carries that one: a role added without it would fail `iam:CreateRole` under an SCP requiring the boundary, or
     escape it where none does."""
     roles = of_type(resources, "aws:iam/role:Role")
+    # One path for every role (`iam_role_path`): an SCP or a boundary's own conditions often match roles by path.
+    paths = sorted({str(role.get("path") or "/") for role in roles})
+    if len(paths) > 1:
+        return [f"roles sit on different paths: {', '.join(paths)} (the stack puts every role on iam_role_path)"]
     boundaries = sorted({str(role["permissionsBoundary"]) for role in roles if role.get("permissionsBoundary")})
     if not boundaries:
         return []
@@ -272,7 +276,7 @@ RESOURCE_RULES = [
                 ", ".join(
                     f"environment variable {e['name']} looks like a credential: use secrets"
                     for e in c.get("environment", [])
-                    if CREDENTIAL_NAME.search(e.get("name", ""))
+                    if looks_like_a_credential(str(e.get("name", "")), str(e.get("value", "")))
                 )
                 or None
             )
@@ -490,7 +494,7 @@ STACK_RULES = [
     StackRule(
         "iam-permissions-boundary",
         "IAM",
-        "with a permissions boundary configured, every role carries it",
+        "every role on one path and, with a permissions boundary configured, every role carries it",
         every_role_has_the_boundary,
     ),
 ]

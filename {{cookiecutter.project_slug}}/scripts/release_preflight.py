@@ -133,8 +133,11 @@ def main() -> int:
     stack = sys.argv[1]
     try:
         desired = stack_settings(stack)
-    except InvalidSettings:
-        return 0  # `pulumi` refuses this config itself, with every error (a secret value is not read here)
+    except InvalidSettings as invalid:
+        # Never a silent pass: the check did not run. (`pulumi` would refuse an invalid config too.)
+        lines = ["release preflight: cannot read the stack's settings, so it checked nothing:", *invalid.errors]
+        print("\n".join(lines), file=sys.stderr)
+        return 1
     deployed = deployed_release(stack)
     messages = []
     rule_change = pending_rule_change(deployed, desired)

@@ -12,6 +12,12 @@ deployed (which also catches an `up` that did not touch the service after an ear
 tasks back to the first target group) and waits for that deployment, bakes included: a canary or linear release can
 take longer than `aws ecs wait services-stable`'s 10 minutes (40 checks, 15 s apart). Both wait as long as `pulumi up`
 would for the stack's release (infra/timing.py's model, bakes and test window included, plus the margin).
+
+A release that did not land also forgets the stack's record of its deployed strategies (infra/forced_deployment.py):
+where the provider's wait fell back to counting tasks (an update whose deployment it could not find), `pulumi up`
+may have written the record while a rollback returned the service to its previous revision, strategy included; a
+record left saying "new" would make the next `make up` plan a strategy change without a forced deployment, which the
+provider refuses. Without the record, the next `make up` forces one deployment and records what it deployed.
 """
 
 import argparse
@@ -25,15 +31,17 @@ from pathlib import Path
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from infra.forced_deployment import shape_parameter_name  # noqa: E402
 from infra.stack_file import stack_file_settings  # noqa: E402
 from infra.timing import update_timeout_minutes  # noqa: E402
 from infra.validation import MAX_RELEASE_WAIT_MINUTES, InvalidSettings  # noqa: E402
 
 # Every AWS API action this script may call (`--redeploy` adds REDEPLOY_ACTIONS); issue 22 derives its policy here.
-AWS_ACTIONS = ["ecs:ListServiceDeployments", "ecs:DescribeServices"]
+AWS_ACTIONS = ["ecs:ListServiceDeployments", "ecs:DescribeServices", "ssm:DeleteParameter"]
 REDEPLOY_ACTIONS = ["ecs:UpdateService"]
 
 # ServiceDeploymentBrief.status: anything else than SUCCESSFUL, once it stops changing, means the release did not land.
@@ -120,6 +128,16 @@ def rollout_failure(
     return None
 
 
+def forget_deployment_shape(ssm: Any, project: str, stack: str) -> str:
+    """Delete the stack's record of its deployed strategies (absent already: nothing to do); one line saying so."""
+    name = shape_parameter_name(project, stack)
+    try:
+        ssm.delete_parameter(Name=name)
+    except ssm.exceptions.ParameterNotFound:
+        return f"no record of the deployed strategies ({name}) to forget"
+    return f"forgot the record of the deployed strategies ({name}): the next `make up` forces one deployment"
+
+
 def stack_output(stack: str, name: str) -> str:
     """One of the stack's outputs, or "" when it has none (a first create that failed before making the service)."""
     command = ["pulumi", "stack", "output", name, "--stack", stack]
@@ -165,6 +183,8 @@ def main() -> int:
     failure = rollout_failure(ecs, cluster, service, outputs["task_definition_arn"], timeout=timeout, started=started)
     if failure:
         print(f"FAIL: {failure}")
+        project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
+        print(forget_deployment_shape(boto3.client("ssm", region_name=region), project, args.stack))
         return 1
     print(f"ok: {service} runs the stack's task definition; its latest deployment ended SUCCESSFUL")
     return 0

@@ -20,7 +20,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
-from release_preflight import stack_settings
+from release_preflight import ROOT, stack_settings
+
+from infra.stack_file import read_stack_file
+from infra.validation import InvalidSettings
 
 APP_CONTAINER = "app"  # the container's name in the task definition (infra: CONTAINER_NAME)
 
@@ -98,9 +101,16 @@ def deployed_environment(ecs: Any, target: Target) -> dict[str, str]:
     return {variable["name"]: variable["value"] for variable in container.get("environment", [])}
 
 
-def environment_report(configured: dict[str, str], deployed: dict[str, str]) -> tuple[str, list[str]]:
-    """One line showing the configured variables as the service has them, and one problem per variable it lacks."""
-    shown = ", ".join(f"{name}={deployed[name]}" for name in configured if name in deployed)
+def environment_report(
+    configured: dict[str, str], deployed: dict[str, str], secure: tuple[str, ...] = ()
+) -> tuple[str, list[str]]:
+    """One line showing the configured variables as the service has them, and one problem per variable it lacks.
+    `secure`: the names whose value is a `secure:` one in the stack file (present, value unknown here: not compared),
+    or "*" when the whole map is."""
+    shown = ", ".join(
+        [f"{name}={deployed[name]}" for name in configured if name in deployed]
+        + [f"{name}=(secure in the stack file, not compared)" for name in secure]
+    )
     problems = [
         f"environment {name}={value} is in the stack file, but the service's task definition has "
         + (f"{name}={deployed[name]}" if name in deployed else f"no {name}")
@@ -149,8 +159,17 @@ def main() -> int:
     print(f"ok: {len(replicas)} distinct replicas answered {args.requests} requests")
     print(f"dashboard: {target.dashboard_url or 'none yet (run make up)'}")
     ecs = boto3.client("ecs", region_name=target.region)
-    configured = dict(stack_settings(args.stack).environment)
-    shown, problems = environment_report(configured, deployed_environment(ecs, target))
+    try:
+        configured = dict(stack_settings(args.stack).environment)
+    except InvalidSettings as invalid:
+        print("\n".join(["FAIL: cannot read the stack's settings:", *invalid.errors]))
+        return 1
+    secure = tuple(
+        "*" if entry == "environment" else entry.removeprefix("environment.")
+        for entry in read_stack_file(args.stack, ROOT).secure_settings()
+        if entry == "environment" or entry.startswith("environment.")
+    )
+    shown, problems = environment_report(configured, deployed_environment(ecs, target), secure)
     print(shown)
     for problem in problems:
         print(f"FAIL: {problem}")

@@ -3,6 +3,7 @@
 The template's tests run these cases through generation, this project's tests through `pulumi config`.
 """
 
+import json
 from dataclasses import dataclass
 
 from infra.validation import STACK_ONLY_DEFAULTS
@@ -172,6 +173,8 @@ CASES: list[Case] = [
     # IAM: a managed policy ARN (customer or AWS managed, with a path), a role path of 1..512 characters.
     *edge("permissions_boundary_arn", "arn:aws:iam::123456789012:policy/org/Boundary", "arn:aws:iam::1234:policy/B"),
     *edge("permissions_boundary_arn", "arn:aws:iam::aws:policy/PowerUserAccess", "arn:aws:iam::aws:role/X"),
+    *edge("permissions_boundary_arn", "arn:aws-us-gov:iam::123456789012:policy/B", "arn:aws-gov:iam::1:policy/B"),
+    *edge("permissions_boundary_arn", "arn:aws-cn:iam::123456789012:policy/B", "arn:aws:iam::123456789012:policy/Bé"),
     *edge("iam_role_path", "/" + "a" * 510 + "/", "/" + "a" * 511 + "/"),
     *edge("iam_role_path", "/teams/payments/", "/teams/payments"),
     *edge("iam_role_path", "/", "//"),
@@ -179,7 +182,18 @@ CASES: list[Case] = [
     *edge("environment", '{"FEATURE_FLAGS": "a,b"}', '{"2FA": "on"}'),
     *edge("environment", '{"PORTAL_URL": "https://x"}', '{"PORT": "9000"}'),
     *edge("environment", '{"AWS_MAX_ATTEMPTS": "5"}', '{"AWS_REGION": "eu-west-1"}'),
-    *edge("environment", '{"API_TIMEOUT": "5"}', '{"API_TOKEN": "abc"}'),  # the policy pack's ECS.8 pattern
+    *edge("environment", '{"API_TIMEOUT": "5"}', '{"API_TOKEN": "abc"}'),  # the policy pack's ECS.8 rule
+    # ECS.8: AWS Config's secret keys, names ending in a credential word, credential-shaped values; not names that only
+    # contain such a word.
+    *edge("environment", '{"TOKEN_URL": "https://x", "PASSWORD_MIN_LENGTH": 12}', '{"ECS_ENGINE_AUTH_DATA": "{}"}'),
+    *edge("environment", '{"OAUTH_TOKEN_ENDPOINT": "https://x"}', '{"AWS_ACCESS_KEY_ID": "x"}'),
+    *edge("environment", '{"KEY_ID": "AKIA-not-a-key"}', '{"KEY_ID": "AKIAIOSFODNN7EXAMPLE"}'),
+    # Names the image, Python or the loader read.
+    *edge("environment", '{"APP_PATH": "/x"}', '{"PATH": "/tmp"}'),
+    *edge("environment", '{"MY_PYTHONPATH": "/x"}', '{"PYTHONPATH": "/tmp"}'),
+    *edge("environment", '{"OLD_PRELOAD": "x"}', '{"LD_PRELOAD": "/tmp/x.so"}'),
+    # ECS's task definition size quota: 24 KiB of names and values at most.
+    *edge("environment", json.dumps({"BIG": "x" * (24 * 1024 - 3)}), json.dumps({"BIG": "x" * (24 * 1024 - 2)})),
     *edge("environment", '{"LEVEL": "info"}', '{"DATABASE_URL": "x"}', secrets='{"DATABASE_URL": "/db/url"}'),
     *edge("secrets", '{"DB_URL": "/db/url"}', '{"PORT": "/db/port"}'),
 ]

@@ -6,7 +6,7 @@ from typing import Any
 import pulumi_aws as aws
 import pytest
 
-from conftest import ROOT, Deployment, deploy, deploy_stack_file
+from conftest import ROOT, Deployment, deploy, deploy_stack_file, run_main, stack_config
 
 ROLE = "aws:iam/role:Role"
 [STACK_FILE] = sorted(ROOT.glob("Pulumi.*.yaml"))
@@ -96,6 +96,18 @@ def test_every_aws_resource_takes_the_default_tags_or_takes_no_tags_at_all(varia
     deployment = VARIANTS[variant]()
     types = {resource.type for resource in deployment.resources if resource.type.startswith("aws:")}
     assert {t for t in types if not takes_default_tags(t)} == types & UNTAGGED.keys()
+    # Every resource is under the default provider, the one `aws:defaultTags` configures: an explicit provider (a
+    # second region, say) would need the default tags passed to it by hand. (Mocks run no provider, so the merge
+    # itself, `tags_all`, is the provider's: terraform-provider-aws transparent tagging.)
+    assert [r.name for r in deployment.resources if r.type.startswith("pulumi:providers:")] == []
+
+
+def test_a_stack_with_default_tags_in_its_config_deploys_them_through_the_default_provider() -> None:
+    """`aws:defaultTags` is the provider's key: the program neither refuses it nor creates a provider that skips it."""
+    config = {**stack_config({}), "aws:defaultTags": '{"tags": {"team": "payments", "cost-center": "cc-42"}}'}
+    resources, failure = run_main(config)
+    assert failure is None
+    assert [r.name for r in resources if r.type.startswith("pulumi:providers:")] == []
 
 
 def test_untagged_list_names_only_types_without_tags() -> None:

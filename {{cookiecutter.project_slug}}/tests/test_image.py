@@ -232,14 +232,21 @@ def test_release_tag_names_its_platform_and_content() -> None:
 
 def test_build_context_leaves_out_bytecode_and_local_state(tmp_path: Path) -> None:
     """The release keepers skip __pycache__; the build context must too, or a rebuild could reuse a tag. Local state
-    (a venv, an .env file) never reaches an image."""
+    and the usual secret files (a venv, .env files, keys, cloud and package credentials, .git) never reach an image;
+    an .env.example does."""
     app_dir = tmp_path / "app"
     shutil.copytree(APP_DIR, app_dir, ignore=shutil.ignore_patterns("__pycache__"))
-    for local in ["__pycache__/main.cpython-312.pyc", "pkg/__pycache__/x.pyc", "main.pyc", ".env", ".venv/bin/python"]:
+    local_state = ["__pycache__/main.cpython-312.pyc", "pkg/__pycache__/x.pyc", "main.pyc", ".venv/bin/python"]
+    secret_files = [
+        ".env", ".env.local", "pkg/.env", "tls.pem", "pkg/server.key", "id_rsa", "id_ed25519.pub", ".aws/credentials",
+        ".ssh/config", ".netrc", ".npmrc", ".pypirc", "credentials.json", "pkg/credentials", ".git/config",
+        "node_modules/x/index.js",
+    ]  # fmt: skip
+    for local in [*local_state, *secret_files, ".env.example"]:
         (app_dir / local).parent.mkdir(parents=True, exist_ok=True)
         (app_dir / local).write_text("local")
     (app_dir / "pkg" / "__init__.py").write_text("")
-    assert build_context(app_dir) == sorted([*build_context(APP_DIR), "pkg/__init__.py"])
+    assert build_context(app_dir) == sorted([*build_context(APP_DIR), ".env.example", "pkg/__init__.py"])
     assert not any("__pycache__" in path or path.endswith(".pyc") for path in build_context(APP_DIR))
 
 

@@ -223,3 +223,20 @@ def test_private_endpoints_mode_needs_its_endpoints_and_no_nat(
     [found] = violations([PRIVATE_SERVICE, *resources])["private-tasks-use-vpc-endpoints"]
     assert problem in found
     assert violations([PRIVATE_SERVICE, *PRIVATE_ENDPOINTS]) == {}
+
+
+def test_roles_on_different_paths_fail_the_guardrails_rule() -> None:
+    """An SCP or a boundary's conditions match roles by path: a role added off `iam_role_path` is caught at preview."""
+    on_path = ("aws:iam/role:Role", {"name": "task", "path": "/teams/payments/"})
+    assert violations([on_path, ("aws:iam/role:Role", {"name": "by-hand", "path": "/teams/payments/"})]) == {}
+    assert list(violations([on_path, ("aws:iam/role:Role", {"name": "by-hand"})])) == ["iam-permissions-boundary"]
+
+
+def test_ecs8_follows_aws_configs_secret_keys_and_credential_shaped_values() -> None:
+    def environment(name: str, value: str = "x") -> list[tuple[str, dict[str, Any]]]:
+        return [(TASK, task(environment=[{"name": name, "value": value}]))]
+
+    for refused in [environment("ECS_ENGINE_AUTH_DATA"), environment("GH_TOKEN"), environment("ID", "ASIA" + "B" * 16)]:
+        assert list(violations(refused)) == ["ecs-no-credentials-in-environment"]
+    for accepted in ["TOKEN_URL", "OAUTH_TOKEN_ENDPOINT", "PASSWORD_MIN_LENGTH"]:
+        assert violations(environment(accepted)) == {}

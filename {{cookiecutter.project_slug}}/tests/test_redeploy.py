@@ -12,7 +12,9 @@ import boto3  # type: ignore[import-untyped]
 import pytest
 from moto import mock_aws
 
-from conftest import PROJECT, deploy
+from conftest import PROJECT, RecordingMocks, deploy, run_program
+from infra.stack import build_stack
+from infra.validation import parse_settings
 
 SERVICE = "aws:ecs/service:Service"
 PARAMETER = "aws:ssm/parameter:Parameter"
@@ -62,7 +64,10 @@ def test_the_shape_is_recorded_once_the_service_has_taken_it() -> None:
     assert deployment.one(SERVICE).name in deployment.depends_on[recorded.name]
     assert recorded.inputs["name"] == f"/pulumi/{PROJECT}/dev/ecs-deployment-shape"
     assert recorded.inputs["insecureValue"] == deployment.one(SERVICE).inputs["triggers"]["deployment_shape"]
-    assert recorded.inputs["overwrite"] is True  # a record left by a stack removed without destroy is taken over
+    # Unset, so the provider creates with Overwrite=false (tags on PutParameter; another stack's record is a failed
+    # create) and updates with Overwrite=true: an explicit False would make every later update of the record fail.
+    assert "overwrite" not in recorded.inputs
+    assert recorded.inputs["type"] == "String"
     [lookup] = deployment.lookups("aws:ssm/getParametersByPath:getParametersByPath")
     assert lookup.args["path"] == f"/pulumi/{PROJECT}/dev"
 
@@ -76,3 +81,22 @@ def test_ssm_answers_an_absent_path_with_nothing_and_then_the_recorded_value() -
         ssm.put_parameter(Name=f"{folder}/ecs-deployment-shape", Value="0123456789abcdef", Type="String")
         [found] = ssm.get_parameters_by_path(Path=folder)["Parameters"]
         assert (found["Name"], found["Value"]) == (f"{folder}/ecs-deployment-shape", "0123456789abcdef")
+
+
+class ServiceUpdateFails(RecordingMocks):
+    """The provider's answer when ECS rolls the update back: its wait for a steady state fails on ROLLBACK_*."""
+
+    def new_resource(self, args: Any) -> tuple[str, dict[str, Any]]:
+        if args.typ == SERVICE:
+            raise RuntimeError("ECS Service deployment rolled back (ROLLBACK_SUCCESSFUL)")
+        return super().new_resource(args)
+
+
+def test_a_failed_service_update_leaves_the_record_unwritten() -> None:
+    """The record waits for the service: after a rollback it still holds the old shape, and the next up forces again."""
+    mocks = ServiceUpdateFails()
+    with pytest.raises(Exception, match="rolled back"):
+        run_program(lambda: build_stack(PROJECT, parse_settings(SPOT)), mocks=mocks)
+    registered = {resource.type for resource in mocks.resources}
+    assert "aws:ecs/taskDefinition:TaskDefinition" in registered  # the program did run up to the service
+    assert PARAMETER not in registered

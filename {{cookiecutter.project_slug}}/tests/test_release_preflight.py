@@ -22,7 +22,6 @@ from infra.stack import build_stack
 from infra.validation import (
     DEPLOYMENT_STRATEGIES,
     RELEASE_REPLACING_SETTINGS,
-    InvalidSettings,
     Settings,
     parse_settings,
 )
@@ -154,15 +153,6 @@ def test_program_exports_the_rule_ecs_shifts_and_the_first_group(strategy: str, 
         "primary_target_group_arn": attachment["targetGroupArn"],
         "enable_https": https,
     }
-
-
-def test_a_config_the_program_refuses_is_left_to_the_program(monkeypatch: pytest.MonkeyPatch) -> None:
-    def refused(stack: str) -> None:
-        raise InvalidSettings(["replicas=1 is out of range"])
-
-    monkeypatch.setattr(release_preflight, "stack_settings", refused)
-    monkeypatch.setattr(sys, "argv", ["release_preflight.py", "dev"])
-    assert release_preflight.main() == 0
 
 
 def test_every_setting_that_replaces_a_group_or_rule_is_a_pending_rule_change(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -15,8 +15,18 @@ import boto3  # type: ignore[import-untyped]
 import pytest
 import rollout
 from botocore.stub import Stubber  # type: ignore[import-untyped]
-from rollout import CREATED_MARGIN, ENDED_BADLY, PAGE_SIZE, latest_deployment, redeploy, rollout_failure
+from rollout import (
+    CREATED_MARGIN,
+    ENDED_BADLY,
+    PAGE_SIZE,
+    forget_deployment_shape,
+    latest_deployment,
+    redeploy,
+    rollout_failure,
+)
 
+from conftest import PROJECT
+from infra.forced_deployment import shape_parameter_name
 from infra.timing import release_seconds
 from infra.validation import MAX_RELEASE_WAIT_MINUTES, parse_settings
 
@@ -114,7 +124,10 @@ def test_make_up_checks_the_rollout_after_pulumi_up() -> None:
     deploy = next(n for n, line in enumerate(lines) if line.startswith("pulumi up "))
     assert lines[deploy + 1] == "$(PYTHON) scripts/rollout.py $(STACK)"
     # When `pulumi up` fails (ECS rolled the release back), ECS's verdict and reason are printed before make stops.
-    assert lines[deploy].endswith("|| { $(PYTHON) scripts/rollout.py $(STACK) --timeout 0; exit 1; }")
+    # With the recovery for a strategy changed outside Pulumi (make force-deployment), which the plan then refuses.
+    assert lines[deploy].endswith(
+        '|| { $(PYTHON) scripts/rollout.py $(STACK) --timeout 0; echo "$(FORCE_HINT)" >&2; exit 1; }'
+    )
 
 
 def revision_arn(number: str) -> str:
@@ -229,3 +242,26 @@ def test_a_scale_only_update_starts_no_deployment_and_passes() -> None:
         [("list_service_deployments", deployments("SUCCESSFUL")), ("describe_services", service_running(NEW))]
     )
     assert (failure, said) == (None, [])
+
+
+def test_a_release_that_did_not_land_forgets_the_recorded_strategies() -> None:
+    """A rollback returns the service to its previous strategy; where `pulumi up` still recorded the new one (the
+    provider's wait fell back to counting tasks), the verdict deletes the record, so the next `make up` forces a
+    deployment instead of planning a strategy change the provider refuses."""
+    ssm = boto3.client("ssm", region_name="us-east-1")
+    name = shape_parameter_name(PROJECT, "dev")
+    with Stubber(ssm) as stub:  # checks each request against the SSM API model
+        stub.add_response("delete_parameter", {}, {"Name": name})
+        stub.add_client_error("delete_parameter", "ParameterNotFound", expected_params={"Name": name})
+        assert "the next `make up` forces one deployment" in forget_deployment_shape(ssm, PROJECT, "dev")
+        assert "no record" in forget_deployment_shape(ssm, PROJECT, "dev")  # a second failure: nothing to forget
+        stub.assert_no_pending_responses()
+
+
+def test_make_force_deployment_deletes_the_record_the_program_reads() -> None:
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
+    [record] = re.findall(r"^SHAPE_RECORD = (.+)$", makefile, re.MULTILINE)
+    assert record.replace("$(STACK)", "dev") == shape_parameter_name(PROJECT, "dev")
+    assert re.search(
+        r"^force-deployment:.*\n\taws ssm delete-parameter .*--name \"\$\(SHAPE_RECORD\)\"", makefile, re.M
+    )

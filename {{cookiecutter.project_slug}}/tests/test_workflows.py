@@ -83,6 +83,7 @@ def test_a_switched_stack_builds_on_its_architecture_and_deploys_to_its_region(
         for name, job in workflow["jobs"].items()
         if any("scripts/ci_stack.py" in step.get("run", "") for step in job["steps"])
     ]
+    assert reader["permissions"] == {"contents": "read"}  # no id-token: only the Pulumi job assumes the AWS role
     [step] = [step for step in reader["steps"] if "scripts/ci_stack.py" in step.get("run", "")]
     # The step before it installs PyYAML at requirements.txt's pin (here the test's venv stands in for it).
     assert any("requirements.txt" in step.get("run", "") for step in reader["steps"])
