@@ -42,6 +42,7 @@ READ_THE_PROJECTS_FILES = [
     "test_readme.py",
     "test_rollout.py",
     "test_second_stack.py",
+    "test_stack_file.py",
     "test_stack_files.py",
     "test_timing.py",
     "test_typecheck_config.py",
