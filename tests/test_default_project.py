@@ -90,7 +90,7 @@ def test_hadolint_is_clean(variant_project: Callable[[str], Path], name: str) ->
     run_in(variant_project(name), str(BIN / "hadolint"), "app/Dockerfile")
 
 
-@pytest.mark.takes(30)
+@pytest.mark.takes(40)
 def test_everything_on_passes_its_tests_of_its_own_files(variant_project: Callable[[str], Path]) -> None:
     """The generated tests whose outcome the answers can change, on everything-on (test_variants.py runs
     CHECKED_HERE on it in-process); the whole generated suite runs on the defaults in tests/test_readme_path.py."""
