@@ -125,9 +125,9 @@ MUTANTS = [
     ),
     Mutant(
         "tasks in the public subnets",
-        "infra/stack.py",
-        "subnet_ids=[subnet.id for subnet in network.task_subnets],",
-        "subnet_ids=[subnet.id for subnet in network.public_subnets],",
+        "infra/network.py",
+        "task_subnet_ids=[subnet.id for subnet in self.task_subnets],",
+        "task_subnet_ids=[subnet.id for subnet in self.public_subnets],",
         ("tests/test_stack.py",),
         "tasks without a public IP in public subnets cannot reach ECR or CloudWatch: they never start",
     ),

@@ -37,6 +37,9 @@ NOT_IN_STACK_CONFIG = {"project_name", "stack_name", "aws_region"}
 # such a file and is not listed here (`reads_the_projects_files`).
 READ_THE_PROJECTS_FILES = [
     "test_acceptance.py",
+    "test_bootstrap.py",
+    "test_bootstrap_policy.py",
+    "test_existing_vpc.py",
     "test_guardrails.py",
     "test_image.py",
     "test_readme.py",
@@ -49,8 +52,9 @@ READ_THE_PROJECTS_FILES = [
     "test_waf.py",
     "test_workflows.py",
 ]
-# Of those, the tests of the stack file and README diagram, run per variant against its one mocked deployment.
-CHECKED_HERE = ["test_stack_files.py", "test_readme.py"]
+# Of those, the tests of the stack file, README diagram and bootstrap policy, run per variant against its one mocked
+# deployment.
+CHECKED_HERE = ["test_stack_files.py", "test_readme.py", "test_bootstrap_policy.py"]
 # The rest run on the everything-on variant (tests/test_default_project.py); the defaults run the whole suite.
 CHECKED_ON_EVERYTHING_ON = [name for name in READ_THE_PROJECTS_FILES if name not in CHECKED_HERE]
 
@@ -184,7 +188,7 @@ def check_deployment(project: Path) -> None:
     In this process the `infra` package is the first variant's: the same code as every other's (check_files proves it).
     """
     sys.dont_write_bytecode = True
-    with importable(project, project / "policy"):
+    with importable(project, project / "policy", project / "scripts", project / "tests"):
         generated_conftest = load(project / "tests" / "conftest.py", f"generated_conftest_{id(project)}")
         # The generated tests import their helpers `from conftest`; under pytest this process's is the template's.
         templates_conftest = sys.modules.get("conftest")

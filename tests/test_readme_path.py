@@ -1,8 +1,8 @@
 """The generated README's path from scratch: a fresh clone of the project, `make test` in a new venv.
 
 On the defaults, the project `make project` generates: the one full run of the generated suite. The install path is
-the same in every variant (the requirements files are copied as they are; no answer reaches the Makefile's install); tests/test_default_project.py runs, on
-everything-on, the generated tests that read the project's own files.
+the same in every variant (the requirements files are copied as they are; no answer reaches the Makefile's install).
+tests/test_default_project.py runs, on everything-on, the generated tests that read the project's own files.
 """
 
 import shutil

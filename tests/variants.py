@@ -3,6 +3,12 @@
 Ids read `key:value`; the tests and bench/matrix.py both take their variants from here.
 """
 
+# An existing VPC the generated project's mocks know (its tests/landing_zone.py: ANSWERS).
+EXISTING_VPC = {
+    "vpc_id": "vpc-0c0ffee0000000001",
+    "public_subnet_ids": "subnet-0c0ffee00000000a1,subnet-0c0ffee00000000b1",
+    "private_subnet_ids": "subnet-0c0ffee00000000a3,subnet-0c0ffee00000000b3",
+}
 CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0b5e3c9a-1111-2222-3333-444455556666"
 
 VARIANTS: dict[str, dict[str, object]] = {
@@ -48,6 +54,14 @@ VARIANTS: dict[str, dict[str, object]] = {
         "domain_name": "api.example.com",
     },
     "enable_waf:true": {"enable_waf": True},
+    # an existing VPC (issue 21): rolling, and a non-rolling strategy with HTTPS (two target groups, port 443)
+    "vpc_id:existing": EXISTING_VPC,
+    "vpc_id:existing,deployment_strategy:blue-green,enable_https:true": {
+        **EXISTING_VPC,
+        "deployment_strategy": "blue-green",
+        "enable_https": True,
+        "domain_name": "api.example.com",
+    },
     "everything-on": {
         "project_name": "Payments API",
         "aws_region": "eu-west-1",

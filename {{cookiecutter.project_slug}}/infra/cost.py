@@ -8,6 +8,7 @@ shown in the WAF line's text).
 """
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from infra.timing import (
@@ -61,6 +62,9 @@ def monthly_cost(settings: Settings) -> list[CostLine]:
     nats = {"private-nat-per-az": settings.az_count, "private-single-nat": 1}.get(settings.networking, 0)
     # One public IPv4 address per ALB zone, per NAT gateway, and per task when tasks get public IPs.
     public_ips = settings.az_count + nats + (settings.replicas if settings.networking == "public-subnets" else 0)
+    if settings.existing_vpc:
+        # The VPC's NAT gateways, endpoints and their traffic are its owner's bill; the ALB has a subnet per zone.
+        nats, public_ips = 0, len(settings.public_subnet_ids)
     lines = [
         CostLine(
             f"Fargate {arch}: {settings.replicas} x ({settings.cpu / 1024:g} vCPU, {settings.memory / 1024:g} GB)",
@@ -83,7 +87,7 @@ def monthly_cost(settings: Settings) -> list[CostLine]:
                 -spot_tasks * per_task_hour * FARGATE_SPOT_DISCOUNT_ASSUMED * HOURS_PER_MONTH,
             )
         )
-    if settings.networking == "private-endpoints":
+    if settings.networking == "private-endpoints" and not settings.existing_vpc:
         endpoints = len(settings.interface_endpoints)
         lines.append(
             CostLine(
@@ -132,15 +136,23 @@ def total(settings: Settings) -> float:
 def what_changes_it(settings: Settings) -> list[tuple[str, float]]:
     """How the monthly total moves with one change each, computed with the same prices."""
     base = total(settings)
+    # In an existing VPC the network is its owner's: neither networking nor az_count change this stack's bill.
+    network = (
+        {}
+        if settings.existing_vpc
+        else {
+            "networking=private-nat-per-az": dataclasses.replace(settings, networking="private-nat-per-az"),
+            "networking=private-single-nat": dataclasses.replace(settings, networking="private-single-nat"),
+            "networking=public-subnets": dataclasses.replace(settings, networking="public-subnets"),
+            "networking=private-endpoints": dataclasses.replace(settings, networking="private-endpoints"),
+            "az_count=3": dataclasses.replace(settings, az_count=3),
+        }
+    )
     changes = {
         "one more replica": dataclasses.replace(settings, replicas=settings.replicas + 1),
         "cpu_architecture=ARM64": dataclasses.replace(settings, cpu_architecture="ARM64"),
         "cpu_architecture=X86_64": dataclasses.replace(settings, cpu_architecture="X86_64"),
-        "networking=private-nat-per-az": dataclasses.replace(settings, networking="private-nat-per-az"),
-        "networking=private-single-nat": dataclasses.replace(settings, networking="private-single-nat"),
-        "networking=public-subnets": dataclasses.replace(settings, networking="public-subnets"),
-        "networking=private-endpoints": dataclasses.replace(settings, networking="private-endpoints"),
-        "az_count=3": dataclasses.replace(settings, az_count=3),
+        **network,
         "enable_waf=true": dataclasses.replace(settings, enable_waf=True),
         "enable_waf=false": dataclasses.replace(settings, enable_waf=False, waf_count_mode=False),
         "fargate_spot_percent=100": dataclasses.replace(settings, fargate_spot_percent=100),
@@ -154,6 +166,11 @@ def what_changes_it(settings: Settings) -> list[tuple[str, float]]:
 
 def per_gb(settings: Settings) -> str:
     """What the traffic leaving the tasks costs on top, per GB, for the networking mode."""
+    if settings.existing_vpc:
+        return (
+            "Not included: the existing VPC's NAT gateways, Transit Gateway attachments or endpoints, and the traffic "
+            "through them, billed to the VPC's owner."
+        )
     if settings.networking == "private-endpoints":
         return (
             f"Plus ${INTERFACE_ENDPOINT_PER_GB} per GB through the interface endpoints (image pulls from ECR's API, "
@@ -190,9 +207,14 @@ def markdown(settings: Settings) -> str:
 
 
 def run_cost(settings: Settings, hours: float) -> tuple[float, float]:
-    """The stack's monthly fixed cost, and what `hours` of it cost (a throwaway acceptance run, say)."""
+    """The stack's monthly fixed cost, and what `hours` of it cost (a throwaway acceptance run, say).
+
+    Per started hour: the ALB, NAT gateways and interface endpoints bill a partial hour as a full one (their pricing
+    pages), and they are most of a small stack's fixed cost; Fargate's per-second billing is priced the same way, so
+    the figure is an upper bound.
+    """
     monthly = total(settings)
-    return monthly, monthly * hours / HOURS_PER_MONTH
+    return monthly, monthly * math.ceil(hours) / HOURS_PER_MONTH
 
 
 def acceptance_markdown(settings: Settings) -> str:
@@ -205,5 +227,6 @@ def acceptance_markdown(settings: Settings) -> str:
         f"A typical run takes about {minutes} min (creating the copy about {TYPICAL_CREATE_MINUTES}, the checks "
         f"{TYPICAL_CHECK_MINUTES}, the release {release}, "
         f"destroying it {TYPICAL_DESTROY_MINUTES}: estimates) and costs about **${run:.2f}** at the estimate's prices "
-        f"(the copy's {copy.replicas} replicas: ${monthly:,.2f} a month, prorated), plus the few requests it sends."
+        f"(the copy's {copy.replicas} replicas: ${monthly:,.2f} a month, for each started hour: the load balancer, "
+        "NAT gateways and endpoints bill a partial hour as a full one), plus the few requests it sends."
     )

@@ -56,6 +56,7 @@ class LoadBalancer(pulumi.ComponentResource):
         *,
         vpc_id: pulumi.Input[str],
         subnet_ids: list[pulumi.Input[str]],
+        security_group_tags: dict[str, str] | None,
         certificate_arn: pulumi.Input[str] | None,
         access_logs: AccessLogBucket,
         deletion_protection: bool,
@@ -64,7 +65,11 @@ class LoadBalancer(pulumi.ComponentResource):
         super().__init__("fargate:loadbalancer:LoadBalancer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.security_group = aws.ec2.SecurityGroup(
-            f"{name}-alb", vpc_id=vpc_id, description="Public ALB: HTTP and HTTPS from anywhere", opts=child
+            f"{name}-alb",
+            vpc_id=vpc_id,
+            description="Public ALB: HTTP and HTTPS from anywhere",
+            tags=security_group_tags,
+            opts=child,
         )
         # Only the ports a listener serves, and IPv4 only: the ALB is IPv4-only, so an IPv6 rule would open nothing
         # but would read as if it did. 443 exists only with HTTPS on; 80 always (it redirects to 443 then).

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from infra.endpoints import VpcEndpoints
 from infra.flow_logs import VpcFlowLogs
-from infra.validation import RoleGuardrails, fargate_runs_in
+from infra.validation import RoleGuardrails, Settings, fargate_runs_in
 
 VPC_CIDR = ipaddress.ip_network("10.0.0.0/16")
 # Sixteen /20 blocks (4,096 addresses each): public subnets take the first, private ones start at the ninth.
@@ -57,6 +58,20 @@ def fargate_zones(region: str, count: int, endpoint_services: tuple[str, ...] = 
         for service in endpoint_services
     }
     return choose_zones(region, list(zones.names), list(zones.zone_ids), count, offered)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where the stack's ALB and tasks go: the VPC, its CIDR blocks, the ALB's and the tasks' subnets, whether tasks
+    get public IPs, and the tags that declare to the policy pack whose VPC it is (infra/existing_vpc.py for a VPC
+    the stack does not create)."""
+
+    vpc_id: pulumi.Input[str]
+    cidr_blocks: list[str]
+    alb_subnet_ids: list[pulumi.Input[str]]
+    task_subnet_ids: list[pulumi.Input[str]]
+    assign_public_ip: bool
+    security_group_tags: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -178,4 +193,32 @@ class Network(pulumi.ComponentResource):
             self.task_subnets = self.private_subnets
 
         self.assign_public_ip = networking == "public-subnets"
+        self.placement = Placement(
+            vpc_id=self.vpc.id,
+            cidr_blocks=[str(VPC_CIDR)],
+            alb_subnet_ids=[subnet.id for subnet in self.public_subnets],
+            task_subnet_ids=[subnet.id for subnet in self.task_subnets],
+            assign_public_ip=self.assign_public_ip,
+        )
         self.register_outputs({"vpc_id": self.vpc.id})
+
+
+def own_network(name: str, settings: Settings) -> tuple[Network, VpcEndpoints | None]:
+    """The stack's own VPC (no vpc_id), with its flow logs and, with networking=private-endpoints, its endpoints."""
+    flow_logs = None
+    if settings.enable_flow_logs:
+        flow_logs = FlowLogSettings(settings.aws_region, settings.log_retention_days, settings.role_guardrails)
+    endpoint_services = settings.interface_endpoints if settings.networking == "private-endpoints" else ()
+    zones = fargate_zones(settings.aws_region, settings.az_count, endpoint_services)
+    network = Network(name, zones, settings.networking, flow_logs=flow_logs)
+    if settings.networking != "private-endpoints":
+        return network, None
+    endpoints = VpcEndpoints(
+        name,
+        region=settings.aws_region,
+        vpc_id=network.vpc.id,
+        subnet_ids=[subnet.id for subnet in network.private_subnets],
+        route_table_ids=[table.id for table in network.private_route_tables],
+        services=settings.interface_endpoints,
+    )
+    return network, endpoints

@@ -11,6 +11,7 @@ import pulumi_aws as aws
 from infra.cluster import ServiceCluster, capacity_provider_strategy
 from infra.endpoints import VpcEndpoints
 from infra.forced_deployment import deployment_shape, remember_shape, shape_changes, shape_parameter_name
+from infra.network import Placement
 from infra.release import ECS_STRATEGIES, ReleaseTraffic, deployment_configuration, service_timeouts
 from infra.task import CONTAINER_NAME, AppTask
 from infra.task_network import TaskNetworkRules
@@ -27,9 +28,7 @@ class FargateService(pulumi.ComponentResource):
         *,
         image_ref: pulumi.Input[str],
         stack_name: str,
-        vpc_id: pulumi.Input[str],
-        subnet_ids: list[pulumi.Input[str]],
-        assign_public_ip: bool,
+        placement: Placement,
         alb_security_group: aws.ec2.SecurityGroup,
         target_group: aws.lb.TargetGroup,
         listener: aws.lb.Listener,
@@ -47,7 +46,7 @@ class FargateService(pulumi.ComponentResource):
         self.execution_role, self.task_role = task.roles.execution_role, task.roles.task_role
         port = settings.container_port
         rules = TaskNetworkRules(
-            name, vpc_id=vpc_id, port=port, alb_security_group=alb_security_group, endpoints=endpoints, opts=child
+            name, placement, port=port, alb_security_group=alb_security_group, endpoints=endpoints, opts=child
         )
         self.security_group = rules.security_group
 
@@ -85,9 +84,9 @@ class FargateService(pulumi.ComponentResource):
             triggers={"deployment_shape": shape},
             platform_version="LATEST",
             network_configuration={
-                "subnets": subnet_ids,
+                "subnets": placement.task_subnet_ids,
                 "security_groups": [self.security_group.id],
-                "assign_public_ip": assign_public_ip,
+                "assign_public_ip": placement.assign_public_ip,
             },
             load_balancers=[load_balancer],
             health_check_grace_period_seconds=settings.health_check_grace_period_seconds,

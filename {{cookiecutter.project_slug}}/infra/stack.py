@@ -10,10 +10,10 @@ from infra.alarms import ServiceAlarms
 from infra.autoscaling import ServiceAutoscaling
 from infra.dashboard import ServiceDashboard
 from infra.domain import DomainAlias, IssuedCertificate, hosted_zone_id
-from infra.endpoints import VpcEndpoints
+from infra.existing_vpc import existing_vpc
 from infra.image import ContainerImage
 from infra.load_balancer import LoadBalancer
-from infra.network import FlowLogSettings, Network, fargate_zones
+from infra.network import Network, Placement, own_network
 from infra.release import ReleaseTraffic
 from infra.service import FargateService
 from infra.validation import Settings, is_production, resource_base_name, stack_resource_name
@@ -26,7 +26,8 @@ APP_DIR = Path("app")
 
 @dataclass
 class Stack:
-    network: Network
+    network: Network | None  # None in an existing VPC (vpc_id)
+    placement: Placement
     image: ContainerImage
     load_balancer: LoadBalancer
     release: ReleaseTraffic | None
@@ -43,22 +44,8 @@ def build_stack(project: str, settings: Settings) -> Stack:
     name = resource_base_name(project)
     # Names AWS holds once per account and region (dashboard, web ACL, X-Ray service, ECR prefix): one per stack.
     stack_name = stack_resource_name(project, pulumi.get_stack())
-    flow_logs = None
-    if settings.enable_flow_logs:
-        flow_logs = FlowLogSettings(settings.aws_region, settings.log_retention_days, settings.role_guardrails)
-    endpoint_services = settings.interface_endpoints if settings.networking == "private-endpoints" else ()
-    zones = fargate_zones(settings.aws_region, settings.az_count, endpoint_services)
-    network = Network(name, zones, settings.networking, flow_logs=flow_logs)
-    endpoints = None
-    if settings.networking == "private-endpoints":
-        endpoints = VpcEndpoints(
-            name,
-            region=settings.aws_region,
-            vpc_id=network.vpc.id,
-            subnet_ids=[subnet.id for subnet in network.private_subnets],
-            route_table_ids=[table.id for table in network.private_route_tables],
-            services=settings.interface_endpoints,
-        )
+    network, endpoints = (None, None) if settings.existing_vpc else own_network(name, settings)
+    placement = existing_vpc(settings) if network is None else network.placement
     image = ContainerImage(name, APP_DIR, settings.cpu_architecture)
 
     zone_id = hosted_zone_id(settings.zone_name) if settings.domain_name else None
@@ -73,8 +60,9 @@ def build_stack(project: str, settings: Settings) -> Stack:
     load_balancer = LoadBalancer(
         name,
         settings,
-        vpc_id=network.vpc.id,
-        subnet_ids=[subnet.id for subnet in network.public_subnets],
+        vpc_id=placement.vpc_id,
+        subnet_ids=placement.alb_subnet_ids,
+        security_group_tags=placement.security_group_tags,
         certificate_arn=certificate_arn,
         access_logs=AccessLogBucket(name, settings.aws_region, settings.access_log_retention_days),
         deletion_protection=deletion_protection,
@@ -84,7 +72,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
         release = ReleaseTraffic(
             name,
             settings,
-            vpc_id=network.vpc.id,
+            vpc_id=placement.vpc_id,
             listener=load_balancer.serving_listener,
             primary=load_balancer.target_group,
         )
@@ -95,9 +83,7 @@ def build_stack(project: str, settings: Settings) -> Stack:
         settings,
         image_ref=image.ref,
         stack_name=stack_name,
-        vpc_id=network.vpc.id,
-        subnet_ids=[subnet.id for subnet in network.task_subnets],
-        assign_public_ip=network.assign_public_ip,
+        placement=placement,
         alb_security_group=load_balancer.security_group,
         target_group=load_balancer.target_group,
         listener=load_balancer.serving_listener,
@@ -149,4 +135,4 @@ def build_stack(project: str, settings: Settings) -> Stack:
         url = pulumi.Output.from_input(f"{'https' if settings.enable_https else 'http'}://{settings.domain_name}")
     else:
         url = pulumi.Output.concat("http://", load_balancer.alb.dns_name)
-    return Stack(network, image, load_balancer, release, alarms, service, autoscaling, waf, dashboard, url)
+    return Stack(network, placement, image, load_balancer, release, alarms, service, autoscaling, waf, dashboard, url)

@@ -4,7 +4,7 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.endpoints import VpcEndpoints
-from infra.network import VPC_CIDR
+from infra.network import Placement
 
 # The fields of the rules that carry the container port (the provider updates them in place; only the group is
 # ForceNew).
@@ -12,8 +12,8 @@ PORT_FIELDS = ["from_port", "to_port"]
 
 
 class TaskNetworkRules:
-    """The tasks' security group in `vpc_id`: `port` from the ALB only; out, HTTPS anywhere and DNS to the VPC's
-    resolver; with `endpoints`, HTTPS into the endpoints. Created under `opts.parent`.
+    """The tasks' security group in the placement's VPC: `port` from the ALB only; out, HTTPS anywhere and DNS to the
+    VPC's CIDR blocks (its resolver); with `endpoints`, HTTPS into the endpoints. Created under `opts.parent`.
 
     A plain class, not a component, so the rules keep the URNs they had as the FargateService's children.
     """
@@ -21,8 +21,8 @@ class TaskNetworkRules:
     def __init__(
         self,
         name: str,
+        placement: Placement,
         *,
-        vpc_id: pulumi.Input[str],
         port: int,
         alb_security_group: aws.ec2.SecurityGroup,
         endpoints: VpcEndpoints | None,
@@ -30,8 +30,9 @@ class TaskNetworkRules:
     ) -> None:
         self.security_group = aws.ec2.SecurityGroup(
             f"{name}-tasks",
-            vpc_id=vpc_id,
+            vpc_id=placement.vpc_id,
             description="Fargate tasks: the container port from the ALB only",
+            tags=placement.security_group_tags,
             opts=opts,
         )
         # A port change replaces these two rules instead of updating them in place: the provider would rewrite the
@@ -65,12 +66,15 @@ class TaskNetworkRules:
         ]
         # Tasks leave over HTTPS only: ECR and its S3 layers, CloudWatch Logs, SSM and Secrets Manager, ECS exec and
         # the AWS APIs the app calls all listen on 443 (through NAT or VPC endpoints alike). DNS to the VPC's own
-        # resolver too. An app that needs another port (a database) adds its own rule here, naming that port.
-        egress = [
-            ("https", "tcp", 443, "0.0.0.0/0", "HTTPS: AWS APIs, ECR, logs, secrets and the app's HTTPS calls"),
-            ("dns-udp", "udp", 53, str(VPC_CIDR), "DNS to the VPC resolver"),
-            ("dns-tcp", "tcp", 53, str(VPC_CIDR), "DNS over TCP (large answers) to the VPC resolver"),
-        ]
+        # resolver too, in each of the VPC's CIDR blocks (the first block's rules keep the names they always had).
+        # An app that needs another port (a database) adds its own rule here, naming that port.
+        egress = [("https", "tcp", 443, "0.0.0.0/0", "HTTPS: AWS APIs, ECR, logs, secrets and the app's HTTPS calls")]
+        for index, cidr in enumerate(placement.cidr_blocks):
+            suffix = f"-{index}" if index else ""
+            egress += [
+                (f"dns-udp{suffix}", "udp", 53, cidr, "DNS to the VPC resolver"),
+                (f"dns-tcp{suffix}", "tcp", 53, cidr, "DNS over TCP (large answers) to the VPC resolver"),
+            ]
         for rule, protocol, to_port, cidr, description in egress:
             self.rules.append(
                 aws.vpc.SecurityGroupEgressRule(

@@ -5,15 +5,19 @@ collector batches the spans and sends them to X-Ray with PutTraceSegments (the a
 no AWS SDK and no request waits on X-Ray. Why a sidecar and this exporter: docs/design-decisions.md, "Traces".
 """
 
-import hashlib
 import json
-import re
 from typing import Any
 
 import pulumi
 import pulumi_aws as aws
 
-from infra.validation import COLLECTOR_CPU_UNITS, COLLECTOR_MEMORY_MIB, COLLECTOR_PORTS, Settings
+from infra.validation import (  # the prefix rule lives there, for scripts/ephemeral.py too
+    COLLECTOR_CPU_UNITS,
+    COLLECTOR_MEMORY_MIB,
+    COLLECTOR_PORTS,
+    Settings,
+    pull_through_prefix,
+)
 
 COLLECTOR_NAME = "otel-collector"
 # AWS Distro for OpenTelemetry collector, pinned (release v0.49.0, 2026-07-15); Dependabot does not watch it: bump it
@@ -40,23 +44,8 @@ XRAY_WRITE_ACTIONS = ["xray:PutTraceSegments"]
 # every networking mode: ECR Public's anonymous quotas and outages then matter only to ECR's own refresh), and the
 # execution role may import it on the first pull (ECR user guide, "pull through cache" IAM permissions).
 PULL_THROUGH_ACTIONS = ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"]
-# ECR's limits on a pull through cache rule's prefix (CreatePullThroughCacheRule): 2..30 characters of a repository
-# name, lowercase letters and digits in runs joined by single separators.
-PREFIX_MAX_LENGTH = 30
-PREFIX_PATTERN = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
 # The cached repository keeps the last few collector releases (a bump is a new tag, COLLECTOR_TAG's "v" pattern).
 CACHED_IMAGES_KEPT = 3
-
-
-def pull_through_prefix(stack_name: str) -> str:
-    """This stack's own prefix for its pull through cache rule (a registry holds one rule per prefix), from its
-    per-stack name: as it is when ECR allows it, else shortened and suffixed with a hash of it, so two stacks never
-    share one."""
-    words = "-".join(re.findall(r"[a-z0-9]+", stack_name.lower()))
-    if words == stack_name and len(words) <= PREFIX_MAX_LENGTH:
-        return words
-    digest = hashlib.sha256(stack_name.encode()).hexdigest()[:8]
-    return f"{words[: PREFIX_MAX_LENGTH - len(digest) - 1].rstrip('-')}-{digest}".lstrip("-")
 
 
 def cached_image_lifecycle_policy() -> dict[str, object]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping
@@ -48,6 +49,8 @@ MAX_BAKE_MINUTES = 1440  # the ECS API's limit for every bake time
 # generated tests/test_every_setting.py shows that no other setting changes a replace-only input.
 RELEASE_REPLACING_SETTINGS: dict[str, str] = {
     "enable_https": "moves the release rules to the other listener, recreating them at 100 % on the first target group",
+    # Issue 21: a target group's VPC is replace-only, so moving into or out of an existing VPC recreates both groups.
+    "vpc_id": "moves the target groups to another VPC, recreating them and the release rules at 100 % on the first",
 }
 TASK_START_SECONDS = 30  # a small image pulled and started on Fargate (the deploy timing model, infra/timing.py)
 SPOT_NOTICE_SECONDS = 120  # a Fargate Spot task stops this long after its termination notice (and stopTimeout <= it)
@@ -148,6 +151,9 @@ MAX_HEALTH_CHECK_PATH_LENGTH = 1024
 HEALTH_CHECK_PATH_PATTERN = re.compile(r"/[A-Za-z0-9._~/-]*(?:\?(?:[A-Za-z0-9._~/?=&+,:@-]|%[0-9A-Fa-f]{2})*)?")
 EMAIL_PATTERN = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 ACM_ARN_PATTERN = re.compile(r"arn:aws:acm:(?P<region>[a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}")
+# EC2 resource IDs: the prefix and 8 hex digits (older resources) or 17 (every resource since 2018).
+VPC_ID_PATTERN = re.compile(r"vpc-(?:[0-9a-f]{8}|[0-9a-f]{17})")
+SUBNET_ID_PATTERN = re.compile(r"subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})")
 
 # The stack settings asked at generation, with their defaults (cookiecutter.json offers the same: a template test
 # keeps them equal), and the rollout timings and alarms, which are stack config only.
@@ -177,6 +183,11 @@ ANSWER_DEFAULTS: dict[str, object] = {
     "sticky_duration_seconds": 86400,
     "deployment_strategy": "rolling",
     "enable_waf": False,
+    # Issue 21: deploy into an existing VPC (all three, or none: the stack creates its own VPC). Subnet IDs are a
+    # comma-separated list (or a YAML/JSON list in the stack file).
+    "vpc_id": "",
+    "public_subnet_ids": "",
+    "private_subnet_ids": "",
 }
 STACK_ONLY_DEFAULTS: dict[str, object] = {
     "health_check_interval_seconds": 10,
@@ -312,6 +323,14 @@ class Settings:
     iam_role_path: str
     environment: tuple[tuple[str, str], ...]
     release_label: str
+    vpc_id: str
+    public_subnet_ids: tuple[str, ...]
+    private_subnet_ids: tuple[str, ...]
+
+    @property
+    def existing_vpc(self) -> bool:
+        """Whether the stack deploys into the VPC named by vpc_id instead of creating its own."""
+        return bool(self.vpc_id)
 
     @property
     def app_keep_alive_seconds(self) -> int:
@@ -516,6 +535,37 @@ def _check_env_name(name: str) -> None:
         raise _FieldError(f"has {name}, which the image, Python or the app's libraries read: choose another name")
 
 
+def _vpc_id(raw: object) -> str:
+    vpc_id = str(raw).strip()
+    if vpc_id and not VPC_ID_PATTERN.fullmatch(vpc_id):
+        raise _FieldError(
+            "is not a VPC ID: use vpc- and 8 or 17 hex digits (aws ec2 describe-vpcs), or leave it empty for a VPC "
+            "of the stack's own"
+        )
+    return vpc_id
+
+
+def _subnet_ids(raw: object) -> tuple[str, ...]:
+    """Subnet IDs as a list, a JSON list (`pulumi config set --path`) or a comma-separated string."""
+    items: object = raw
+    if isinstance(raw, str):
+        text = raw.strip()
+        try:
+            items = json.loads(text) if text.startswith("[") else [part for part in text.split(",") if part.strip()]
+        except ValueError:
+            items = None
+    if not isinstance(items, (list, tuple)):
+        raise _FieldError("is not a list: use subnet IDs separated by commas, e.g. subnet-0a1b...,subnet-0c2d...")
+    ids = tuple(str(item).strip() for item in items)
+    wrong = [subnet_id for subnet_id in ids if not SUBNET_ID_PATTERN.fullmatch(subnet_id)]
+    if wrong:
+        raise _FieldError(f"has {wrong[0]}, not a subnet ID: use subnet- and 8 or 17 hex digits, separated by commas")
+    repeated = sorted({subnet_id for subnet_id in ids if ids.count(subnet_id) > 1})
+    if repeated:
+        raise _FieldError(f"lists {repeated[0]} twice: name each subnet once")
+    return ids
+
+
 def _environment(raw: object) -> tuple[tuple[str, str], ...]:
     """{"NAME": "plain value"}, as a dict or JSON: plain variables for the app, never credentials."""
     variables = _map(raw, '{"NAME": "value"} (pulumi config set --path environment.NAME value)')
@@ -629,6 +679,9 @@ PARSERS: dict[str, Callable[[object], object]] = {
     ),
     "environment": _environment,
     "release_label": _release_label,
+    "vpc_id": _vpc_id,
+    "public_subnet_ids": _subnet_ids,
+    "private_subnet_ids": _subnet_ids,
 }
 # Settings that no longer exist -> what replaced them. Refused rather than ignored: a stack that set one expects it
 # to act, and silently dropping it would leave that stack without the protection it asked for.
@@ -1025,6 +1078,42 @@ def _test_window_needs_a_test_route(v: dict[str, Any]) -> str | None:
     return None
 
 
+@_check("vpc_id", "public_subnet_ids", "private_subnet_ids")
+def _existing_vpc_named_whole(v: dict[str, Any]) -> str | None:
+    fields = ("vpc_id", "public_subnet_ids", "private_subnet_ids")
+    given = [field for field in fields if v[field]]
+    if given and len(given) < len(fields):
+        shown = v[given[0]] if given[0] == "vpc_id" else ",".join(v[given[0]])
+        missing = " and ".join(field for field in fields if field not in given)
+        return (
+            f"{given[0]}={shown} is set without {missing}: an existing VPC needs its vpc_id, the ALB's "
+            "public_subnet_ids and the tasks' private_subnet_ids (or none of the three for a VPC of the stack's own)"
+        )
+    return None
+
+
+@_check("public_subnet_ids", "private_subnet_ids")
+def _subnets_public_or_private(v: dict[str, Any]) -> str | None:
+    both = sorted(set(v["public_subnet_ids"]) & set(v["private_subnet_ids"]))
+    if both:
+        return (
+            f"private_subnet_ids={','.join(v['private_subnet_ids'])} repeats {both[0]} of public_subnet_ids: the "
+            "ALB's subnets route to an internet gateway, the tasks' must not; name each subnet in one list"
+        )
+    return None
+
+
+@_check("vpc_id", "networking")
+def _networking_is_the_vpc_owners(v: dict[str, Any]) -> str | None:
+    if v["vpc_id"] and v["networking"] != ANSWER_DEFAULTS["networking"]:
+        return (
+            f"networking={v['networking']} shapes a VPC of the stack's own, but vpc_id={v['vpc_id']} names an "
+            "existing one whose owner decides how tasks leave it (NAT, Transit Gateway or endpoints): "
+            "`pulumi config rm networking`, or clear vpc_id"
+        )
+    return None
+
+
 def parse_settings(raw: Mapping[str, object]) -> Settings:
     """Parse stack settings (strings, numbers or booleans) into Settings, or raise InvalidSettings with every error.
 
@@ -1137,3 +1226,21 @@ def fewest_replicas(settings: Settings) -> int:
         if not any(check(candidate) for _, check in CHECKS):
             return replicas
     return settings.replicas
+
+
+# The pull through cache prefix (infra/tracing.py), here so scripts/ephemeral.py can name what ECR creates under it.
+# ECR's limits on a pull through cache rule's prefix (CreatePullThroughCacheRule): 2..30 characters of a repository
+# name, lowercase letters and digits in runs joined by single separators.
+PREFIX_MAX_LENGTH = 30
+PREFIX_PATTERN = re.compile(r"[a-z0-9]+(?:[._-][a-z0-9]+)*")
+
+
+def pull_through_prefix(stack_name: str) -> str:
+    """This stack's own prefix for its pull through cache rule (a registry holds one rule per prefix), from its
+    per-stack name: as it is when ECR allows it, else shortened and suffixed with a hash of it, so two stacks never
+    share one."""
+    words = "-".join(re.findall(r"[a-z0-9]+", stack_name.lower()))
+    if words == stack_name and len(words) <= PREFIX_MAX_LENGTH:
+        return words
+    digest = hashlib.sha256(stack_name.encode()).hexdigest()[:8]
+    return f"{words[: PREFIX_MAX_LENGTH - len(digest) - 1].rstrip('-')}-{digest}".lstrip("-")

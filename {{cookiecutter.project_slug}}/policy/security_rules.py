@@ -150,12 +150,23 @@ def spot_keeps_an_on_demand_base(props: Props) -> list[str]:
 
 
 def every_vpc_has_flow_logs(resources: Sequence[Resource]) -> list[str]:
-    """EC2.6: a flow log per VPC, unless the VPC declares the exception with the tag flow-logs=off."""
-    vpcs = [p for p in of_type(resources, "aws:ec2/vpc:Vpc") if p.get("tags", {}).get("flow-logs") != "off"]
+    """EC2.6: a flow log per VPC, unless the VPC declares the exception with the tag flow-logs=off. A stack in a VPC
+    it does not create (vpc_id) cannot give that VPC flow logs: each of its security groups declares the exception
+    with flow-logs=vpc-owner (the VPC's owner keeps its flow logs)."""
+    all_vpcs = of_type(resources, "aws:ec2/vpc:Vpc")
+    vpcs = [p for p in all_vpcs if p.get("tags", {}).get("flow-logs") != "off"]
     flow_logs = of_type(resources, "aws:ec2/flowLog:FlowLog")
-    return (
+    problems = (
         [f"{len(vpcs)} VPCs need flow logs but {len(flow_logs)} flow logs exist"] if len(flow_logs) < len(vpcs) else []
     )
+    if not all_vpcs:
+        groups = of_type(resources, "aws:ec2/securityGroup:SecurityGroup")
+        problems += [
+            f"security group in {group.get('vpcId')}, a VPC the stack does not create, without flow-logs=vpc-owner"
+            for group in groups
+            if group.get("tags", {}).get("flow-logs") != "vpc-owner"
+        ]
+    return problems
 
 
 def default_security_groups_closed(resources: Sequence[Resource]) -> list[str]:
@@ -392,6 +403,13 @@ RESOURCE_RULES = [
         "aws:iam/rolePolicy:RolePolicy",
         lambda p: [f"wildcard action {action}" for action in wildcard_actions(p.get("policy"))],
     ),
+    ResourceRule(  # the bootstrap program's managed policies (issue 22)
+        "iam-no-wildcard-actions-managed",
+        "IAM",
+        "IAM managed policies name their actions",
+        "aws:iam/policy:Policy",
+        lambda p: [f"wildcard action {action}" for action in wildcard_actions(p.get("policy"))],
+    ),
     ResourceRule(
         "log-retention",
         "CloudWatch.16",
@@ -475,7 +493,12 @@ STACK_RULES = [
     ),
     StackRule("waf-logging", "WAF.11", "every web ACL logs its traffic", every_web_acl_logs),
     StackRule("waf-has-rules", "WAF.10", "every web ACL has at least one rule", every_web_acl_has_rules),
-    StackRule("vpc-flow-logs", "EC2.6", "every VPC has flow logs (or declares flow-logs=off)", every_vpc_has_flow_logs),
+    StackRule(
+        "vpc-flow-logs",
+        "EC2.6",
+        "every VPC has flow logs (or declares flow-logs=off; in an existing VPC, flow-logs=vpc-owner)",
+        every_vpc_has_flow_logs,
+    ),
     StackRule(
         "vpc-default-security-group-closed",
         "EC2.2",

@@ -12,6 +12,7 @@
 4. Destroys the stack and removes it: on success, on a failed check, on an error and on Ctrl-C (--keep: leaves it).
 5. Writes acceptance-report.md and acceptance-report.json: the checks, their figures, each phase's duration, what the
    copy changed, and what the run cost at the cost estimate's prices.
+Refuses a --name that names an existing stack or a prod* one: the cleanup destroys the stack of that name.
 Exit status: 0 when every check passed and the stack was cleaned up, 1 otherwise, 130 after an interrupt.
 """
 
@@ -53,6 +54,7 @@ from ephemeral import (
     copy_overrides,
     offer_stale_cleanup,
     read_stack_config,
+    refuse_name,
     refuse_production,
 )
 from rollout import rollout_failure
@@ -275,8 +277,9 @@ def main() -> int:
     args = parser.parse_args()
     refuse_production(args.source, args.allow_prod)
     pulumi = Pulumi()
-    offer_stale_cleanup(pulumi, True if args.destroy_stale else None)
     name = args.name or f"{ACCEPTANCE_PREFIX}{secrets.token_hex(4)}"
+    refuse_name(pulumi, name)  # before anything: the cleanup destroys the stack of this name
+    offer_stale_cleanup(pulumi, True if args.destroy_stale else None)
     copy = copy_overrides(read_stack_config(args.source), name, args.source, keep_domain=not args.no_domain)
     try:
         report = run_acceptance(pulumi, copy, args.keep, args.report_dir)

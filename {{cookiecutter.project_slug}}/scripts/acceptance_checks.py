@@ -143,7 +143,7 @@ def check_self_healing(
         while True:
             response = get(client, url + "/")
             requests += 1
-            failures += response is None or response.status_code >= 500
+            failures += response is None or response.status_code != 200  # a WAF 403 or a 404 fails too
             wanted = desired_count(ecs, service_target(cluster, service))
             healthy = healthy_targets(elbv2, groups, excluded)
             elapsed = time.monotonic() - started
@@ -178,7 +178,8 @@ class Sample:
 class PacedLoad:
     """Paced GETs of `/` from `connections` threads (httpx), each answer noted with the release that served it.
 
-    A failure is a connection error, a timeout or a 5xx: what the release-under-load check counts.
+    A failure is anything but the app's own 200 naming its release (a connection error, a timeout, a 5xx, and a WAF
+    403 or a listener's 404 too): what the release-under-load check counts.
     """
 
     def __init__(self, url: str, requests_per_second: float, connections: int = 4) -> None:
@@ -194,12 +195,12 @@ class PacedLoad:
             while not self.stopping.is_set():
                 sent = time.monotonic()
                 response = get(client, self.url)
-                ok = response is not None and response.status_code < 500
                 release = ""
                 if response is not None and response.status_code == 200:
-                    with contextlib.suppress(ValueError):  # the app answers JSON; anything else names no release
+                    with contextlib.suppress(ValueError, AttributeError):  # the app answers a JSON object
                         release = str(response.json().get("release", ""))
-                self.samples.append(Sample(sent, ok, release))
+                # Only the app's own answer counts: a WAF 403, a listener's 404 or 503 carry no release label.
+                self.samples.append(Sample(sent, bool(release), release))
                 self.stopping.wait(max(0.0, self.pause - (time.monotonic() - sent)))
 
     def __enter__(self) -> "PacedLoad":

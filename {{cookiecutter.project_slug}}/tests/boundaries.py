@@ -11,6 +11,11 @@ from infra.validation import STACK_ONLY_DEFAULTS
 CERTIFICATE = "arn:aws:acm:{region}:123456789012:certificate/0b5e3c9a-1111-2222-3333-444455556666"
 AUTOSCALING = {"enable_autoscaling": True, "autoscaling_min": 2, "autoscaling_max": 10}
 DOMAIN = {"domain_name": "api.example.com"}
+EXISTING_VPC = {
+    "vpc_id": "vpc-0c0ffee0000000001",
+    "public_subnet_ids": "subnet-0c0ffee00000000a1,subnet-0c0ffee00000000b1",
+    "private_subnet_ids": "subnet-0c0ffee00000000a3,subnet-0c0ffee00000000b3",
+}
 
 
 @dataclass(frozen=True)
@@ -196,6 +201,20 @@ CASES: list[Case] = [
     *edge("environment", json.dumps({"BIG": "x" * (24 * 1024 - 3)}), json.dumps({"BIG": "x" * (24 * 1024 - 2)})),
     *edge("environment", '{"LEVEL": "info"}', '{"DATABASE_URL": "x"}', secrets='{"DATABASE_URL": "/db/url"}'),
     *edge("secrets", '{"DB_URL": "/db/url"}', '{"PORT": "/db/port"}'),
+    # EC2 IDs: 8 hex digits (older resources) or 17; subnet lists without repeats, none in both lists.
+    *edge("vpc_id", "vpc-0c0ffee0", "vpc-0c0ffee", **{**EXISTING_VPC, "vpc_id": ""}),
+    *edge(
+        "public_subnet_ids",
+        "subnet-0a1b2c3d,subnet-0c0ffee00000000b1",
+        "subnet-0a1b2c3d,subnet-0a1b2c3d",
+        **{**EXISTING_VPC, "public_subnet_ids": ""},
+    ),
+    *edge(
+        "private_subnet_ids",
+        "subnet-0c0ffee00000000a3",
+        "subnet-0c0ffee00000000a1",
+        **{**EXISTING_VPC, "private_subnet_ids": ""},
+    ),
 ]
 # Cookiecutter itself refuses a value outside a choice list, or a yes/no question's non-boolean answer (with its own
 # traceback), before our hook runs.

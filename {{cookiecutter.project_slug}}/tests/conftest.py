@@ -36,6 +36,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import landing_zone
 import pulumi
 import pytest
 import yaml
@@ -400,7 +401,21 @@ class RecordingMocks(pulumi.runtime.Mocks):
                 str(asked.get("region") or self.region)
             ),
             "aws:ssm/getParametersByPath:getParametersByPath": lambda: self.parameters_by_path(str(asked["path"])),
+            # Existing VPCs (vpc_id): tests/landing_zone.py.
+            "aws:ec2/getVpcs:getVpcs": lambda: landing_zone.get_vpcs(asked, self.region),
+            "aws:ec2/getVpc:getVpc": lambda: landing_zone.get_vpc(asked, self.region),
+            "aws:ec2/getSubnets:getSubnets": lambda: landing_zone.get_subnets(asked),
+            "aws:ec2/getSubnet:getSubnet": lambda: landing_zone.get_subnet(
+                asked, dict(zip(zone_names(self.region), zone_ids(self.region), strict=True))
+            ),
+            "aws:ec2/getRouteTables:getRouteTables": lambda: landing_zone.get_route_tables(asked),
+            "aws:ec2/getRouteTable:getRouteTable": lambda: landing_zone.get_route_table(asked),
         }
+        if args.token == landing_zone.GET_VPC_ENDPOINT:
+            found = landing_zone.get_vpc_endpoint(asked)
+            self.invokes.append(Invoke(args.token, asked, found or {}))
+            # The provider's singular data source fails when nothing matches.
+            return ({}, [("", "no matching EC2 VPC Endpoint found")]) if found is None else (found, [])
         if args.token not in answers:
             raise NotImplementedError(f"the mocks do not answer the invoke {args.token}")
         answer = answers[args.token]()

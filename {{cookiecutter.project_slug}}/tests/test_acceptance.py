@@ -48,9 +48,14 @@ from ephemeral import (
 from moto import mock_aws
 
 from conftest import PROJECT, ROOT
-from infra.cost import acceptance_markdown
-from infra.timing import acceptance_job_minutes, acceptance_run_minutes
-from infra.validation import parse_settings
+from infra.cost import HOURS_PER_MONTH, acceptance_markdown
+from infra.timing import (
+    ACCEPTANCE_SETUP_MINUTES,
+    acceptance_cleanup_job_minutes,
+    acceptance_job_minutes,
+    acceptance_run_minutes,
+)
+from infra.validation import parse_settings, pull_through_prefix, stack_resource_name
 
 SOURCE = "dev"
 NAME = "acceptance-0a1b2c3d"
@@ -77,7 +82,7 @@ def outputs(url: str = "http://127.0.0.1:9") -> dict[str, Any]:
 
 
 @pytest.fixture
-def fake_pulumi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+def fake_pulumi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """`pulumi` on PATH is tests/fake_pulumi.py; its state (calls, stacks, outputs) lives in the returned folder."""
     bin_dir, state = tmp_path / "bin", tmp_path / "state"
     bin_dir.mkdir()
@@ -90,7 +95,14 @@ def fake_pulumi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (state / "stacks.json").write_text(json.dumps([{"name": SOURCE, "current": True, "resourceCount": 60}]))
     monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
     monkeypatch.setenv("FAKE_PULUMI_DIR", str(state))
-    return state
+    save_config(state, SOURCE, {key: str(value) for key, value in SOURCE_CONFIG.items()})
+    with mock_aws():  # the cleanup's own AWS calls (delete_leftovers) reach moto
+        yield state
+
+
+def save_config(state: Path, stack: str, values: dict[str, str]) -> None:
+    (state / "config").mkdir(exist_ok=True)
+    (state / "config" / f"{stack}.json").write_text(json.dumps(values))
 
 
 def calls(state: Path) -> list[str]:
@@ -98,10 +110,12 @@ def calls(state: Path) -> list[str]:
 
 
 def cleaned_up(state: Path) -> bool:
-    """destroy, then stack rm of the copy, as the last two commands, and the copy is gone from `stack ls`."""
+    """destroy, the pending-operations check, then stack rm of the copy, as the last three commands, and the copy is
+    gone from `stack ls`."""
     made = calls(state)
     return (
-        made[-2].startswith(f"destroy --stack {NAME} --yes")
+        made[-3].startswith(f"destroy --stack {NAME} --yes")
+        and made[-2] == f"stack export --stack {NAME}"
         and made[-1] == f"stack rm {NAME} --yes"
         and NAME not in {stack["name"] for stack in json.loads((state / "stacks.json").read_text())}
     )
@@ -155,7 +169,9 @@ def test_a_passing_run_destroys_removes_and_reports(fake_pulumi: Path, checks_pa
         "release under load",
     ]
     assert set(document["phases"]) == {"create", "deploy", "checks", "destroy"}
-    assert document["monthly_usd"] > 0 and 0 < document["run_usd"] < 0.01  # priced for the seconds this took
+    # Seconds of run, priced as one started hour: the ALB, NAT and endpoints bill a partial hour as a full one.
+    assert document["monthly_usd"] > 0
+    assert document["run_usd"] == pytest.approx(document["monthly_usd"] / HOURS_PER_MONTH)
     assert "replicas=2: the fewest the rules allow" in (tmp_path / "acceptance-report.md").read_text()
 
 
@@ -168,8 +184,8 @@ def test_a_failed_pulumi_step_still_destroys_and_removes(
         acceptance.run_acceptance(Pulumi(say=quiet), copy(), False, tmp_path, no_clients)
     document = json.loads((tmp_path / "acceptance-report.json").read_text())
     assert not document["passed"] and f"pulumi {step}" in document["error"]
-    if step == "stack init":  # nothing was created: nothing to destroy, and `stack ls` was asked
-        assert document["cleanup"] == "nothing to destroy" and calls(fake_pulumi)[-1] == "stack ls --json"
+    if step == "stack init":  # Pulumi refused: this run created nothing, so it destroys nothing
+        assert document["cleanup"] == "nothing to destroy" and calls(fake_pulumi)[-1].startswith("stack init")
     else:
         assert cleaned_up(fake_pulumi) and document["cleanup"] == "destroyed and removed"
 
@@ -206,11 +222,12 @@ def test_a_failed_destroy_is_retried_after_a_refresh_and_never_forced(
     monkeypatch.setenv("FAKE_PULUMI_FAIL", "destroy")
     acceptance.run_acceptance(Pulumi(say=quiet), copy(), False, tmp_path, no_clients)
     made = calls(fake_pulumi)
-    assert [call.split(" --")[0] for call in made[-5:]] == [
+    assert [call.split(" --")[0] for call in made[-6:]] == [
         "destroy",
         "cancel",
         "refresh",
         "destroy",
+        "stack export",
         f"stack rm {NAME}",
     ]
     assert not any("--force" in call for call in made)
@@ -231,13 +248,7 @@ def test_ctrl_c_during_up_and_again_during_destroy_still_destroys_and_removes(
     generated = sorted(ROOT.glob("Pulumi.*.yaml"))[0].name.removeprefix("Pulumi.").removesuffix(".yaml")
     env = {**os.environ, "FAKE_PULUMI_PAUSE": "up=30,destroy=0.5"}
     script = [sys.executable, str(ROOT / "scripts" / "acceptance.py"), "--from", generated, "--name", NAME]
-    run = subprocess.Popen(
-        [*script, "--allow-prod", "--report-dir", str(tmp_path)],
-        env=env,
-        start_new_session=True,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    run = started([*script, "--allow-prod", "--report-dir", str(tmp_path)], env)
     wait_for_file(fake_pulumi / "up.started", run)
     os.killpg(run.pid, signal.SIGINT)
     wait_for_file(fake_pulumi / "destroy.started", run)
@@ -250,6 +261,135 @@ def test_ctrl_c_during_up_and_again_during_destroy_still_destroys_and_removes(
     assert cleaned_up(fake_pulumi)
     assert "SIGINT ignored" in output
     assert json.loads((tmp_path / "acceptance-report.json").read_text())["error"].startswith("KeyboardInterrupt")
+
+
+def test_a_ci_cancel_reaches_python_and_a_second_signal_hard_cancels_pulumi_before_the_destroy(
+    fake_pulumi: Path, tmp_path: Path
+) -> None:
+    """The workflow's run step as the runner runs it (bash, a script file), cancelled as the runner cancels: SIGINT to
+    the step's entry process only, then SIGTERM (7.5 s later on GitHub; here once Pulumi is seen finishing). Pulumi
+    must get both (the second is its hard cancel) and be gone before the destroy starts."""
+    [run] = [step for step in workflow("acceptance.yml")["jobs"]["acceptance"]["steps"] if "acceptance.py" in str(step)]
+    generated = sorted(ROOT.glob("Pulumi.*.yaml"))[0].name.removeprefix("Pulumi.").removesuffix(".yaml")
+    script = tmp_path / "step.sh"
+    script.write_text(run["run"].replace(".venv/bin/python", sys.executable))
+    env = {
+        **os.environ,
+        "FAKE_PULUMI_PAUSE": "up=30",
+        "FAKE_PULUMI_GRACEFUL": "1",
+        "SOURCE_STACK": generated,
+        "ACCEPTANCE_STACK": NAME,
+        "ALLOW_PROD": "yes",
+    }
+    # In the checkout, as in CI (the report lands there; removed below).
+    step = started(["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)], env, cwd=ROOT)
+    wait_for_file(fake_pulumi / "up.started", step)
+    os.kill(step.pid, signal.SIGINT)
+    deadline = time.monotonic() + 10
+    while "up interrupted" not in calls(fake_pulumi):
+        assert time.monotonic() < deadline, "the SIGINT never reached pulumi"
+        time.sleep(0.05)
+    os.kill(step.pid, signal.SIGTERM)
+    output, _ = step.communicate(timeout=60)
+    for report in ROOT.glob("acceptance-report.*"):
+        report.unlink()
+    made = calls(fake_pulumi)
+    assert step.returncode == 130, output
+    assert made.index("up hard-cancelled") < next(i for i, call in enumerate(made) if call.startswith("destroy"))
+    assert "up finished" not in made
+    assert cleaned_up(fake_pulumi)
+
+
+def test_an_existing_or_production_name_is_refused_before_anything(
+    fake_pulumi: Path, checks_pass: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--from dev --name staging` once destroyed staging: now refused before any Pulumi command that changes
+    anything, and a stack init Pulumi refuses destroys nothing."""
+    listed = [{"name": SOURCE}, {"name": "staging", "resourceCount": 60}]
+    (fake_pulumi / "stacks.json").write_text(json.dumps(listed))
+    for name in ("staging", "prod-copy"):
+        monkeypatch.setattr(sys, "argv", ["acceptance.py", "--from", SOURCE, "--name", name])
+        monkeypatch.setattr(acceptance, "read_stack_config", lambda _: SOURCE_CONFIG)
+        with pytest.raises(SystemExit, match=f"refusing the copy name {name}"):
+            acceptance.main()
+    assert all(call == "stack ls --json" for call in calls(fake_pulumi))
+    monkeypatch.setenv("FAKE_PULUMI_FAIL", "stack init")  # as Pulumi answers for a name taken
+    with pytest.raises(ephemeral.PulumiFailed):
+        acceptance.run_acceptance(Pulumi(say=quiet), copy_overrides(SOURCE_CONFIG, "staging", SOURCE), False, tmp_path)
+    assert json.loads((tmp_path / "acceptance-report.json").read_text())["cleanup"] == "nothing to destroy"
+    assert not any(call.startswith(("destroy", "stack rm")) for call in calls(fake_pulumi))
+
+
+def test_pending_operations_after_the_destroy_keep_the_stack_and_are_reported(
+    fake_pulumi: Path, checks_pass: None, tmp_path: Path
+) -> None:
+    """An `up` killed mid-create leaves pending creates that destroy skips: the stack stays, each one is listed."""
+    urn = f"urn:pulumi:{NAME}::{PROJECT}::aws:lb/loadBalancer:LoadBalancer::{PROJECT}-alb"
+    pending = [{"resource": {"urn": urn, "type": "aws:lb/loadBalancer:LoadBalancer"}, "type": "creating"}]
+    (fake_pulumi / "export.json").write_text(json.dumps({"version": 3, "deployment": {"pending_operations": pending}}))
+    with pytest.raises(ephemeral.LeftBehind):
+        acceptance.run_acceptance(Pulumi(say=quiet), copy(), False, tmp_path, no_clients)
+    assert json.loads((tmp_path / "acceptance-report.json").read_text())["cleanup"].startswith("FAILED")
+    assert not any(call.startswith("stack rm") for call in calls(fake_pulumi))
+    assert f"creating {urn}" in (tmp_path / "acceptance-report.md").read_text()
+
+
+def test_what_aws_creates_outside_pulumi_is_deleted_after_the_destroy() -> None:
+    """Container Insights' performance log group and, with tracing, the pull through cache's repositories."""
+    prefix = pull_through_prefix(stack_resource_name(ephemeral.project_name(), NAME))
+    with mock_aws():
+        logs, ecr = (boto3.client(name, region_name="us-east-1") for name in ("logs", "ecr"))
+        cluster = outputs()["cluster_name"]
+        logs.create_log_group(logGroupName=f"/aws/ecs/containerinsights/{cluster}/performance")
+        logs.create_log_group(logGroupName="/aws/ecs/containerinsights/another-cluster/performance")
+        for repository in (f"{prefix}/aws-observability/aws-otel-collector", "someone-elses/aws-otel-collector"):
+            ecr.create_repository(repositoryName=repository)
+        deleted = ephemeral.delete_leftovers(outputs(), NAME)
+        assert deleted == [
+            f"log group /aws/ecs/containerinsights/{cluster}/performance",
+            f"ECR repository {prefix}/aws-observability/aws-otel-collector",
+        ]
+        assert [group["logGroupName"] for group in logs.describe_log_groups()["logGroups"]] == [
+            "/aws/ecs/containerinsights/another-cluster/performance"
+        ]
+        assert [repo["repositoryName"] for repo in ecr.describe_repositories()["repositories"]] == [
+            "someone-elses/aws-otel-collector"
+        ]
+        assert ephemeral.delete_leftovers(outputs(), NAME) == []  # a second cleanup finds nothing, and fails on nothing
+    readme = (ROOT / "README.md").read_text()
+    assert all(f"`{action}`" in readme for action in ephemeral.AWS_ACTIONS)  # what the run's role needs
+
+
+def test_each_run_sets_a_pull_request_environments_config_again(
+    fake_pulumi: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stack file exists only on the runner that created pr-7: the next run, on a fresh checkout, derives it."""
+    monkeypatch.setattr(ephemeral, "read_stack_config", lambda _: SOURCE_CONFIG)
+    pulumi = Pulumi(say=quiet)
+    ephemeral.deploy_environment(pulumi, "pr-7", SOURCE)
+    (fake_pulumi / "config" / "pr-7.json").unlink()  # the next push's runner
+    ephemeral.deploy_environment(pulumi, "pr-7", SOURCE)
+    first, second = (json.loads(line)["config"] for line in (fake_pulumi / "up-configs.jsonl").read_text().splitlines())
+    assert first == second and second["alb_deletion_protection"] == "false" and second["aws_region"] == "us-east-1"
+
+
+def test_a_copy_host_name_longer_than_acm_allows_is_refused_up_front() -> None:
+    config = {**SOURCE_CONFIG, "domain_name": "app." + "z" * 40 + ".example.com"}
+    with pytest.raises(SystemExit, match="ACM allows 64"):
+        copy_overrides(config, NAME, SOURCE)
+    assert copy_overrides(config, NAME, SOURCE, keep_domain=False).overrides["domain_name"] == ""
+
+
+def test_the_release_check_counts_only_the_apps_own_answers(answering_url: str) -> None:
+    """A WAF's 403, a listener's 404, an empty 200: none carries a release label, each is a failed request."""
+    with acceptance_checks.PacedLoad(answering_url + "/", 50) as load:
+        time.sleep(0.3)
+    assert load.samples and load.failures == len(load.samples)
+
+
+def started(command: list[str], env: dict[str, str], cwd: Path | None = None) -> subprocess.Popen[str]:
+    """A process in its own session (as a terminal or a runner starts it), its output captured."""
+    return subprocess.Popen(command, cwd=cwd, env=env, start_new_session=True, stdout=subprocess.PIPE, text=True)
 
 
 def wait_for_file(path: Path, process: subprocess.Popen[str]) -> None:
@@ -271,7 +411,13 @@ def test_stale_stacks_are_old_idle_acceptance_stacks_only() -> None:
         {"name": "acceptance-never-deployed"},
         {"name": "pr-12", "lastUpdate": "2026-11-01T00:00:00Z"},
     ]
-    assert stale_stacks(summaries, now) == ["acceptance-old", "acceptance-cloud"]
+    found = stale_stacks(summaries, now)
+    assert found.idle == ["acceptance-old", "acceptance-cloud"]
+    # A crashed run's update stays open on Pulumi Cloud (no time given): offered, after `pulumi cancel`.
+    assert found.stuck == ["acceptance-running"]
+    # Given the open pull requests with the label, the other pr-<n> stacks are left behind too.
+    assert stale_stacks(summaries, now, open_pull_requests={12}).idle == found.idle
+    assert stale_stacks(summaries, now, open_pull_requests={3}).idle == [*found.idle, "pr-12"]
 
 
 def test_a_second_run_offers_to_destroy_stale_stacks(fake_pulumi: Path) -> None:
@@ -282,8 +428,9 @@ def test_a_second_run_offers_to_destroy_stale_stacks(fake_pulumi: Path) -> None:
     assert offer_stale_cleanup(pulumi, destroy=False) == []
     assert not any(call.startswith("destroy") for call in calls(fake_pulumi))
     assert offer_stale_cleanup(pulumi, destroy=True) == ["acceptance-left"]
-    assert calls(fake_pulumi)[-2:] == [
+    assert calls(fake_pulumi)[-3:] == [
         "destroy --stack acceptance-left --yes --skip-preview --continue-on-error",
+        "stack export --stack acceptance-left",
         "stack rm acceptance-left --yes",
     ]
 
@@ -443,20 +590,29 @@ def workflow(name: str) -> dict[Any, Any]:
 
 def test_acceptance_workflow_is_bounded_by_the_release_model_and_always_destroys() -> None:
     found = workflow("acceptance.yml")
-    job = found["jobs"]["acceptance"]
+    job, cleanup = found["jobs"]["acceptance"], found["jobs"]["cleanup"]
     [run] = [step for step in job["steps"] if "scripts/acceptance.py" in step.get("run", "")]
-    [destroy] = [step for step in job["steps"] if "scripts/ephemeral.py destroy" in step.get("run", "")]
-    credentials = [step for step in job["steps"] if "configure-aws-credentials" in step.get("uses", "")]
+    [destroy] = [step for step in cleanup["steps"] if "scripts/ephemeral.py destroy" in step.get("run", "")]
+    [credentials] = [step for step in job["steps"] if "configure-aws-credentials" in step.get("uses", "")]
+    [cleanup_credentials] = [step for step in cleanup["steps"] if "configure-aws-credentials" in step.get("uses", "")]
+    # The run step holds two `up`s, the checks and its own destroy; the job adds its setup steps, which run under
+    # the same credentials: they last as long as the job, not just the run step.
     assert run["timeout-minutes"] == acceptance_run_minutes()
-    assert job["timeout-minutes"] == acceptance_job_minutes() >= run["timeout-minutes"] + destroy["timeout-minutes"]
+    assert job["timeout-minutes"] == acceptance_job_minutes() == run["timeout-minutes"] + ACCEPTANCE_SETUP_MINUTES
     assert job["timeout-minutes"] <= 360  # GitHub-hosted runners' limit for a job
-    assert credentials[0]["with"]["role-duration-seconds"] == acceptance_run_minutes() * 60
-    # The cleanup runs after a failure or a cancel, with credentials of its own (the first may have expired).
-    assert destroy["if"] == "always()" and credentials[1]["if"] == "always()"
-    assert job["steps"].index(credentials[1]) < job["steps"].index(destroy)
+    assert credentials["with"]["role-duration-seconds"] == acceptance_job_minutes() * 60
+    # A cancel or timeout signals only the step's entry process: python is it (exec), so Pulumi is stopped.
+    assert run["run"].lstrip().startswith("exec .venv/bin/python") and destroy["run"].startswith("exec ")
+    # The cleanup is a job of its own (not cancelled with the run), after it whatever happened, sized for a destroy.
+    assert cleanup["needs"] == ["stack", "acceptance"] and cleanup["if"].startswith("always()")
+    assert cleanup["timeout-minutes"] == acceptance_cleanup_job_minutes()
+    assert cleanup_credentials["with"]["role-duration-seconds"] >= (cleanup["timeout-minutes"] - 5) * 60
+    assert job["environment"] == cleanup["environment"] == "acceptance"
     assert "$ACCEPTANCE_STACK" in run["run"] and "$ACCEPTANCE_STACK" in destroy["run"]
     assert found["concurrency"] == {"group": "acceptance", "cancel-in-progress": False}
     assert set(found[True]) == {"workflow_dispatch"}  # the weekly schedule is there, commented out
+    assert found[True]["workflow_dispatch"]["inputs"]["allow_prod"]["default"] is False
+    assert "${ALLOW_PROD:+--allow-prod}" in run["run"]
     assert "#   - cron:" in (ROOT / ".github/workflows/acceptance.yml").read_text()
     assert found["permissions"]["id-token"] == "write"
 
@@ -464,13 +620,28 @@ def test_acceptance_workflow_is_bounded_by_the_release_model_and_always_destroys
 def test_preview_environments_deploy_on_the_label_and_are_destroyed_on_close_or_unlabel() -> None:
     found = workflow("preview-env.yml")
     assert set(found[True]["pull_request"]["types"]) >= {"labeled", "unlabeled", "closed", "synchronize"}
-    deploy, destroy = found["jobs"]["deploy"], found["jobs"]["destroy"]
+    deploy, destroy, sweep = (found["jobs"][name] for name in ("deploy", "destroy", "sweep"))
     assert 'scripts/ephemeral.py up "$STACK"' in " ".join(step.get("run", "") for step in deploy["steps"])
-    assert 'scripts/ephemeral.py destroy "$STACK"' in " ".join(step.get("run", "") for step in destroy["steps"])
+    [destroying] = [step for step in destroy["steps"] if "scripts/ephemeral.py destroy" in step.get("run", "")]
+    assert 'destroy "$STACK" --wait-for-update' in destroying["run"]
     assert found["env"]["STACK"] == "pr-${{ github.event.pull_request.number }}"
-    assert "preview-env" in deploy["if"] and "'closed'" in destroy["if"] and "'unlabeled'" in destroy["if"]
+    assert "'closed'" in destroy["if"] and "'unlabeled'" in destroy["if"]
+    # A closed pull request deploys nothing, even labelled.
+    assert "github.event.action != 'closed'" in found["jobs"]["stack"]["if"] and deploy["needs"] == "stack"
     assert any("gh pr comment" in step.get("run", "") for step in deploy["steps"])
-    assert found["concurrency"]["cancel-in-progress"] is False
+    # No workflow-wide group (a later event would replace a pending destroy): deploys and destroys queue apart, and
+    # the destroy needs no job a broken stack file fails; it runs the base branch's code.
+    assert "concurrency" not in found and "needs" not in destroy
+    assert deploy["concurrency"]["group"].startswith("preview-env-deploy-")
+    assert destroy["concurrency"]["group"].startswith("preview-env-destroy-")
+    assert destroy["steps"][0]["with"]["ref"].startswith("${{ github.event.pull_request.base.sha")
+    # The daily sweep: pr-<n> stacks of pull requests no longer open with the label.
+    assert set(found[True]) == {"pull_request", "schedule", "workflow_dispatch"}
+    assert (
+        "--open-prs" in sweep["steps"][-1]["run"]
+        and "gh pr list --state open --label preview-env" in (sweep["steps"][-1]["run"])
+    )
+    assert {job["environment"] for job in (deploy, destroy, sweep)} == {"preview-env"}
 
 
 def test_readme_states_what_a_typical_run_of_this_stack_costs() -> None:

@@ -1,6 +1,7 @@
 """The cost estimate's arithmetic, against figures worked out by hand from the dated price constants."""
 
 import pytest
+from landing_zone import ANSWERS
 
 from infra.cost import markdown, monthly_cost, total, what_changes_it
 from infra.validation import parse_settings
@@ -99,3 +100,14 @@ def test_spot_share_saves_the_assumed_discount_on_the_tasks_above_the_base() -> 
 def test_the_default_stack_shows_what_all_spot_above_the_base_would_save() -> None:
     # 3 replicas, base 2: one task on Spot, half of 9.01.
     assert round(dict(what_changes_it(parse_settings({})))["fargate_spot_percent=100"], 2) == -4.51
+
+
+def test_an_existing_vpc_bills_no_nat_gateways_and_one_public_ip_per_alb_zone() -> None:
+    settings = parse_settings(ANSWERS)
+    *_, nats, public_ips = monthly_cost(settings)
+    assert (nats.item, nats.monthly_usd) == ("NAT gateways: 0", 0.0)
+    assert (public_ips.item, round(public_ips.monthly_usd, 2)) == ("Public IPv4 addresses: 2", 7.30)
+    assert [change for change, _ in what_changes_it(settings) if change.startswith(("networking", "az_count"))] == []
+    assert "billed to the VPC's owner" in markdown(settings)
+    # What an existing VPC saves against the default stack: its two NAT gateways and their two public addresses.
+    assert round(total(parse_settings({})) - total(settings), 2) == round(2 * 0.045 * 730 + 2 * 0.005 * 730, 2)

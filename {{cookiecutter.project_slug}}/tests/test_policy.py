@@ -105,6 +105,12 @@ BROKEN: dict[str, list[tuple[str, dict[str, Any]]]] = {
             {"policy": json.dumps({"Statement": [{"Action": ["s3:*"], "Resource": "*"}]})},
         )
     ],
+    "iam-no-wildcard-actions-managed": [
+        (
+            "aws:iam/policy:Policy",
+            {"policy": json.dumps({"Statement": [{"Action": "ecs:*", "Resource": "*"}]})},
+        )
+    ],
     "log-retention": [("aws:cloudwatch/logGroup:LogGroup", {})],
     "internet-only-on-web-ports": [(INGRESS, {"cidrIpv4": "0.0.0.0/0", "fromPort": 22, "description": "SSH"})],
     "s3-block-public-access": [

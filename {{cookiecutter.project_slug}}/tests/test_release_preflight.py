@@ -152,6 +152,7 @@ def test_program_exports_the_rule_ecs_shifts_and_the_first_group(strategy: str, 
         "production_rule_arn": attachment["advancedConfiguration"]["productionListenerRule"],
         "primary_target_group_arn": attachment["targetGroupArn"],
         "enable_https": https,
+        "vpc_id": "",
     }
 
 

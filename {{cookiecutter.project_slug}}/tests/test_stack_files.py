@@ -93,6 +93,18 @@ def service(deployment: Deployment) -> dict[str, Any]:
     return found
 
 
+def task_zones(deployment: Deployment) -> set[str]:
+    """The zones of the tasks' subnets: the stack's own subnets, or what the lookups said of an existing VPC's."""
+    looked_up = {
+        invoke.args["id"]: invoke.answer["availabilityZone"]
+        for invoke in deployment.lookups("aws:ec2/getSubnet:getSubnet")
+    }
+    return {
+        looked_up[subnet] if subnet in looked_up else deployment.by_id(subnet).inputs["availabilityZone"]
+        for subnet in service(deployment)["networkConfiguration"]["subnets"]
+    }
+
+
 def app_port_rules(deployment: Deployment) -> list[dict[str, Any]]:
     """The rules between the ALB and the tasks: the tasks' ingress from the ALB, the ALB's egress to the tasks."""
     [task_group] = service(deployment)["networkConfiguration"]["securityGroups"]
@@ -126,14 +138,20 @@ ANSWER_CHECKS: dict[str, Check] = {
     ),
     "networking": lambda s, d: (
         service(d)["networkConfiguration"]["assignPublicIp"] is (s.networking == "public-subnets")
-        and (
-            s.networking not in NAT_GATEWAYS
-            or len(d.of_type("aws:ec2/natGateway:NatGateway")) == NAT_GATEWAYS[s.networking](s.az_count)
-        )
+        and len(d.of_type("aws:ec2/natGateway:NatGateway"))
+        == (0 if s.existing_vpc else NAT_GATEWAYS[s.networking](s.az_count))
     ),
-    "az_count": lambda s, d: (
-        len({d.by_id(subnet).inputs["availabilityZone"] for subnet in service(d)["networkConfiguration"]["subnets"]})
-        == s.az_count
+    "az_count": lambda s, d: len(task_zones(d)) >= s.az_count if s.existing_vpc else len(task_zones(d)) == s.az_count,
+    # An existing VPC: the stack builds no network of its own and places the ALB and the tasks in the named subnets.
+    "vpc_id": lambda s, d: (
+        {group["vpcId"] for group in only(d, "aws:ec2/securityGroup:SecurityGroup")}
+        == ({s.vpc_id} if s.existing_vpc else {vpc.id for vpc in d.of_type("aws:ec2/vpc:Vpc")})
+    ),
+    "public_subnet_ids": lambda s, d: (
+        not s.existing_vpc or only(d, "aws:lb/loadBalancer:LoadBalancer")[0]["subnets"] == list(s.public_subnet_ids)
+    ),
+    "private_subnet_ids": lambda s, d: (
+        not s.existing_vpc or service(d)["networkConfiguration"]["subnets"] == list(s.private_subnet_ids)
     ),
     "log_retention_days": lambda s, d: (
         only(d, "aws:cloudwatch/logGroup:LogGroup")[0]["retentionInDays"] == s.log_retention_days

@@ -17,21 +17,21 @@ from infra.tracing import (
     COLLECTOR_NAME,
     COLLECTOR_REPOSITORY,
     COLLECTOR_TAG,
-    PREFIX_MAX_LENGTH,
-    PREFIX_PATTERN,
     PULL_THROUGH_ACTIONS,
     XRAY_WRITE_ACTIONS,
     cached_image_lifecycle_policy,
     collector_config,
-    pull_through_prefix,
 )
 from infra.validation import (
     APP_MIN_MEMORY_MIB,
     COLLECTOR_CPU_UNITS,
     COLLECTOR_MEMORY_MIB,
     COLLECTOR_PORTS,
+    PREFIX_MAX_LENGTH,
+    PREFIX_PATTERN,
     InvalidSettings,
     parse_settings,
+    pull_through_prefix,
     stack_resource_name,
 )
 

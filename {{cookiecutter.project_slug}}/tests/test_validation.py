@@ -97,3 +97,19 @@ def test_an_environment_set_as_a_secret_is_refused_not_written_in_plain_text() -
     with pytest.raises(pulumi.RunError, match=r"environment holds a secret \(set with --secret\)"):
         load_settings()
     pulumi.runtime.set_all_config(config, [])
+
+
+def test_an_existing_vpc_is_named_whole_and_leaves_networking_to_its_owner() -> None:
+    vpc = {"vpc_id": "vpc-0c0ffee0000000001", "public_subnet_ids": "subnet-0c0ffee00000000a1,subnet-0c0ffee00000000b1"}
+    with pytest.raises(InvalidSettings) as partial:
+        parse_settings(vpc)
+    assert partial.value.errors == [
+        "vpc_id=vpc-0c0ffee0000000001 is set without private_subnet_ids: an existing VPC needs its vpc_id, the ALB's "
+        "public_subnet_ids and the tasks' private_subnet_ids (or none of the three for a VPC of the stack's own)"
+    ]
+    whole = {**vpc, "private_subnet_ids": '["subnet-0c0ffee00000000a3", "subnet-0c0ffee00000000b3"]'}
+    assert parse_settings(whole).private_subnet_ids == ("subnet-0c0ffee00000000a3", "subnet-0c0ffee00000000b3")
+    with pytest.raises(InvalidSettings) as networking:
+        parse_settings({**whole, "networking": "private-endpoints"})
+    [error] = networking.value.errors
+    assert error.startswith("networking=private-endpoints shapes a VPC of the stack's own, but vpc_id=vpc-0c0ffee")
