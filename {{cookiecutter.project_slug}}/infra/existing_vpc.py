@@ -56,7 +56,10 @@ class FoundSubnet:
     vpc_id: str
     zone: str
     zone_id: str
-    routes: Routes
+    # None: no route table of the VPC is visible to this account. A VPC shared through AWS RAM shows a participant
+    # its subnets but not the owner's route tables (AWS "Share your VPC": route tables stay the owner's), so the
+    # route checks are skipped for it with a warning: its routing is the VPC owner's.
+    routes: Routes | None
 
 
 def default_target(route: aws.ec2.outputs.GetRouteTableRouteResult) -> str:
@@ -67,7 +70,7 @@ def default_target(route: aws.ec2.outputs.GetRouteTableRouteResult) -> str:
     return ""
 
 
-def route_tables(vpc_id: str, subnet_ids: Sequence[str]) -> dict[str, Routes]:
+def route_tables(vpc_id: str, subnet_ids: Sequence[str]) -> dict[str, Routes | None]:
     """Each subnet's route table: its own (an explicit association), else the VPC's main route table (AWS: a subnet
     without an explicit association is implicitly associated with the main route table)."""
     if not subnet_ids:
@@ -86,7 +89,19 @@ def route_tables(vpc_id: str, subnet_ids: Sequence[str]) -> dict[str, Routes]:
                 tables[association.subnet_id] = routes
         if routes.main:
             tables[""] = routes
-    return {subnet_id: tables.get(subnet_id, tables[""]) for subnet_id in subnet_ids}
+    # No explicit table and no main table in sight (a RAM-shared VPC's participant sees neither): None, not a crash.
+    return {subnet_id: tables.get(subnet_id, tables.get("")) for subnet_id in subnet_ids}
+
+
+def routing_unseen(field: str, subnet: FoundSubnet) -> bool:
+    """Whether this subnet's route table is invisible to the account; if so, say so (the route checks are skipped)."""
+    if subnet.routes is not None:
+        return False
+    pulumi.log.warn(
+        f"{field}: {subnet.id}'s route table is not visible to this account (a VPC shared through AWS RAM: the "
+        "routing is the VPC owner's), so its routes were not checked"
+    )
+    return True
 
 
 def endpoint(vpc_id: str, service: str, kind: str) -> aws.ec2.GetVpcEndpointResult | None:
@@ -142,6 +157,9 @@ def subnet_problems(settings: Settings, public: list[FoundSubnet], private: list
                 "an ALB takes one subnet per Availability Zone"
             )
         alb_zones.setdefault(subnet.zone, subnet.id)
+        if routing_unseen("public_subnet_ids", subnet):
+            continue
+        assert subnet.routes is not None
         # An internet gateway, or a firewall endpoint in front of one (AWS Network Firewall's distributed model).
         if not subnet.routes.default_target.startswith(("igw-", "vpce-")):
             target = subnet.routes.default_target or "nowhere"
@@ -176,6 +194,9 @@ def private_subnet_problems(settings: Settings, subnet: FoundSubnet, alb_zones: 
             f"{where} is in {subnet.zone}, where the ALB has no subnet: an ALB sends nothing to targets in a zone it "
             "is not enabled in; add a public subnet in that zone"
         )
+    if routing_unseen("private_subnet_ids", subnet):
+        return problems
+    assert subnet.routes is not None
     target = subnet.routes.default_target
     if target.startswith("igw-"):
         problems.append(

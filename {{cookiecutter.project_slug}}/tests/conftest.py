@@ -410,6 +410,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             ),
             "aws:ec2/getRouteTables:getRouteTables": lambda: landing_zone.get_route_tables(asked),
             "aws:ec2/getRouteTable:getRouteTable": lambda: landing_zone.get_route_table(asked),
+            "aws:ec2/getVpcDhcpOptions:getVpcDhcpOptions": lambda: landing_zone.get_vpc_dhcp_options(asked),
         }
         if args.token == landing_zone.GET_VPC_ENDPOINT:
             found = landing_zone.get_vpc_endpoint(asked)

@@ -21,6 +21,9 @@ from landing_zone import (
     PUBLIC_A_TWIN,
     PUBLIC_B,
     PUBLIC_C_NAT,
+    SHARED_ANSWERS,
+    SHARED_PRIVATE_A,
+    SHARED_PUBLIC_A,
     VPC,
     VPC_CIDRS,
     WEST_PRIVATE_A,
@@ -54,6 +57,13 @@ DNS_PORT = 53
 @pytest.fixture(scope="module")
 def existing() -> Deployment:
     return deploy(**ANSWERS)
+
+
+def checked(monkeypatch: pytest.MonkeyPatch, **answers: object) -> tuple[list[str], list[str]]:
+    """The refusal's lines and the warnings the checks log for these answers (the rest: ANSWERS)."""
+    warnings: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: warnings.append(message))
+    return refusal(**answers), warnings
 
 
 def refusal(**answers: object) -> list[str]:
@@ -254,3 +264,15 @@ def test_the_mocks_answer_route_tables_and_cidr_blocks_as_ec2_does() -> None:
 def test_the_readme_names_every_lookup_the_roles_must_allow() -> None:
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert [action for action in AWS_ACTIONS if f"`{action}`" not in readme] == []
+
+
+def test_a_ram_shared_vpc_whose_route_tables_are_invisible_is_warned_about_not_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A participant account sees a shared VPC's subnets, not the owner's route tables: both route-table lookups
+    come back empty. The old code raised KeyError (tables[""]); now the route checks are skipped with a warning."""
+    lines, warnings = checked(monkeypatch, **SHARED_ANSWERS)
+    assert lines == []
+    assert len(warnings) == 4
+    assert any(w.startswith(f"private_subnet_ids: {SHARED_PRIVATE_A}'s route table is not visible") for w in warnings)
+    assert any(f"{SHARED_PUBLIC_A}'s route table" in w and "VPC owner's" in w for w in warnings)
