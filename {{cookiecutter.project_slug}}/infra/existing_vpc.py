@@ -205,11 +205,17 @@ def private_subnet_problems(settings: Settings, subnet: FoundSubnet, alb_zones: 
             "Transit Gateway"
         )
     elif not target and (missing := missing_endpoints(settings, subnet.routes)):
-        problems.append(
+        no_way_out = (
             f"{where} has no route out ({subnet.routes.describe()} has no 0.0.0.0/0 to a NAT gateway, Transit "
             f"Gateway or network interface) and the VPC lacks the endpoints the tasks would need instead: "
             f"{', '.join(missing)}"
         )
+        if settings.existing_vpc_egress == "vpc-owner":
+            # Central endpoints in a hub VPC (Transit Gateway and private hosted zones) or a shared VPC owner's
+            # endpoints are invisible to these lookups: the stack's owner vouches for them.
+            pulumi.log.warn(f"{no_way_out} (existing_vpc_egress=vpc-owner: trusted to the VPC owner's egress)")
+        else:
+            problems.append(no_way_out)
     return problems
 
 

@@ -276,3 +276,16 @@ def test_a_ram_shared_vpc_whose_route_tables_are_invisible_is_warned_about_not_r
     assert len(warnings) == 4
     assert any(w.startswith(f"private_subnet_ids: {SHARED_PRIVATE_A}'s route table is not visible") for w in warnings)
     assert any(f"{SHARED_PUBLIC_A}'s route table" in w and "VPC owner's" in w for w in warnings)
+
+
+def test_existing_vpc_egress_vpc_owner_warns_instead_of_refusing_a_subnet_without_a_way_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Central endpoints (a hub VPC over Transit Gateway) are invisible to the lookups: vpc-owner trusts them."""
+    answers = {"private_subnet_ids": f"{PRIVATE_A},{ISOLATED_B}"}
+    refused, _ = checked(monkeypatch, **answers)
+    assert any(line.startswith(f"private_subnet_ids: {ISOLATED_B} has no route out") for line in refused)
+    lines, warnings = checked(monkeypatch, **answers, existing_vpc_egress="vpc-owner")
+    assert lines == []
+    assert [w for w in warnings if w.startswith(f"private_subnet_ids: {ISOLATED_B} has no route out")] != []
+    assert all("existing_vpc_egress=vpc-owner" in w for w in warnings)
