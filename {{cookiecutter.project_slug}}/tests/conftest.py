@@ -417,6 +417,10 @@ class RecordingMocks(pulumi.runtime.Mocks):
             self.invokes.append(Invoke(args.token, asked, found or {}))
             # The provider's singular data source fails when nothing matches.
             return ({}, [("", "no matching EC2 VPC Endpoint found")]) if found is None else (found, [])
+        if args.token == landing_zone.GET_VPN_GATEWAY:
+            vgw = landing_zone.get_vpn_gateway(asked)
+            self.invokes.append(Invoke(args.token, asked, vgw or {}))
+            return ({}, [("", "no matching EC2 VPN Gateway found")]) if vgw is None else (vgw, [])
         if args.token not in answers:
             raise NotImplementedError(f"the mocks do not answer the invoke {args.token}")
         answer = answers[args.token]()

@@ -44,6 +44,10 @@ OTHER_VPC_SUBNET = "subnet-0c0ffee00000000a6"  # us-east-1a of the other VPC
 MISSING_SUBNET = "subnet-0c0ffee00000000ff"  # exists nowhere
 WEST_PUBLIC_A, WEST_PUBLIC_B, WEST_PUBLIC_C = (f"subnet-0c0ffee00000001{zone}1" for zone in "abc")
 WEST_PRIVATE_A, WEST_PRIVATE_C = "subnet-0c0ffee00000001a3", "subnet-0c0ffee00000001c3"  # usw1-az3, usw1-az2
+# The west VPC has a virtual private gateway (VPN or Direct Connect): a default route it propagates is not in the
+# route-table lookup. WEST_VGW_B's table has no static default route, WEST_PEERED_B's sends it to a peering connection.
+WEST_VGW_B, WEST_PEERED_B = "subnet-0c0ffee00000001b3", "subnet-0c0ffee00000001b4"  # us-west-1b
+VPN_GATEWAYS = {WEST_VPC: "vgw-0c0ffee0000000001"}
 SHARED_PUBLIC_A, SHARED_PUBLIC_B, SHARED_PRIVATE_A, SHARED_PRIVATE_B = (
     f"subnet-0c0ffee00000002{zone}{tier}" for tier, zone in ("1a", "1b", "3a", "3b")
 )
@@ -77,6 +81,8 @@ SUBNETS: dict[str, tuple[str, str, str]] = {  # id -> (VPC, zone name, CIDR bloc
     WEST_PUBLIC_C: (WEST_VPC, "us-west-1c", "10.30.2.0/24"),
     WEST_PRIVATE_A: (WEST_VPC, "us-west-1a", "10.30.16.0/20"),
     WEST_PRIVATE_C: (WEST_VPC, "us-west-1c", "10.30.32.0/20"),
+    WEST_VGW_B: (WEST_VPC, "us-west-1b", "10.30.48.0/20"),
+    WEST_PEERED_B: (WEST_VPC, "us-west-1b", "10.30.64.0/20"),
     SHARED_PUBLIC_A: (SHARED_VPC, "us-east-1a", "10.40.0.0/24"),
     SHARED_PUBLIC_B: (SHARED_VPC, "us-east-1b", "10.40.1.0/24"),
     SHARED_PRIVATE_A: (SHARED_VPC, "us-east-1a", "10.40.16.0/20"),
@@ -104,6 +110,10 @@ ROUTE_TABLES: dict[str, RouteTable] = {
     "rtb-0c0ffee0000000007": RouteTable(OTHER_VPC, True, (), NAT),
     "rtb-0c0ffee0000000008": RouteTable(WEST_VPC, True, (), {"gatewayId": "igw-0c0ffee0000000002"}),
     "rtb-0c0ffee0000000009": RouteTable(WEST_VPC, False, (WEST_PRIVATE_A, WEST_PRIVATE_C), NAT),
+    "rtb-0c0ffee000000000a": RouteTable(WEST_VPC, False, (WEST_VGW_B,)),
+    "rtb-0c0ffee000000000b": RouteTable(
+        WEST_VPC, False, (WEST_PEERED_B,), {"vpcPeeringConnectionId": "pcx-0c0ffee0000000001"}
+    ),
 }
 ISOLATED_TABLE = "rtb-0c0ffee0000000005"
 
@@ -127,6 +137,7 @@ ENDPOINTS = [
 ]
 
 GET_VPC_ENDPOINT = "aws:ec2/getVpcEndpoint:getVpcEndpoint"
+GET_VPN_GATEWAY = "aws:ec2/getVpnGateway:getVpnGateway"
 ROUTE_FIELDS = (
     "carrierGatewayId", "cidrBlock", "coreNetworkArn", "destinationPrefixListId", "egressOnlyGatewayId", "gatewayId",
     "instanceId", "ipv6CidrBlock", "localGatewayId", "natGatewayId", "networkInterfaceId", "odbNetworkArn",
@@ -233,6 +244,12 @@ def get_route_table(args: dict[str, Any]) -> dict[str, Any]:
         ],
         "routes": routes if table.default_route else [],
     }
+
+
+def get_vpn_gateway(args: dict[str, Any]) -> dict[str, Any] | None:
+    """The VGW attached to the VPC, or None (the provider then fails with "no matching EC2 VPN Gateway found")."""
+    vgw = VPN_GATEWAYS.get(str(args.get("attachedVpcId")))
+    return {"id": vgw, "attachedVpcId": args["attachedVpcId"], "state": "available"} if vgw else None
 
 
 def get_vpc_endpoint(args: dict[str, Any]) -> dict[str, Any] | None:

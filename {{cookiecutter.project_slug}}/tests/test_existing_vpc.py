@@ -6,6 +6,7 @@ import pulumi
 import pytest
 from landing_zone import (
     ANSWERS,
+    HUB_DNS_SERVERS,
     IGW,
     ISOLATED_A,
     ISOLATED_B,
@@ -26,11 +27,13 @@ from landing_zone import (
     SHARED_PUBLIC_A,
     VPC,
     VPC_CIDRS,
+    WEST_PEERED_B,
     WEST_PRIVATE_A,
     WEST_PRIVATE_C,
     WEST_PUBLIC_A,
     WEST_PUBLIC_B,
     WEST_PUBLIC_C,
+    WEST_VGW_B,
     WEST_VPC,
 )
 from moto import mock_aws
@@ -289,3 +292,42 @@ def test_existing_vpc_egress_vpc_owner_warns_instead_of_refusing_a_subnet_withou
     assert lines == []
     assert [w for w in warnings if w.startswith(f"private_subnet_ids: {ISOLATED_B} has no route out")] != []
     assert all("existing_vpc_egress=vpc-owner" in w for w in warnings)
+
+
+WEST = {"vpc_id": WEST_VPC, "public_subnet_ids": f"{WEST_PUBLIC_A},{WEST_PUBLIC_B}", "aws_region": "us-west-1"}
+
+
+def test_a_default_route_a_virtual_private_gateway_may_propagate_is_warned_about_not_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The route-table lookup drops propagated routes (VPN, Direct Connect): with a VGW attached, no static default
+    route may still be a way out. The old code refused it for lacking endpoints."""
+    lines, warnings = checked(monkeypatch, **WEST, private_subnet_ids=f"{WEST_PRIVATE_A},{WEST_VGW_B}")
+    assert lines == []
+    assert [w for w in warnings if w.startswith(f"private_subnet_ids: {WEST_VGW_B}:") and "vgw-" in w] != []
+
+
+def test_a_default_route_to_a_peering_connection_is_refused_as_no_way_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines, _ = checked(monkeypatch, **WEST, private_subnet_ids=f"{WEST_PRIVATE_A},{WEST_PEERED_B}")
+    assert any(
+        line.startswith(f"private_subnet_ids: {WEST_PEERED_B} routes 0.0.0.0/0 to the peering connection pcx-")
+        and "does not carry traffic out of the VPC" in line
+        for line in lines
+    )
+
+
+def test_tasks_may_reach_the_custom_dns_servers_of_the_vpcs_dhcp_options() -> None:
+    """A landing zone's DHCP options may name DNS servers outside the VPC (a hub's Route 53 Resolver endpoints or
+    AD): the tasks' DNS egress covers each, UDP and TCP; AmazonProvidedDNS (the ANSWERS VPC) adds nothing."""
+    shared = deploy(**SHARED_ANSWERS)
+
+    def dns_rules(deployment: Deployment) -> set[tuple[str, str]]:
+        return {
+            (rule.inputs["ipProtocol"], rule.inputs["cidrIpv4"])
+            for rule in deployment.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+            if rule.inputs.get("fromPort") == DNS_PORT
+        }
+
+    servers = {(protocol, f"{ip}/32") for ip in HUB_DNS_SERVERS for protocol in ("udp", "tcp")}
+    assert servers <= dns_rules(shared)
+    assert not any(cidr.endswith("/32") for _, cidr in dns_rules(deploy(**ANSWERS)))
