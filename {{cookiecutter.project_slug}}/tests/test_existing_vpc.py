@@ -1,6 +1,9 @@
 """vpc_id: the stack deploys into an existing VPC (tests/landing_zone.py) and refuses every unusable one at preview."""
 
+import re
+
 import boto3  # type: ignore[import-untyped]
+import jmespath  # type: ignore[import-untyped]
 import landing_zone
 import pulumi
 import pytest
@@ -331,3 +334,35 @@ def test_tasks_may_reach_the_custom_dns_servers_of_the_vpcs_dhcp_options() -> No
     servers = {(protocol, f"{ip}/32") for ip in HUB_DNS_SERVERS for protocol in ("udp", "tcp")}
     assert servers <= dns_rules(shared)
     assert not any(cidr.endswith("/32") for _, cidr in dns_rules(deploy(**ANSWERS)))
+
+
+def test_the_readmes_route_table_query_survives_tables_without_subnets_or_a_default_route() -> None:
+    """The README's describe-route-tables --query, run by jmespath (the AWS CLI's query language): the main table
+    names no subnet and an isolated table has no default route; the old query's join() over nulls failed there."""
+    readme = (ROOT / "README.md").read_text()
+    [query] = re.findall(r"aws ec2 describe-route-tables .*\n\s*--query '([^']+)'", readme)
+    default = "0.0.0.0/0"
+    answer = {
+        "RouteTables": [
+            {
+                "RouteTableId": "rtb-1",
+                "Associations": [{"Main": True}],
+                "Routes": [{"DestinationCidrBlock": default, "GatewayId": "igw-1", "State": "active"}],
+            },
+            {
+                "RouteTableId": "rtb-2",
+                "Associations": [{"SubnetId": "subnet-a"}],
+                "Routes": [{"DestinationCidrBlock": "10.0.0.0/16", "GatewayId": "local", "State": "active"}],
+            },
+            {
+                "RouteTableId": "rtb-3",
+                "Associations": [{"SubnetId": "subnet-b"}, {"SubnetId": "subnet-c"}],
+                "Routes": [{"DestinationCidrBlock": default, "NatGatewayId": "nat-1", "State": "blackhole"}],
+            },
+        ]
+    }
+    assert jmespath.search(query, answer) == [
+        ["rtb-1", "", "igw-1,active"],
+        ["rtb-2", "subnet-a", ""],
+        ["rtb-3", "subnet-b,subnet-c", "nat-1,blackhole"],
+    ]
