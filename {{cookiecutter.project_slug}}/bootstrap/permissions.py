@@ -160,8 +160,12 @@ ACCESS: dict[str, Access] = {
     # has its owner's account in its ARN: the VPC's attributes and the stack's security groups in it are allowed on
     # exactly vpc_id in any account (a grant naming {vpc_id} is dropped without an existing VPC).
     "aws:ec2/getVpnGateway:getVpnGateway": Access(read=(grant("ec2:DescribeVpnGateways"),)),
+    # The VGW lookup runs only for a task subnet without a default route: granted with this one, which always runs.
     "aws:ec2/getVpcDhcpOptions:getVpcDhcpOptions": Access(
-        read=(grant("ec2:DescribeDhcpOptions"), grant("ec2:DescribeVpcAttribute", EXISTING_VPC)),
+        read=(
+            grant("ec2:DescribeDhcpOptions ec2:DescribeVpnGateways"),
+            grant("ec2:DescribeVpcAttribute", EXISTING_VPC),
+        ),
         write=(grant("ec2:CreateSecurityGroup", EXISTING_VPC),),
     ),
     # Network
