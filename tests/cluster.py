@@ -139,6 +139,8 @@ class LocalCluster:
         self.port = free_port()
         # Twice the replicas, as ECS's maximum 200 %: the spare half takes the new tasks of a rolling deploy.
         self.slots = [Slot(f"task{index}", free_port()) for index in range(2 * replicas)]
+        # The revision the tasks started now run (the app answers with it); each rolling replacement is the next.
+        self.revision = 1
         self.haproxy: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> "LocalCluster":
@@ -203,6 +205,7 @@ backend tasks
             "GRACEFUL_SHUTDOWN_SECONDS": str(GRACEFUL_SHUTDOWN),
             "SHUTDOWN_DRAIN_SECONDS": str(self.checks.drain),
             "PYTHONDONTWRITEBYTECODE": "1",
+            "RELEASE_LABEL": f"r{self.revision}",
         }
         slot.process = subprocess.Popen(
             [sys.executable, "server.py"],
@@ -233,6 +236,7 @@ backend tasks
         """Replace every running task the way ECS does (minimum healthy 100 %, maximum 200 %)."""
         old = self.running()
         new = [slot for slot in self.slots if slot not in old][: len(old)]
+        self.revision += 1
         for slot in new:
             self.start_task(slot)
             # Registered as a new ALB target is: out of rotation until `rise` checks pass (one command, no gap).

@@ -8,6 +8,7 @@ mocks once, with the policy pack and its README diagram checked against that one
 tests/test_variants.py runs this for every variant of tests/variants.py; bench/matrix.py times the same function.
 """
 
+import ast
 import importlib.util
 import inspect
 import os
@@ -30,8 +31,32 @@ BIN = Path(sys.executable).parent
 UNRENDERED = re.compile(r"{{\s*cookiecutter|{%-?\s|\s-?%}")
 # Keys the template writes elsewhere than the project's namespace of the stack file.
 NOT_IN_STACK_CONFIG = {"project_name", "stack_name", "aws_region"}
-# The generated project's tests of what its answers render, run per variant against its one mocked deployment.
+# The generated project's tests that read the project's own files (its stack file, README, workflows, Makefile...),
+# which the answers change: the only ones whose outcome depends on the variant. Every other generated test deploys the
+# settings it names under mocks, the same in every variant. tests/test_default_project.py fails when a module reads
+# such a file and is not listed here (`reads_the_projects_files`).
+READ_THE_PROJECTS_FILES = [
+    "test_acceptance.py",
+    "test_bootstrap.py",
+    "test_bootstrap_policy.py",
+    "test_existing_vpc.py",
+    "test_guardrails.py",
+    "test_image.py",
+    "test_readme.py",
+    "test_rollout.py",
+    "test_second_stack.py",
+    "test_stack_file.py",
+    "test_stack_files.py",
+    "test_timing.py",
+    "test_typecheck_config.py",
+    "test_waf.py",
+    "test_workflows.py",
+]
+# Of those, the tests of the stack file, README diagram and bootstrap policy, run per variant against its one mocked
+# deployment.
 CHECKED_HERE = ["test_stack_files.py", "test_readme.py", "test_bootstrap_policy.py"]
+# The rest run on the everything-on variant (tests/test_default_project.py); the defaults run the whole suite.
+CHECKED_ON_EVERYTHING_ON = [name for name in READ_THE_PROJECTS_FILES if name not in CHECKED_HERE]
 
 
 def unrendered_files(project: Path) -> list[str]:
@@ -41,6 +66,35 @@ def unrendered_files(project: Path) -> list[str]:
         for path in project.rglob("*")
         if path.is_file() and UNRENDERED.search(path.read_text(errors="replace"))
     ]
+
+
+# How a generated test names the files the answers render (tests/test_default_project.py checks that every rendered
+# file of the template matches), and the generated conftest's readers of a stack file.
+PROJECTS_FILES = re.compile(
+    r"Pulumi\.|README\.md|\.github|workflows|Makefile|pyproject\.toml|compose\.yaml|haproxy\.cfg"
+)
+STACK_FILE_READERS = {"stack_file_config", "deploy_stack_file", "read_stack_config"}
+
+
+def reads_the_projects_files(module: Path) -> set[str]:
+    """What a generated test module reads of the files the answers render: file names in its strings (docstrings
+    aside), and the stack-file readers it uses. Empty for a test that only deploys the settings it names."""
+    tree = ast.parse(module.read_text())
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            found.update(PROJECTS_FILES.findall(node.value))
+        name = node.id if isinstance(node, ast.Name) else node.name if isinstance(node, ast.alias) else None
+        if name in STACK_FILE_READERS:
+            found.add(name)
+    return found
 
 
 def python_sources(project: Path) -> dict[str, bytes]:

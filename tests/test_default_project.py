@@ -1,8 +1,11 @@
 """The default variant in detail, and the generated project's whole quality gate on the defaults and everything-on.
 
-The gate (ruff, mypy --strict, hadolint, the generated tests) runs on two variants only: every variant's `.py` files
-are the template's, byte for byte (tests/rendered.py), so one run covers them all. The everything-on variant's own
-tests run in tests/test_readme_path.py, from a fresh clone in a new venv.
+The gate (ruff, mypy --strict, hadolint, actionlint, the generated tests) runs on two variants: every variant's `.py`
+files are the template's, byte for byte (tests/rendered.py), so one run of the code covers them all. The generated
+suite runs once in full, on the defaults from a fresh clone in a new venv (tests/test_readme_path.py). On
+everything-on run only its tests that read the project's own files, the ones the answers can change
+(rendered.READ_THE_PROJECTS_FILES, kept complete by a scan here); the others deploy the settings they name under mocks,
+the same in every variant, and test_every_setting.py sets every setting to a non-default value within that one run.
 """
 
 import re
@@ -15,6 +18,14 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import BIN, PROJECT_TEMPLATE, TEMPLATE, defaults, project_module, run_in
+from rendered import (
+    CHECKED_HERE,
+    CHECKED_ON_EVERYTHING_ON,
+    PROJECTS_FILES,
+    READ_THE_PROJECTS_FILES,
+    UNRENDERED,
+    reads_the_projects_files,
+)
 
 GATED = ["defaults", "everything-on"]
 
@@ -79,10 +90,49 @@ def test_hadolint_is_clean(variant_project: Callable[[str], Path], name: str) ->
     run_in(variant_project(name), str(BIN / "hadolint"), "app/Dockerfile")
 
 
-@pytest.mark.takes(45)
-def test_generated_tests_pass(default_project: Path) -> None:
-    done = run_in(default_project, sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider")
+@pytest.mark.takes(40)
+def test_everything_on_passes_its_tests_of_its_own_files(variant_project: Callable[[str], Path]) -> None:
+    """The generated tests whose outcome the answers can change, on everything-on (test_variants.py runs
+    CHECKED_HERE on it in-process); the whole generated suite runs on the defaults in tests/test_readme_path.py."""
+    modules = [f"tests/{name}" for name in CHECKED_ON_EVERYTHING_ON]
+    done = run_in(
+        variant_project("everything-on"), sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *modules
+    )
     assert re.search(r"\b\d+ passed\b", done.stdout) and " failed" not in done.stdout
+
+
+def test_every_generated_test_that_reads_the_projects_own_files_runs_on_both_gated_variants() -> None:
+    """A module naming a file the answers render (or using a stack-file reader) must be in READ_THE_PROJECTS_FILES,
+    or everything-on would skip it. The generated conftest is left out: it reads Pulumi.yaml for the project's name,
+    which every test uses as a name (long names are deployed on purpose in test_options.py and test_release.py)."""
+    tests = PROJECT_TEMPLATE / "tests"
+    reading = {
+        path.name for path in tests.glob("*.py") if path.name != "conftest.py" and reads_the_projects_files(path)
+    }
+    assert sorted(reading - set(READ_THE_PROJECTS_FILES)) == [], "add to READ_THE_PROJECTS_FILES in tests/rendered.py"
+    assert all((tests / name).is_file() for name in READ_THE_PROJECTS_FILES)
+    assert set(CHECKED_HERE) <= set(READ_THE_PROJECTS_FILES)
+    # A helper module the tests import would hide its readers from this scan: only test modules may read them.
+    assert {name for name in reading if not name.startswith("test_")} == set()
+    # The names scanned for cover every file the template renders (any other is copied, the same in every variant).
+    rendered = [
+        str(path.relative_to(PROJECT_TEMPLATE))
+        for path in PROJECT_TEMPLATE.rglob("*")
+        if path.is_file() and path.suffix != ".py" and UNRENDERED.search(path.read_text(errors="replace"))
+    ]
+    assert rendered and [path for path in rendered if not PROJECTS_FILES.search(path)] == []
+
+
+def test_the_scan_sees_a_read_of_the_projects_files_and_ignores_docstrings(tmp_path: Path) -> None:
+    module = tmp_path / "test_x.py"
+    module.write_text('"""Reads README.md."""\n\ndef test_x() -> None:\n    """Makefile."""\n    deploy(replicas=3)\n')
+    assert reads_the_projects_files(module) == set()
+    module.write_text('from conftest import ROOT\n\nSTACK = sorted(ROOT.glob("Pulumi.*.yaml"))\n')
+    assert reads_the_projects_files(module) == {"Pulumi."}
+    module.write_text(
+        'from conftest import stack_file_config\n\ndef test_x() -> None:\n    (ROOT / f"{DIR}/Makefile")\n'
+    )
+    assert reads_the_projects_files(module) == {"stack_file_config", "Makefile"}
 
 
 def test_readme_carries_the_cost_estimate_of_the_answers(default_project: Path) -> None:

@@ -75,6 +75,12 @@ class TaskNetworkRules:
                 (f"dns-udp{suffix}", "udp", 53, cidr, "DNS to the VPC resolver"),
                 (f"dns-tcp{suffix}", "tcp", 53, cidr, "DNS over TCP (large answers) to the VPC resolver"),
             ]
+        # Custom DNS servers from an existing VPC's DHCP options, wherever they are (a hub VPC, on premises).
+        for index, server in enumerate(placement.dns_servers):
+            egress += [
+                (f"dns-udp-server-{index}", "udp", 53, f"{server}/32", "DNS to the VPC's DHCP options DNS server"),
+                (f"dns-tcp-server-{index}", "tcp", 53, f"{server}/32", "DNS over TCP to the DHCP options DNS server"),
+            ]
         for rule, protocol, to_port, cidr, description in egress:
             self.rules.append(
                 aws.vpc.SecurityGroupEgressRule(

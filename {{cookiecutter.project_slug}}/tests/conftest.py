@@ -410,12 +410,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
             ),
             "aws:ec2/getRouteTables:getRouteTables": lambda: landing_zone.get_route_tables(asked),
             "aws:ec2/getRouteTable:getRouteTable": lambda: landing_zone.get_route_table(asked),
+            "aws:ec2/getVpcDhcpOptions:getVpcDhcpOptions": lambda: landing_zone.get_vpc_dhcp_options(asked),
         }
         if args.token == landing_zone.GET_VPC_ENDPOINT:
             found = landing_zone.get_vpc_endpoint(asked)
             self.invokes.append(Invoke(args.token, asked, found or {}))
             # The provider's singular data source fails when nothing matches.
             return ({}, [("", "no matching EC2 VPC Endpoint found")]) if found is None else (found, [])
+        if args.token == landing_zone.GET_VPN_GATEWAY:
+            vgw = landing_zone.get_vpn_gateway(asked)
+            self.invokes.append(Invoke(args.token, asked, vgw or {}))
+            return ({}, [("", "no matching EC2 VPN Gateway found")]) if vgw is None else (vgw, [])
         if args.token not in answers:
             raise NotImplementedError(f"the mocks do not answer the invoke {args.token}")
         answer = answers[args.token]()

@@ -114,7 +114,13 @@ def arn_pattern(arn_format: str) -> re.Pattern[str]:
 def example(template: str) -> str:
     """A concrete ARN a template admits: placeholders filled, each wildcard one name."""
     filled = template.format(
-        region="us-east-1", account=ACCOUNT, role_path="/", name="app-x", prefix="app", domain="api.example.com"
+        region="us-east-1",
+        account=ACCOUNT,
+        role_path="/",
+        name="app-x",
+        prefix="app",
+        domain="api.example.com",
+        vpc_id="vpc-0c0ffee0000000001",
     )
     return filled.replace("*", "x1")
 
@@ -864,3 +870,19 @@ def test_the_branch_policy_commands_leave_out_environments_that_run_pull_request
     uses = uses_for_stack(role_uses(program.WORKFLOWS, REPOSITORY), REPOSITORY, STACK)
     assert program.branch_policy_environments(uses) == sorted({STACK, "acceptance"})
     assert {use.workflow for use in uses if use.runs_pull_requests} == {"preview.yml", "preview-env.yml"}
+
+
+def test_a_shared_vpc_is_allowed_by_its_own_id_in_any_account() -> None:
+    """A VPC shared through AWS RAM has the owner's account in its ARN: with vpc_id, the deploy role may read its
+    attributes and create security groups in exactly that VPC, whoever owns it; without vpc_id, no such grant."""
+    found = inventory_of([], ["aws:ec2/getVpcDhcpOptions:getVpcDhcpOptions"])
+    shared = Scope(ACCOUNT, "us-east-1", (PROJECT,), vpc_id="vpc-0c0ffee0000000004")
+    arn = "arn:aws:ec2:us-east-1:*:vpc/vpc-0c0ffee0000000004"
+    allowed = {
+        action
+        for statement in statements(found, shared, write=True)
+        if arn in ([statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"])
+        for action in statement["Action"]
+    }
+    assert allowed == {"ec2:CreateSecurityGroup", "ec2:DescribeVpcAttribute"}
+    assert all("vpc/" not in str(statement["Resource"]) for statement in statements(found, SCOPE, write=True))
