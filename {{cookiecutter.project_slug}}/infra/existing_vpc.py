@@ -152,9 +152,8 @@ def missing_endpoints(settings: Settings, routes: Routes) -> list[str]:
             missing.append(f"{service} (interface, private DNS)")
         if kind == "Gateway" and (found is None or routes.id not in found.route_table_ids):
             missing.append(f"s3 (gateway, on {routes.id})")
-    if settings.enable_tracing:
-        # The collector's image comes from ECR Public (infra/tracing.py), which no endpoint serves.
-        missing.append("a route to public.ecr.aws for the tracing collector's image (enable_tracing)")
+    # The tracing collector's image comes through the stack's ECR pull through cache (infra/tracing.py): ECR fetches
+    # it from ECR Public itself, and the tasks pull it over the same ecr and s3 endpoints as the app's image.
     return missing
 
 

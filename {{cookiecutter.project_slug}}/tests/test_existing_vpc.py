@@ -203,8 +203,7 @@ REFUSALS: dict[str, tuple[dict[str, object], str]] = {
         {"private_subnet_ids": f"{ISOLATED_A},{PRIVATE_B}", "enable_tracing": True, "memory": 1024},
         f"private_subnet_ids: {ISOLATED_A} has no route out (rtb-0c0ffee0000000005 has no 0.0.0.0/0 to a NAT "
         "gateway, Transit Gateway or network interface) and the VPC lacks the endpoints the tasks would need "
-        "instead: xray (interface, private DNS), a route to public.ecr.aws for the tracing collector's image "
-        "(enable_tracing)",
+        "instead: xray (interface, private DNS)",
     ),
     "a subnet that does not exist": (
         {"public_subnet_ids": f"{PUBLIC_A},{MISSING_SUBNET}"},
