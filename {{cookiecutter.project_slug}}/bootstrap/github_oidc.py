@@ -72,6 +72,8 @@ class RoleUse:
     variable: str
     subjects: tuple[str, ...]
     session_seconds: int
+    source_stack: str = ""  # an ephemeral copy's workflow: the stack it copies (the workflow's env SOURCE_STACK)
+    runs_pull_requests: bool = False  # the workflow runs pull requests' code (a branch policy cannot hold it)
 
 
 def job_subjects(workflow: dict[Any, Any], job: dict[str, Any], repository: str) -> tuple[str, ...]:
@@ -102,6 +104,12 @@ def role_uses(workflows: Path, repository: str) -> list[RoleUse]:
     uses = []
     for path in sorted(workflows.glob("*.yml")):
         workflow = yaml.safe_load(path.read_text())
+        source_stack = str((workflow.get("env") or {}).get("SOURCE_STACK", ""))
+        triggers = workflow.get("on", workflow.get(True)) or {}
+        runs_pull_requests = any(
+            event in ([triggers] if isinstance(triggers, str) else triggers)
+            for event in ("pull_request", "pull_request_target")
+        )
         for job_name, job in workflow.get("jobs", {}).items():
             for step in job.get("steps", []):
                 if not str(step.get("uses", "")).startswith("aws-actions/configure-aws-credentials@"):
@@ -111,8 +119,25 @@ def role_uses(workflows: Path, repository: str) -> list[RoleUse]:
                     continue  # a role given otherwise is not one of ours
                 seconds = int(step["with"].get("role-duration-seconds", DEFAULT_SESSION_SECONDS))
                 subjects = job_subjects(workflow, job, repository)
-                uses.append(RoleUse(path.name, job_name, named["name"], subjects, seconds))
+                uses.append(
+                    RoleUse(path.name, job_name, named["name"], subjects, seconds, source_stack, runs_pull_requests)
+                )
     return uses
+
+
+def uses_for_stack(uses: list[RoleUse], repository: str, stack: str) -> list[RoleUse]:
+    """The jobs one bootstrap stack's roles trust: in a GitHub environment, only the stack's own (`<stack>`), or the
+    ephemeral copies' environments (acceptance, preview-env) of workflows that copy this stack (SOURCE_STACK). So
+    prod's deploy role refuses dev's deploy job and the copies of dev. Jobs with no environment (pull requests'
+    previews) are kept: their subject names no stack."""
+    own = deploy_subject(repository, stack)
+    return [
+        use
+        for use in uses
+        if use.source_stack == stack
+        or not any(":environment:" in subject for subject in use.subjects)
+        or use.subjects == (own,)
+    ]
 
 
 def trusted_subjects(uses: list[RoleUse], variable: str) -> list[str]:

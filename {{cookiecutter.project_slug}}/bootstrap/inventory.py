@@ -6,6 +6,7 @@ preview (outputs AWS would make up stay unknown), so the mocks need to answer on
 """
 
 import asyncio
+import dataclasses
 import json
 import runpy
 import sys
@@ -15,10 +16,12 @@ from typing import Any
 import pulumi
 
 from bootstrap.permissions import Inventory, inventory_of
-from infra.stack_file import stack_file_config
+from infra.stack_file import read_stack_file, stack_file_config, stack_file_settings
 from infra.validation import FARGATE_ZONE_IDS
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+# Settings whose presence registers resources of their own, with a valid stand-in for a secret value.
+SECURE_STAND_INS = {"alarm_email": "secure-value@example.com"}
 
 
 class _Recorder(pulumi.runtime.Mocks):
@@ -99,9 +102,25 @@ class _Recorder(pulumi.runtime.Mocks):
 
 
 def stack_config(stack: str, project_dir: Path = PROJECT_DIR) -> dict[str, str]:
-    """Pulumi.<stack>.yaml's config as `pulumi` hands it to the program: strings, booleans lower-case."""
-    _, config = stack_file_config(stack, project_dir)
-    return {key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in config.items()}
+    """Pulumi.<stack>.yaml's config as `pulumi` hands it to the program: strings, booleans lower-case, maps and lists
+    (`pulumi config set --path`) as JSON, never Python's repr."""
+    found = read_stack_file(stack, project_dir)
+    config = {key: _as_pulumi_text(value) for key, value in found.config.items()}
+    # A `secure:` value is unknown here but present: a stand-in, so the resources it switches on (the alarm topic's
+    # email subscription: sns:Subscribe) are registered and their permissions derived.
+    for key in found.secure:
+        namespace, _, setting = key.partition(":")
+        if namespace == found.project and setting in SECURE_STAND_INS:
+            config[key] = SECURE_STAND_INS[setting]
+    return config
+
+
+def _as_pulumi_text(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict | list):
+        return json.dumps(value)
+    return str(value)
 
 
 def inventory(stack: str, project_dir: Path = PROJECT_DIR) -> Inventory:
@@ -118,7 +137,8 @@ def inventory(stack: str, project_dir: Path = PROJECT_DIR) -> Inventory:
         pulumi.runtime.test(lambda: runpy.run_path(str(project_dir / "__main__.py"), run_name="__main__"))()  # type: ignore[no-untyped-call]
     finally:
         sys.path.remove(str(project_dir))
-    return inventory_of(recorder.resources, recorder.invokes)
+    found = inventory_of(recorder.resources, recorder.invokes)
+    return dataclasses.replace(found, zone=stack_file_settings(stack, project_dir).zone_name if found.domain else "")
 
 
 def to_json(found: Inventory) -> str:
@@ -129,6 +149,7 @@ def to_json(found: Inventory) -> str:
             "passed_roles": sorted(found.passed_roles),
             "attached_policies": sorted(found.attached_policies),
             "domain": found.domain,
+            "zone": found.zone,
         }
     )
 
@@ -141,6 +162,7 @@ def from_json(text: str) -> Inventory:
         frozenset(tuple(pair) for pair in data["passed_roles"]),
         frozenset(data["attached_policies"]),
         data["domain"],
+        data.get("zone", ""),
     )
 
 

@@ -122,6 +122,10 @@ BUCKET = "arn:aws:s3:::{name}"
 SSM_PARAMETERS = "arn:aws:ssm:{region}:{account}:parameter/pulumi/{prefix}/*"
 
 
+# The names of the stack's ephemeral copies (scripts/ephemeral.py ACCEPTANCE_PREFIX, PULL_REQUEST_PREFIX).
+EPHEMERAL_PREFIXES = ("acceptance-", "pr-")
+
+
 def service_linked_role(service: str) -> Grant:
     """The first resource of its kind in an account makes AWS create the service's role with the caller's rights."""
     return grant(
@@ -275,6 +279,10 @@ ACCESS: dict[str, Access] = {
             ec2("ec2:CreateVpcEndpoint", "vpc-endpoint", "vpc", "subnet", "security-group", "route-table"),
             ec2("ec2:ModifyVpcEndpoint", "vpc-endpoint", "subnet", "security-group", "route-table"),
             ec2("ec2:DeleteVpcEndpoints", "vpc-endpoint"),
+            # Interface endpoints with private DNS: EC2 associates the VPC with the endpoint's AWS-managed private
+            # hosted zone, a dependent action of CreateVpcEndpoint in the Service Authorization Reference (the zone's
+            # id is AWS's, so any).
+            grant("route53:AssociateVPCWithHostedZone", "arn:aws:route53:::hostedzone/*"),
             *ec2_reads_and_tags("vpc-endpoint")[1],
         ),
     ),
@@ -303,7 +311,8 @@ ACCESS: dict[str, Access] = {
     ),
     # Tracing with private-endpoints (issue 25): the collector's image through ECR's cache of public.ecr.aws. The
     # reference gives these registry-wide actions no resource type. ECR creates its pull-through service-linked role
-    # on first use (ECR guide, "Using service-linked roles for Amazon ECR"; the service name unverified here).
+    # on first use: AWSServiceRoleForECRPullThroughCache, trusting pullthroughcache.ecr.amazonaws.com (ECR guide,
+    # "Amazon ECR service-linked role for pull through cache", slr-pullthroughcache).
     "aws:ecr/pullThroughCacheRule:PullThroughCacheRule": Access(
         read=(grant("ecr:DescribePullThroughCacheRules"),),
         write=(
@@ -332,6 +341,12 @@ ACCESS: dict[str, Access] = {
                 "ecr:CreateRepositoryCreationTemplate ecr:UpdateRepositoryCreationTemplate "
                 "ecr:DeleteRepositoryCreationTemplate"
             ),
+            # A dependent action of creating and updating a template (Service Authorization Reference): the policy
+            # the template would set on the stack's repositories.
+            grant("ecr:SetRepositoryPolicy", ECR_REPOSITORY),
+            # The first template makes ECR create AWSServiceRoleForECRTemplate, which trusts ecr.amazonaws.com (ECR
+            # guide, "Amazon ECR service-linked role for repository creation templates", slr-rct).
+            service_linked_role("ecr.amazonaws.com"),
         ),
     ),
     "docker-build:index:Image": Access(
@@ -459,14 +474,21 @@ ACCESS: dict[str, Access] = {
             grant("route53:ListResourceRecordSets route53:GetHostedZone", "arn:aws:route53:::hostedzone/*"),
             grant("route53:GetChange", "arn:aws:route53:::change/*"),
         ),
-        # Only the stack's own names: the domain and the ACM validation records under it (`{domain}` below).
+        # Only the stack's own names: the domain and the ACM validation records under it (`{domain}` below), and
+        # its ephemeral copies' (scripts/ephemeral.py: `<copy stack>.<zone>`, the copy named acceptance-* or pr-*).
+        # Route 53 compares the normalized names: lower case, no trailing dot (Route 53 developer guide,
+        # "Normalizing the Route 53 condition key values").
         write=(
             grant(
                 "route53:ChangeResourceRecordSets",
                 "arn:aws:route53:::hostedzone/*",
                 **{
                     "ForAllValues:StringLike": {
-                        "route53:ChangeResourceRecordSetsNormalizedRecordNames": ["{domain}", "_*.{domain}"]
+                        "route53:ChangeResourceRecordSetsNormalizedRecordNames": [
+                            "{domain}",
+                            "_*.{domain}",
+                            *(f"{head}{prefix}*.{{zone}}" for prefix in EPHEMERAL_PREFIXES for head in ("", "_*.")),
+                        ]
                     }
                 },
             ),
@@ -520,10 +542,10 @@ ACCESS: dict[str, Access] = {
         write=(
             grant("iam:CreateRole iam:PutRolePermissionsBoundary", ROLE),
             grant(
-                "iam:DeleteRole iam:UpdateRole iam:UpdateAssumeRolePolicy iam:TagRole iam:UntagRole "
-                "iam:DeleteRolePolicy iam:DetachRolePolicy",
+                "iam:DeleteRole iam:UpdateRole iam:UpdateAssumeRolePolicy iam:DeleteRolePolicy iam:DetachRolePolicy",
                 ROLE,
             ),
+            grant("iam:TagRole iam:UntagRole", ROLE),  # the reference gives these no iam:PermissionsBoundary key
         ),
     ),
     "aws:iam/rolePolicy:RolePolicy": Access(
@@ -626,12 +648,20 @@ ACCESS: dict[str, Access] = {
         write=(grant("wafv2:UpdateWebACL", WEB_ACL, MANAGED_RULE_GROUPS),),
     ),
     "aws:wafv2/webAclAssociation:WebAclAssociation": Access(
-        read=(grant("wafv2:GetWebACLForResource", WEB_ACL, f"{ELB}:loadbalancer/app/{{name}}/*"),),
+        read=(
+            grant("wafv2:GetWebACLForResource", WEB_ACL, f"{ELB}:loadbalancer/app/{{name}}/*"),
+            elb("elasticloadbalancing:GetLoadBalancerWebACL", "loadbalancer/app/{name}/*"),  # its dependent action
+        ),
         write=(
             grant("wafv2:AssociateWebACL", WEB_ACL, f"{ELB}:loadbalancer/app/{{name}}/*"),
             grant("wafv2:DisassociateWebACL", f"{ELB}:loadbalancer/app/{{name}}/*"),
-            grant("elasticloadbalancing:SetWebAcl"),
-        ),  # the reference gives it no resource type
+            grant("elasticloadbalancing:SetWebAcl"),  # the reference gives it no resource type
+            # Dependent actions of the WAF calls on an ALB (Service Authorization Reference).
+            elb(
+                "elasticloadbalancing:CreateWebACLAssociation elasticloadbalancing:DeleteWebACLAssociation",
+                "loadbalancer/app/{name}/*",
+            ),
+        ),
     ),
     "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration": Access(
         read=(
@@ -653,6 +683,19 @@ ACCESS: dict[str, Access] = {
     ),
 }
 
+# Every role-changing action the Service Authorization Reference gives the iam:PermissionsBoundary key: with a boundary
+# in the settings, each is conditioned on it (a grant mixing them with other actions would deny those).
+BOUNDARY_ACTIONS = {
+    "iam:CreateRole",
+    "iam:PutRolePermissionsBoundary",
+    "iam:PutRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DeleteRole",
+    "iam:UpdateRole",
+    "iam:UpdateAssumeRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:DetachRolePolicy",
+}
 BOUNDARY_REMOVAL = grant("iam:DeleteRolePermissionsBoundary", ROLE)
 
 # What scripts/release_preflight.py and scripts/rollout.py read (both roles: the preview workflow runs the preflight).
@@ -667,6 +710,24 @@ RELEASE_READS = (
     ),
 )
 
+# What the acceptance checks, scripts/verify.py and ephemeral copies' cleanup call with the deploy role (each script's
+# AWS_ACTIONS; acceptance.yml assumes the deploy role). Tasks only in the stack's clusters: ListTasks on "*" under the
+# ecs:cluster condition key, as the ECS developer guide's examples do (a Fargate service's ListTasks names no container
+# instance, the one resource type the reference lists for it).
+SCRIPT_CALLS = (
+    grant("ecs:ListTasks", ArnLike={"ecs:cluster": ECS_CLUSTER}),
+    grant("ecs:DescribeTasks ecs:StopTask", "arn:aws:ecs:{region}:{account}:task/{name}/*"),
+    grant("ecs:DescribeTaskDefinition elasticloadbalancing:DescribeTargetHealth"),  # no resource type
+    # Leftovers AWS creates outside Pulumi (scripts/ephemeral.py delete_leftovers): Container Insights' log group and
+    # the pull through cache's repositories under the stack's prefix; listing repositories names none.
+    grant(
+        "logs:DeleteLogGroup",
+        "arn:aws:logs:{region}:{account}:log-group:/aws/ecs/containerinsights/{name}/performance",
+    ),
+    grant("ecr:DescribeRepositories", "arn:aws:ecr:{region}:{account}:repository/*"),
+    grant("ecr:DeleteRepository", ECR_REPOSITORY),
+)
+
 
 @dataclass(frozen=True)
 class Inventory:
@@ -677,6 +738,7 @@ class Inventory:
     passed_roles: frozenset[tuple[str, str]]  # (role's logical name, the service its trust policy names)
     attached_policies: frozenset[str]  # managed policy ARNs the stack attaches to its roles
     domain: str = ""
+    zone: str = ""  # the hosted zone's name, where ephemeral copies get their own names
 
 
 def inventory_of(resources: Iterable[tuple[str, str, Mapping[str, Any]]], invokes: Iterable[str]) -> Inventory:
@@ -737,6 +799,7 @@ def _expand(template: str, scope: Scope, inventory: Inventory) -> list[str]:
         "account": scope.account,
         "role_path": scope.role_path,
         "domain": inventory.domain,
+        "zone": inventory.zone.rstrip(".").lower(),
         "vpc_id": scope.vpc_id,
     }
     if "{vpc_id}" in template and not scope.vpc_id:
@@ -758,7 +821,7 @@ def statements(inventory: Inventory, scope: Scope, write: bool) -> list[dict[str
             "no IAM permissions known for " + ", ".join(missing) + ": add the type's actions to ACCESS in "
             "bootstrap/permissions.py (Service Authorization Reference), then run the bootstrap tests"
         )
-    grants: list[Grant] = list(RELEASE_READS)
+    grants: list[Grant] = list(RELEASE_READS) + (list(SCRIPT_CALLS) if write else [])
     for key in sorted(inventory.types | inventory.invokes):
         grants += ACCESS[key].read + (ACCESS[key].write if write else ())
     if write and not scope.permissions_boundary_arn and "aws:iam/role:Role" in inventory.types:
@@ -804,14 +867,22 @@ def _condition(item: Grant, scope: Scope, inventory: Inventory) -> dict[str, Any
             if listed == ["{attached_policies}"]:
                 values = sorted(inventory.attached_policies)
             else:
-                values = [value.replace("{domain}", inventory.domain) for value in listed]
+                if any("{domain}" in value for value in listed) and not inventory.domain:
+                    return None
+                # Without a zone (an inventory from before it was recorded), no copy's name.
+                values = [
+                    filled
+                    for value in listed
+                    if inventory.zone or "{zone}" not in value
+                    for filled in _expand(value, scope, inventory)
+                ]
             if not values or any(not value for value in values):
                 return None
             condition[operator][key] = values[0] if len(values) == 1 else values
-    boundary_actions = {"iam:CreateRole", "iam:PutRolePermissionsBoundary", "iam:PutRolePolicy", "iam:AttachRolePolicy"}
-    if scope.permissions_boundary_arn and boundary_actions & set(item.actions):
+    if scope.permissions_boundary_arn and BOUNDARY_ACTIONS & set(item.actions):
         # AWS's delegation pattern (IAM User Guide, "Permissions boundaries for IAM entities"): roles this role
-        # creates or changes carry the boundary, so nothing it creates can exceed it.
+        # creates or changes carry the boundary, so nothing it creates can exceed it; and it may change or delete
+        # only roles that carry it (not the CI roles or others' roles under the same names).
         condition.setdefault("StringEquals", {})["iam:PermissionsBoundary"] = scope.permissions_boundary_arn
     return condition
 

@@ -16,11 +16,13 @@ import pulumi_aws as aws
 from bootstrap.github_oidc import (
     AUDIENCE,
     ISSUER_URL,
+    RoleUse,
     check_repository,
     max_session,
     role_uses,
     trust_policy,
     trusted_subjects,
+    uses_for_stack,
 )
 from bootstrap.inventory import PROJECT_DIR, from_json
 from bootstrap.permissions import Inventory, Scope, name_prefixes, policies
@@ -116,6 +118,21 @@ def account_scope(scope: Scope) -> dict[str, Any]:
     }
 
 
+def branch_policy_environments(uses: list[RoleUse]) -> list[str]:
+    """GitHub puts no branch in an environment job's subject: each environment must admit only protected branches.
+    Not one whose workflow runs pull requests' code (preview-env): a branch policy would stop it working, so only its
+    required reviewers guard the role (README)."""
+    return sorted(
+        {
+            subject.rsplit(":environment:", 1)[1]
+            for use in uses
+            if use.variable == DEPLOY_VARIABLE and not use.runs_pull_requests
+            for subject in use.subjects
+            if ":environment:" in subject
+        }
+    )
+
+
 def main() -> None:
     config = pulumi.Config()
     repository = config.require("github_repository")
@@ -126,16 +143,21 @@ def main() -> None:
     # The stack's settings by the program's own rules; issue 23's role path and boundary apply to these roles too.
     app = stack_file_settings(stack, PROJECT_DIR)
     region, guardrails = app.aws_region, app.role_guardrails
-    # Who may assume each role, and for how long: what the workflow jobs that name its variable ask for.
+    # Who may assume each role, and for how long: what the workflow jobs that name its variable ask for, of this
+    # stack's own environment or copying this stack.
     try:
-        uses = role_uses(WORKFLOWS, repository)
+        uses = uses_for_stack(role_uses(WORKFLOWS, repository), repository, stack)
         sessions = {variable: max_session(uses, variable) for variable in (DEPLOY_VARIABLE, PREVIEW_VARIABLE)}
     except ValueError as error:
         raise pulumi.RunError(f".github/workflows: {error}") from None
     deploy_subjects = trusted_subjects(uses, DEPLOY_VARIABLE)
     preview_subjects = trusted_subjects(uses, PREVIEW_VARIABLE)
     if not deploy_subjects or not preview_subjects:
-        raise pulumi.RunError(f"no workflow job assumes {DEPLOY_VARIABLE} and {PREVIEW_VARIABLE}: nothing to trust")
+        raise pulumi.RunError(
+            f"no workflow job assumes {DEPLOY_VARIABLE} in GitHub environment {stack!r} (or copies stack {stack!r}), "
+            f"or {PREVIEW_VARIABLE}: nothing to trust; copy .github/workflows/deploy.yml with STACK and environment "
+            f"{stack}"
+        )
     inventory = list_resources(stack)
     account = aws.get_caller_identity().account_id
     prefixes = name_prefixes(project, resource_base_name(project))
@@ -165,8 +187,7 @@ def main() -> None:
     pulumi.export("deploy_policies", deploy_documents)
     pulumi.export("scope", account_scope(scope))
     pulumi.export("deploy_subjects", deploy_subjects)
-    # GitHub puts no branch in an environment job's subject: each environment must admit only protected branches.
-    environments = [subject.rsplit(":environment:", 1)[1] for subject in deploy_subjects if ":environment:" in subject]
+    environments = branch_policy_environments(uses)
     pulumi.export(
         "github_environment_commands",
         [

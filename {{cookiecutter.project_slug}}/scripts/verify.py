@@ -25,6 +25,8 @@ from release_preflight import ROOT, stack_settings
 from infra.stack_file import read_stack_file
 from infra.validation import InvalidSettings
 
+# What the chaos and replica checks call (bootstrap/permissions.py grants them to the deploy role).
+AWS_ACTIONS = ["ecs:ListTasks", "ecs:DescribeServices", "ecs:StopTask", "ecs:DescribeTaskDefinition"]
 APP_CONTAINER = "app"  # the container's name in the task definition (infra: CONTAINER_NAME)
 
 
