@@ -609,6 +609,17 @@ def test_acceptance_workflow_is_bounded_by_the_release_model_and_always_destroys
     assert cleanup_credentials["with"]["role-duration-seconds"] >= (cleanup["timeout-minutes"] - 5) * 60
     assert job["environment"] == cleanup["environment"] == "acceptance"
     assert "$ACCEPTANCE_STACK" in run["run"] and "$ACCEPTANCE_STACK" in destroy["run"]
+    # One copy name per run, computed once by the `stack` job: re-running only the cleanup job (a new run_attempt)
+    # destroys the copy the run made, not a stack of another name that never existed.
+    copy = "${{ needs.stack.outputs.copy }}"
+    assert run["env"]["ACCEPTANCE_STACK"] == destroy["env"]["ACCEPTANCE_STACK"] == copy
+    assert found["jobs"]["stack"]["outputs"]["copy"] == "acceptance-gh-${{ github.run_id }}"
+    assert "github.run_attempt" not in (ROOT / ".github/workflows/acceptance.yml").read_text()
+    # The source stack is an input, so a prod* source (with allow_prod) is reachable; a scheduled run copies the
+    # project's own stack.
+    generated = sorted(ROOT.glob("Pulumi.*.yaml"))[0].name.removeprefix("Pulumi.").removesuffix(".yaml")
+    assert found[True]["workflow_dispatch"]["inputs"]["stack"]["default"] == generated
+    assert found["env"]["SOURCE_STACK"] == f"${{{{ inputs.stack || '{generated}' }}}}"
     assert found["concurrency"] == {"group": "acceptance", "cancel-in-progress": False}
     assert set(found[True]) == {"workflow_dispatch"}  # the weekly schedule is there, commented out
     assert found[True]["workflow_dispatch"]["inputs"]["allow_prod"]["default"] is False
