@@ -772,3 +772,44 @@ def test_a_source_with_a_secure_alarm_email_is_read_as_pulumi_reads_it(tmp_path:
     assert "alarm_email" not in config and config["replicas"] == 5 and config["environment"] == {"FEATURE": "on"}
     made = copy_overrides(config, NAME, "src")
     assert made.overrides["alarm_email"] == ""
+
+
+@pytest.mark.parametrize(
+    ("state", "labels", "answer"),
+    [("open", ["preview-env"], "true"), ("closed", ["preview-env"], "false"), ("open", ["other"], "false")],
+)
+def test_a_deploy_that_waited_asks_whether_the_pull_request_is_still_open_before_up(
+    state: str, labels: list[str], answer: str, tmp_path: Path
+) -> None:
+    """A deploy queued or waiting for approval may start after the pull request closed and its destroy ran: the step
+    before `up` asks GitHub now (here a stand-in `gh api` applies the step's
+    --jq filter with jq to a pull request as the REST API returns it), and `up` and the comment run only on "true"."""
+    deploy = workflow("preview-env.yml")["jobs"]["deploy"]
+    names = [step.get("id") for step in deploy["steps"]]
+    check = deploy["steps"][names.index("current")]
+    assert names.index("current") < names.index("environment")
+    gated = [
+        step
+        for step in deploy["steps"]
+        if "ephemeral.py up" in step.get("run", "") or "gh pr comment" in step.get("run", "")
+    ]
+    assert len(gated) == 2 and all("steps.current.outputs.open == 'true'" in step["if"] for step in gated)
+    assert "repos/$GH_REPO/pulls/$PR" in check["run"] and "preview-env" in check["run"]
+    assert check["env"]["GH_TOKEN"] == "${{ github.token }}"  # noqa: S105 (an expression, not a secret)
+    pull = tmp_path / "pull.json"
+    pull.write_text(json.dumps({"number": 7, "state": state, "labels": [{"name": name} for name in labels]}))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text(f'#!/bin/sh\n[ "$1 $2 $3" = "api repos/o/r/pulls/7 --jq" ] && exec jq "$4" {pull}\n')
+    (bin_dir / "gh").chmod(0o755)
+    output = tmp_path / "output"
+    output.touch()
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "GITHUB_OUTPUT": str(output),
+        "PR": "7",
+        "GH_REPO": "o/r",
+    }
+    subprocess.run(["bash", "-e", "-c", check["run"]], env=env, check=True, capture_output=True)
+    assert output.read_text() == f"open={answer}\n"
