@@ -15,11 +15,12 @@ would for the stack's release (infra/timing.py's model, bakes and test window in
 
 A release ECS ended badly (ROLLBACK_*, STOPPED) also forgets the stack's record of its deployed strategies
 (infra/forced_deployment.py): where the provider's wait fell back to counting tasks (an update whose deployment it
-could not find), `pulumi up` may have written the record while a rollback returned the service to its previous revision, strategy included; a
-record left saying "new" would make the next `make up` plan a strategy change without a forced deployment, which the
-provider refuses. Without the record, the next `make up` forces one deployment and records what it deployed. A
-deployment still going (the `--timeout 0` look after a failed `pulumi up`, or a wait that ran out) keeps the record:
-it may yet land, and forgetting would make the next `make up` replace every task for nothing.
+could not find), `pulumi up` may have written the record while a rollback returned the service to its previous
+revision, strategy included; a record left saying "new" would make the next `make up` plan a strategy change without a
+forced deployment, which the provider refuses. Without the record, the next `make up` forces one deployment and
+records what it deployed. A deployment still going (the `--timeout 0` look after a failed `pulumi up`, or a wait that
+ran out) keeps the record: it may yet land, and forgetting would make the next `make up` replace every task for
+nothing.
 """
 
 import argparse

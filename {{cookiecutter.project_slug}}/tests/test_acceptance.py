@@ -813,3 +813,19 @@ def test_a_deploy_that_waited_asks_whether_the_pull_request_is_still_open_before
     }
     subprocess.run(["bash", "-e", "-c", check["run"]], env=env, check=True, capture_output=True)
     assert output.read_text() == f"open={answer}\n"
+
+
+def test_the_readme_states_the_stale_age_and_the_deploy_roles_session_the_code_uses() -> None:
+    readme = (ROOT / "README.md").read_text()
+    # The deploy role's maximum session: the longest `role-duration-seconds` of the workflows (make bootstrap).
+    longest = max(
+        step["with"]["role-duration-seconds"]
+        for name in ("deploy.yml", "acceptance.yml", "preview-env.yml")
+        for job in workflow(name)["jobs"].values()
+        for step in job["steps"]
+        if "configure-aws-credentials" in step.get("uses", "")
+    )
+    assert f"that job's {longest:,} s" in readme
+    assert readme.count(f"{ephemeral.STALE_AFTER_HOURS} hours") >= 3
+    for claim in ("stale after {} hours", "touched for {} hours", "once it is {} hours old"):
+        assert claim.format(ephemeral.STALE_AFTER_HOURS) in readme
