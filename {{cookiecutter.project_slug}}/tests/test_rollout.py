@@ -282,7 +282,12 @@ def test_only_a_release_ecs_ended_badly_forgets_the_record_never_one_still_going
     )
     ecs = boto3.client("ecs", region_name="us-east-1")
     forgotten: list[str] = []
-    monkeypatch.setattr(rollout, "forget_deployment_shape", lambda ssm, project, stack: forgotten.append(stack) or "")
+
+    def forget(ssm: object, project: str, stack: str) -> str:
+        forgotten.append(stack)
+        return "forgot"
+
+    monkeypatch.setattr(rollout, "forget_deployment_shape", forget)
     monkeypatch.setattr(boto3, "client", lambda service, **kwargs: ecs if service == "ecs" else None)
     monkeypatch.setattr(sys, "argv", ["rollout.py", "dev", "--timeout", "0"])
     with Stubber(ecs) as stub:
