@@ -27,6 +27,7 @@ MANAGED_POLICIES_PER_ROLE = 10
 
 EC2 = "arn:aws:ec2:{region}:{account}"
 ELB = "arn:aws:elasticloadbalancing:{region}:{account}"
+EXISTING_VPC = "arn:aws:ec2:{region}:*:vpc/{vpc_id}"  # vpc_id's VPC, in its owner's account (a RAM-shared VPC)
 ROLE = "arn:aws:iam::{account}:role{role_path}{name}"
 
 
@@ -155,6 +156,18 @@ ACCESS: dict[str, Access] = {
             *("getVpc", "getVpcs", "getSubnet", "getSubnets", "getRouteTable", "getRouteTables", "getVpcEndpoint"),
         )
     },
+    # The Service Authorization Reference gives these Describe calls no resource type. A VPC shared through AWS RAM
+    # has its owner's account in its ARN: the VPC's attributes and the stack's security groups in it are allowed on
+    # exactly vpc_id in any account (a grant naming {vpc_id} is dropped without an existing VPC).
+    "aws:ec2/getVpnGateway:getVpnGateway": Access(read=(grant("ec2:DescribeVpnGateways"),)),
+    # The VGW lookup runs only for a task subnet without a default route: granted with this one, which always runs.
+    "aws:ec2/getVpcDhcpOptions:getVpcDhcpOptions": Access(
+        read=(
+            grant("ec2:DescribeDhcpOptions ec2:DescribeVpnGateways"),
+            grant("ec2:DescribeVpcAttribute", EXISTING_VPC),
+        ),
+        write=(grant("ec2:CreateSecurityGroup", EXISTING_VPC),),
+    ),
     # Network
     "aws:ec2/vpc:Vpc": Access(
         read=ec2_reads_and_tags("vpc")[0],
@@ -702,6 +715,7 @@ class Scope:
     name_prefixes: tuple[str, ...]  # e.g. ("hello-fargate",): names are "<prefix>-...", whatever the stack
     role_path: str = "/"
     permissions_boundary_arn: str = ""
+    vpc_id: str = ""  # an existing VPC (issue 21), perhaps another account's
 
 
 def name_prefixes(project: str, base: str) -> tuple[str, ...]:
@@ -723,7 +737,10 @@ def _expand(template: str, scope: Scope, inventory: Inventory) -> list[str]:
         "account": scope.account,
         "role_path": scope.role_path,
         "domain": inventory.domain,
+        "vpc_id": scope.vpc_id,
     }
+    if "{vpc_id}" in template and not scope.vpc_id:
+        return []
     if "{name}" not in template and "{prefix}" not in template:
         return [template.format(**values)]
     return [template.format(**values, name=f"{prefix}-*", prefix=prefix) for prefix in scope.name_prefixes]
@@ -761,6 +778,8 @@ def statements(inventory: Inventory, scope: Scope, write: bool) -> list[dict[str
         if condition is None:
             continue
         resources = tuple(sorted({arn for template in item.resources for arn in _expand(template, scope, inventory)}))
+        if not resources:
+            continue
         merged.setdefault((resources, json.dumps(condition, sort_keys=True)), set()).update(item.actions)
     found = []
     for (resources, condition_text), actions in sorted(merged.items()):

@@ -112,6 +112,7 @@ def account_scope(scope: Scope) -> dict[str, Any]:
         "name_prefixes": list(scope.name_prefixes),
         "role_path": scope.role_path,
         "permissions_boundary_arn": scope.permissions_boundary_arn,
+        "vpc_id": scope.vpc_id,
     }
 
 
@@ -138,7 +139,7 @@ def main() -> None:
     inventory = list_resources(stack)
     account = aws.get_caller_identity().account_id
     prefixes = name_prefixes(project, resource_base_name(project))
-    scope = Scope(account, region, prefixes, guardrails.path, guardrails.permissions_boundary_arn)
+    scope = Scope(account, region, prefixes, guardrails.path, guardrails.permissions_boundary_arn, app.vpc_id)
     provider_arn = github_oidc_provider(project, stack)
     deploy_documents = policies(inventory, scope, write=True)
     deploy = ci_role(

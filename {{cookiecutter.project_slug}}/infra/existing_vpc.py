@@ -17,7 +17,16 @@ from infra.validation import Settings, fargate_runs_in
 
 ANYWHERE = "0.0.0.0/0"
 # What the lookups below call, on every preview and up with vpc_id (the deploy and preview roles need them).
-AWS_ACTIONS = ["ec2:DescribeVpcs", "ec2:DescribeSubnets", "ec2:DescribeRouteTables", "ec2:DescribeVpcEndpoints"]
+AWS_ACTIONS = [
+    "ec2:DescribeVpcs",
+    "ec2:DescribeVpcAttribute",
+    "ec2:DescribeSubnets",
+    "ec2:DescribeRouteTables",
+    "ec2:DescribeVpcEndpoints",
+    "ec2:DescribePrefixLists",
+    "ec2:DescribeVpnGateways",
+    "ec2:DescribeDhcpOptions",
+]
 # Where a task subnet's default route may lead for the tasks to reach ECR, CloudWatch Logs and S3: a NAT gateway or
 # instance, a Transit Gateway, Cloud WAN, a network interface (a firewall or proxy appliance), a Gateway Load Balancer
 # or Network Firewall endpoint, or a virtual private gateway (egress through the owner's network).
@@ -56,18 +65,21 @@ class FoundSubnet:
     vpc_id: str
     zone: str
     zone_id: str
-    routes: Routes
+    # None: no route table of the VPC is visible to this account. A VPC shared through AWS RAM shows a participant
+    # its subnets but not the owner's route tables (AWS "Share your VPC": route tables stay the owner's), so the
+    # route checks are skipped for it with a warning: its routing is the VPC owner's.
+    routes: Routes | None
 
 
 def default_target(route: aws.ec2.outputs.GetRouteTableRouteResult) -> str:
     """The target of an IPv4 default route: the gateway's, NAT gateway's, Transit Gateway's ... ID."""
-    for field in ("gateway_id", *EGRESS_TARGETS):
+    for field in ("gateway_id", *EGRESS_TARGETS, "vpc_peering_connection_id"):
         if target := getattr(route, field, ""):
             return str(target)
     return ""
 
 
-def route_tables(vpc_id: str, subnet_ids: Sequence[str]) -> dict[str, Routes]:
+def route_tables(vpc_id: str, subnet_ids: Sequence[str]) -> dict[str, Routes | None]:
     """Each subnet's route table: its own (an explicit association), else the VPC's main route table (AWS: a subnet
     without an explicit association is implicitly associated with the main route table)."""
     if not subnet_ids:
@@ -86,7 +98,19 @@ def route_tables(vpc_id: str, subnet_ids: Sequence[str]) -> dict[str, Routes]:
                 tables[association.subnet_id] = routes
         if routes.main:
             tables[""] = routes
-    return {subnet_id: tables.get(subnet_id, tables[""]) for subnet_id in subnet_ids}
+    # No explicit table and no main table in sight (a RAM-shared VPC's participant sees neither): None, not a crash.
+    return {subnet_id: tables.get(subnet_id, tables.get("")) for subnet_id in subnet_ids}
+
+
+def routing_unseen(field: str, subnet: FoundSubnet) -> bool:
+    """Whether this subnet's route table is invisible to the account; if so, say so (the route checks are skipped)."""
+    if subnet.routes is not None:
+        return False
+    pulumi.log.warn(
+        f"{field}: {subnet.id}'s route table is not visible to this account (a VPC shared through AWS RAM: the "
+        "routing is the VPC owner's), so its routes were not checked"
+    )
+    return True
 
 
 def endpoint(vpc_id: str, service: str, kind: str) -> aws.ec2.GetVpcEndpointResult | None:
@@ -98,6 +122,17 @@ def endpoint(vpc_id: str, service: str, kind: str) -> aws.ec2.GetVpcEndpointResu
             return None
         if SEVERAL in str(error):
             raise SeveralEndpoints(service) from None
+        raise
+
+
+def attached_vpn_gateway(vpc_id: str) -> str:
+    """The virtual private gateway attached to the VPC, or "". Routes it propagates (VPN, Direct Connect) are not in
+    the route-table lookup: terraform-provider-aws's aws_route_table data source skips propagated routes."""
+    try:
+        return aws.ec2.get_vpn_gateway(attached_vpc_id=vpc_id, state="available").id
+    except Exception as error:  # "no matching" is the answer "none"; anything else goes up
+        if NOT_FOUND in str(error):
+            return ""
         raise
 
 
@@ -117,9 +152,8 @@ def missing_endpoints(settings: Settings, routes: Routes) -> list[str]:
             missing.append(f"{service} (interface, private DNS)")
         if kind == "Gateway" and (found is None or routes.id not in found.route_table_ids):
             missing.append(f"s3 (gateway, on {routes.id})")
-    if settings.enable_tracing:
-        # The collector's image comes from ECR Public (infra/tracing.py), which no endpoint serves.
-        missing.append("a route to public.ecr.aws for the tracing collector's image (enable_tracing)")
+    # The tracing collector's image comes through the stack's ECR pull through cache (infra/tracing.py): ECR fetches
+    # it from ECR Public itself, and the tasks pull it over the same ecr and s3 endpoints as the app's image.
     return missing
 
 
@@ -142,6 +176,9 @@ def subnet_problems(settings: Settings, public: list[FoundSubnet], private: list
                 "an ALB takes one subnet per Availability Zone"
             )
         alb_zones.setdefault(subnet.zone, subnet.id)
+        if routing_unseen("public_subnet_ids", subnet):
+            continue
+        assert subnet.routes is not None
         # An internet gateway, or a firewall endpoint in front of one (AWS Network Firewall's distributed model).
         if not subnet.routes.default_target.startswith(("igw-", "vpce-")):
             target = subnet.routes.default_target or "nowhere"
@@ -176,6 +213,9 @@ def private_subnet_problems(settings: Settings, subnet: FoundSubnet, alb_zones: 
             f"{where} is in {subnet.zone}, where the ALB has no subnet: an ALB sends nothing to targets in a zone it "
             "is not enabled in; add a public subnet in that zone"
         )
+    if routing_unseen("private_subnet_ids", subnet):
+        return problems
+    assert subnet.routes is not None
     target = subnet.routes.default_target
     if target.startswith("igw-"):
         problems.append(
@@ -183,13 +223,41 @@ def private_subnet_problems(settings: Settings, subnet: FoundSubnet, alb_zones: 
             "public IP, so they cannot leave through it; give the tasks subnets that leave through NAT or "
             "Transit Gateway"
         )
-    elif not target and (missing := missing_endpoints(settings, subnet.routes)):
-        problems.append(
-            f"{where} has no route out ({subnet.routes.describe()} has no 0.0.0.0/0 to a NAT gateway, Transit "
-            f"Gateway or network interface) and the VPC lacks the endpoints the tasks would need instead: "
-            f"{', '.join(missing)}"
-        )
+    elif no_way_out := way_out_problem(settings, subnet.routes, where):
+        if settings.existing_vpc_egress == "vpc-owner":
+            # Central endpoints in a hub VPC (Transit Gateway and private hosted zones) or a shared VPC owner's
+            # endpoints are invisible to these lookups: the stack's owner vouches for them.
+            pulumi.log.warn(f"{no_way_out} (existing_vpc_egress=vpc-owner: trusted to the VPC owner's egress)")
+        else:
+            problems.append(no_way_out)
     return problems
+
+
+def way_out_problem(settings: Settings, routes: Routes, where: str) -> str:
+    """Why tasks in a subnet on these routes cannot reach ECR, Logs and S3 (its default route is not an internet
+    gateway's), or "" when they can or when the lookups cannot tell (a warning says so)."""
+    target = routes.default_target
+    if not target and (vgw := attached_vpn_gateway(settings.vpc_id)):
+        pulumi.log.warn(
+            f"{where}: {routes.describe()} has no static 0.0.0.0/0 route, but the VPC has the virtual private gateway "
+            f"{vgw}: a default route it propagates (VPN, Direct Connect) is not visible to the lookup, so the tasks' "
+            "way out was not checked"
+        )
+        return ""
+    if target and not target.startswith("pcx-"):
+        return ""
+    if not (missing := missing_endpoints(settings, routes)):
+        return ""
+    if target:
+        return (
+            f"{where} routes 0.0.0.0/0 to the peering connection {target} ({routes.describe()}): a VPC peering "
+            "connection does not carry traffic out of the VPC (no edge-to-edge routing through the peer's NAT or "
+            f"gateways), and the VPC lacks the endpoints the tasks would need instead: {', '.join(missing)}"
+        )
+    return (
+        f"{where} has no route out ({routes.describe()} has no 0.0.0.0/0 to a NAT gateway, Transit Gateway or "
+        f"network interface) and the VPC lacks the endpoints the tasks would need instead: {', '.join(missing)}"
+    )
 
 
 def find_subnets(settings: Settings, ids: Sequence[str]) -> tuple[list[FoundSubnet], list[str]]:
@@ -229,8 +297,13 @@ def existing_vpc(settings: Settings) -> Placement:
         for block in vpc.cidr_block_associations
         if block.state == "associated" and block.cidr_block != vpc.cidr_block
     ]
+    # Custom DNS servers in the VPC's DHCP options (a landing zone's AD or Route 53 Resolver endpoints, often in a hub
+    # VPC): the tasks' security group must let DNS out to them. AmazonProvidedDNS is the VPC resolver, which security
+    # groups never filter (EC2 User Guide).
+    servers = aws.ec2.get_vpc_dhcp_options(dhcp_options_id=vpc.dhcp_options_id).domain_name_servers
     return Placement(
         vpc_id=settings.vpc_id,
+        dns_servers=tuple(server for server in servers if server != "AmazonProvidedDNS"),
         cidr_blocks=[vpc.cidr_block, *secondary],
         alb_subnet_ids=list(settings.public_subnet_ids),
         task_subnet_ids=list(settings.private_subnet_ids),

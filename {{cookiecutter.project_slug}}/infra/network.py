@@ -72,6 +72,9 @@ class Placement:
     task_subnet_ids: list[pulumi.Input[str]]
     assign_public_ip: bool
     security_group_tags: dict[str, str] | None = None
+    # DNS servers outside the VPC's CIDR blocks that the VPC's DHCP options hand the tasks (an existing VPC's
+    # Active Directory or Route 53 Resolver endpoints); none with AmazonProvidedDNS.
+    dns_servers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

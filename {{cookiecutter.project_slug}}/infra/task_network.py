@@ -6,9 +6,16 @@ import pulumi_aws as aws
 from infra.endpoints import VpcEndpoints
 from infra.network import Placement
 
-# The fields of the rules that carry the container port (the provider updates them in place; only the group is
-# ForceNew).
-PORT_FIELDS = ["from_port", "to_port"]
+
+def port_rule(unsuffixed: str, opts: pulumi.ResourceOptions) -> pulumi.ResourceOptions:
+    """A rule that names the container port is a resource per port (`<rule>-<port>`). The provider would rewrite a
+    rule's ports in place (ModifySecurityGroupRules), and the service waits for its rules: the old tasks' port would
+    close before any new task exists. As a new resource, the new port's rule is created before the service moves, and
+    the old port's rule, gone from the program, is deleted only at the end of an update that succeeded: a release ECS
+    rolls back (a failed `up`) leaves it in place and live, for the tasks still on that port. (Marked for replacement
+    instead, it would be a pending delete that the next `up` runs first, pulumi/pulumi retirePendingDeletes.) The
+    alias keeps the rule stacks created before the port was in the name: no change on upgrade."""
+    return pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(aliases=[pulumi.Alias(name=unsuffixed)]))
 
 
 class TaskNetworkRules:
@@ -35,33 +42,28 @@ class TaskNetworkRules:
             tags=placement.security_group_tags,
             opts=opts,
         )
-        # A port change replaces these two rules instead of updating them in place: the provider would rewrite the
-        # rule (ModifySecurityGroupRules) before the service update, cutting the ALB off from the old tasks on the old
-        # port. Replaced, the new-port rule is created first (Pulumi's default create-before-delete), the service
-        # moves, and the old-port rule is deleted at the end of the update. Different ports: no duplicate rule.
-        port_rule_opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(replace_on_changes=PORT_FIELDS))
         # Every rule the tasks' traffic needs: the service starts no task before they exist (a task that cannot pull
         # its image or answer a health check counts against the deployment circuit breaker).
         self.rules: list[pulumi.Resource] = [
             aws.vpc.SecurityGroupIngressRule(
-                f"{name}-from-alb",
+                f"{name}-from-alb-{port}",
                 security_group_id=self.security_group.id,
                 description="The app's port, from the ALB only",
                 referenced_security_group_id=alb_security_group.id,
                 ip_protocol="tcp",
                 from_port=port,
                 to_port=port,
-                opts=port_rule_opts,
+                opts=port_rule(f"{name}-from-alb", opts),
             ),
             aws.vpc.SecurityGroupEgressRule(
-                f"{name}-alb-to-tasks",
+                f"{name}-alb-to-tasks-{port}",
                 security_group_id=alb_security_group.id,
                 description="Requests and health checks to the tasks' port",
                 referenced_security_group_id=self.security_group.id,
                 ip_protocol="tcp",
                 from_port=port,
                 to_port=port,
-                opts=port_rule_opts,
+                opts=port_rule(f"{name}-alb-to-tasks", opts),
             ),
         ]
         # Tasks leave over HTTPS only: ECR and its S3 layers, CloudWatch Logs, SSM and Secrets Manager, ECS exec and
@@ -74,6 +76,12 @@ class TaskNetworkRules:
             egress += [
                 (f"dns-udp{suffix}", "udp", 53, cidr, "DNS to the VPC resolver"),
                 (f"dns-tcp{suffix}", "tcp", 53, cidr, "DNS over TCP (large answers) to the VPC resolver"),
+            ]
+        # Custom DNS servers from an existing VPC's DHCP options, wherever they are (a hub VPC, on premises).
+        for index, server in enumerate(placement.dns_servers):
+            egress += [
+                (f"dns-udp-server-{index}", "udp", 53, f"{server}/32", "DNS to the VPC's DHCP options DNS server"),
+                (f"dns-tcp-server-{index}", "tcp", 53, f"{server}/32", "DNS over TCP to the DHCP options DNS server"),
             ]
         for rule, protocol, to_port, cidr, description in egress:
             self.rules.append(

@@ -27,6 +27,10 @@ FARGATE_MEMORY_BY_CPU: dict[int, tuple[int, ...]] = {
     16384: tuple(range(32768, 122880 + 1, 8192)),
 }
 CPU_ARCHITECTURES = ("X86_64", "ARM64")
+# Issue 21 (review): with vpc_id, how a task subnet without a route out is judged. checked: refused unless the VPC
+# holds the endpoints the tasks need; vpc-owner: trusted to the VPC owner's egress (central endpoints in a hub VPC
+# reached over Transit Gateway, a shared VPC owner's endpoints), a warning instead of the refusal.
+EXISTING_VPC_EGRESS = ("checked", "vpc-owner")
 NETWORKING_MODES = ("private-nat-per-az", "private-single-nat", "public-subnets", "private-endpoints")
 AZ_COUNTS = (2, 3)
 MIN_REPLICAS, MAX_REPLICAS = 2, 1000
@@ -248,6 +252,9 @@ STACK_ONLY_DEFAULTS: dict[str, object] = {
     # Issue 24: a label the app shows in every answer (RELEASE_LABEL); `make acceptance` changes it to make a
     # harmless release and tell the new revision's answers from the old one's.
     "release_label": "",
+    # Issue 21 (review): with vpc_id, trust the VPC owner's egress (warn) instead of refusing subnets without a route
+    # out and without the endpoints the tasks need (EXISTING_VPC_EGRESS).
+    "existing_vpc_egress": "checked",
 }
 DEFAULTS = {**ANSWER_DEFAULTS, **STACK_ONLY_DEFAULTS}
 
@@ -328,6 +335,7 @@ class Settings:
     vpc_id: str
     public_subnet_ids: tuple[str, ...]
     private_subnet_ids: tuple[str, ...]
+    existing_vpc_egress: str
 
     @property
     def existing_vpc(self) -> bool:
@@ -684,6 +692,7 @@ PARSERS: dict[str, Callable[[object], object]] = {
     "vpc_id": _vpc_id,
     "public_subnet_ids": _subnet_ids,
     "private_subnet_ids": _subnet_ids,
+    "existing_vpc_egress": _choice(EXISTING_VPC_EGRESS),
 }
 # Settings that no longer exist -> what replaced them. Refused rather than ignored: a stack that set one expects it
 # to act, and silently dropping it would leave that stack without the protection it asked for.

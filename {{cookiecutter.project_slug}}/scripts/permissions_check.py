@@ -41,6 +41,7 @@ def gaps(found: Inventory, deployed: list[dict[str, Any]], scope: dict[str, Any]
             tuple(scope["name_prefixes"]),
             scope["role_path"],
             scope["permissions_boundary_arn"],
+            scope.get("vpc_id", ""),
         ),
         write=True,
     )

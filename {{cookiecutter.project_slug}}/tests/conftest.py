@@ -361,6 +361,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.custom_timeouts: dict[str, dict[str, str]] = {}
         self.depends_on: dict[str, list[str]] = {}
         self.replace_on_changes: dict[str, list[str]] = {}
+        self.aliases: dict[str, list[str]] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         registered = Registered(args.typ, args.name, args.inputs)
@@ -410,12 +411,17 @@ class RecordingMocks(pulumi.runtime.Mocks):
             ),
             "aws:ec2/getRouteTables:getRouteTables": lambda: landing_zone.get_route_tables(asked),
             "aws:ec2/getRouteTable:getRouteTable": lambda: landing_zone.get_route_table(asked),
+            "aws:ec2/getVpcDhcpOptions:getVpcDhcpOptions": lambda: landing_zone.get_vpc_dhcp_options(asked),
         }
         if args.token == landing_zone.GET_VPC_ENDPOINT:
             found = landing_zone.get_vpc_endpoint(asked)
             self.invokes.append(Invoke(args.token, asked, found or {}))
             # The provider's singular data source fails when nothing matches.
             return ({}, [("", "no matching EC2 VPC Endpoint found")]) if found is None else (found, [])
+        if args.token == landing_zone.GET_VPN_GATEWAY:
+            vgw = landing_zone.get_vpn_gateway(asked)
+            self.invokes.append(Invoke(args.token, asked, vgw or {}))
+            return ({}, [("", "no matching EC2 VPN Gateway found")]) if vgw is None else (vgw, [])
         if args.token not in answers:
             raise NotImplementedError(f"the mocks do not answer the invoke {args.token}")
         answer = answers[args.token]()
@@ -470,6 +476,7 @@ class RecordingMonitor(MockMonitor):
     def RegisterResource(self, request: Any) -> Any:
         self.mocks.ignore_changes[request.name] = list(request.ignoreChanges)
         self.mocks.replace_on_changes[request.name] = list(request.replaceOnChanges)
+        self.mocks.aliases[request.name] = [alias.spec.name for alias in request.aliases] + list(request.aliasURNs)
         # The logical names of what the resource waits for (its depends_on and the resources its inputs came from).
         self.mocks.depends_on[request.name] = [urn.rsplit("::", 1)[-1] for urn in request.dependencies]
         timeouts = request.customTimeouts
@@ -491,6 +498,7 @@ class Deployment:
     custom_timeouts: dict[str, dict[str, str]] = field(default_factory=dict)
     depends_on: dict[str, list[str]] = field(default_factory=dict)
     replace_on_changes: dict[str, list[str]] = field(default_factory=dict)
+    aliases: dict[str, list[str]] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Registered]:
         return [resource for resource in self.resources if resource.type == type_]
@@ -553,6 +561,7 @@ def deploy(
         deployment.invokes, deployment.origins = mocks.invokes, mocks.origins
         deployment.custom_timeouts = mocks.custom_timeouts
         deployment.depends_on, deployment.replace_on_changes = mocks.depends_on, mocks.replace_on_changes
+        deployment.aliases = mocks.aliases
         _DEPLOYMENTS[key] = deployment
     return _DEPLOYMENTS[key]
 

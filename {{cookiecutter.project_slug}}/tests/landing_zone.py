@@ -15,7 +15,20 @@ from typing import Any
 VPC = "vpc-0c0ffee0000000001"
 OTHER_VPC = "vpc-0c0ffee0000000002"
 WEST_VPC = "vpc-0c0ffee0000000003"
-VPC_CIDRS = {VPC: ("10.20.0.0/16", "100.64.0.0/18"), OTHER_VPC: ("172.16.0.0/16",), WEST_VPC: ("10.30.0.0/16",)}
+# Shared with this account through AWS RAM by the network account: its subnets are visible, its route tables are not.
+SHARED_VPC = "vpc-0c0ffee0000000004"
+VPC_CIDRS = {
+    VPC: ("10.20.0.0/16", "100.64.0.0/18"),
+    OTHER_VPC: ("172.16.0.0/16",),
+    WEST_VPC: ("10.30.0.0/16",),
+    SHARED_VPC: ("10.40.0.0/16",),
+}
+NETWORK_ACCOUNT = "210987654321"  # the shared VPC's owner
+OWNERS = {SHARED_VPC: NETWORK_ACCOUNT}
+# The VPCs' DHCP options: AmazonProvidedDNS, except the shared VPC's, which names the landing zone's DNS servers
+# (Route 53 Resolver inbound endpoints or Active Directory in the hub).
+HUB_DNS_SERVERS = ("10.0.0.10", "10.0.1.10")
+DNS_SERVERS = {SHARED_VPC: HUB_DNS_SERVERS}
 
 PUBLIC_A = "subnet-0c0ffee00000000a1"  # us-east-1a, its own table: 0.0.0.0/0 -> internet gateway
 PUBLIC_B = "subnet-0c0ffee00000000b1"  # us-east-1b, no table of its own: the main table's route to the gateway
@@ -31,6 +44,18 @@ OTHER_VPC_SUBNET = "subnet-0c0ffee00000000a6"  # us-east-1a of the other VPC
 MISSING_SUBNET = "subnet-0c0ffee00000000ff"  # exists nowhere
 WEST_PUBLIC_A, WEST_PUBLIC_B, WEST_PUBLIC_C = (f"subnet-0c0ffee00000001{zone}1" for zone in "abc")
 WEST_PRIVATE_A, WEST_PRIVATE_C = "subnet-0c0ffee00000001a3", "subnet-0c0ffee00000001c3"  # usw1-az3, usw1-az2
+# The west VPC has a virtual private gateway (VPN or Direct Connect): a default route it propagates is not in the
+# route-table lookup. WEST_VGW_B's table has no static default route, WEST_PEERED_B's sends it to a peering connection.
+WEST_VGW_B, WEST_PEERED_B = "subnet-0c0ffee00000001b3", "subnet-0c0ffee00000001b4"  # us-west-1b
+VPN_GATEWAYS = {WEST_VPC: "vgw-0c0ffee0000000001"}
+SHARED_PUBLIC_A, SHARED_PUBLIC_B, SHARED_PRIVATE_A, SHARED_PRIVATE_B = (
+    f"subnet-0c0ffee00000002{zone}{tier}" for tier, zone in ("1a", "1b", "3a", "3b")
+)
+SHARED_ANSWERS: dict[str, Any] = {
+    "vpc_id": SHARED_VPC,
+    "public_subnet_ids": f"{SHARED_PUBLIC_A},{SHARED_PUBLIC_B}",
+    "private_subnet_ids": f"{SHARED_PRIVATE_A},{SHARED_PRIVATE_B}",
+}
 
 # A working answer set: the stack's variants and tests deploy into it.
 ANSWERS: dict[str, Any] = {
@@ -56,6 +81,12 @@ SUBNETS: dict[str, tuple[str, str, str]] = {  # id -> (VPC, zone name, CIDR bloc
     WEST_PUBLIC_C: (WEST_VPC, "us-west-1c", "10.30.2.0/24"),
     WEST_PRIVATE_A: (WEST_VPC, "us-west-1a", "10.30.16.0/20"),
     WEST_PRIVATE_C: (WEST_VPC, "us-west-1c", "10.30.32.0/20"),
+    WEST_VGW_B: (WEST_VPC, "us-west-1b", "10.30.48.0/20"),
+    WEST_PEERED_B: (WEST_VPC, "us-west-1b", "10.30.64.0/20"),
+    SHARED_PUBLIC_A: (SHARED_VPC, "us-east-1a", "10.40.0.0/24"),
+    SHARED_PUBLIC_B: (SHARED_VPC, "us-east-1b", "10.40.1.0/24"),
+    SHARED_PRIVATE_A: (SHARED_VPC, "us-east-1a", "10.40.16.0/20"),
+    SHARED_PRIVATE_B: (SHARED_VPC, "us-east-1b", "10.40.32.0/20"),
 }
 
 
@@ -79,6 +110,10 @@ ROUTE_TABLES: dict[str, RouteTable] = {
     "rtb-0c0ffee0000000007": RouteTable(OTHER_VPC, True, (), NAT),
     "rtb-0c0ffee0000000008": RouteTable(WEST_VPC, True, (), {"gatewayId": "igw-0c0ffee0000000002"}),
     "rtb-0c0ffee0000000009": RouteTable(WEST_VPC, False, (WEST_PRIVATE_A, WEST_PRIVATE_C), NAT),
+    "rtb-0c0ffee000000000a": RouteTable(WEST_VPC, False, (WEST_VGW_B,)),
+    "rtb-0c0ffee000000000b": RouteTable(
+        WEST_VPC, False, (WEST_PEERED_B,), {"vpcPeeringConnectionId": "pcx-0c0ffee0000000001"}
+    ),
 }
 ISOLATED_TABLE = "rtb-0c0ffee0000000005"
 
@@ -102,6 +137,7 @@ ENDPOINTS = [
 ]
 
 GET_VPC_ENDPOINT = "aws:ec2/getVpcEndpoint:getVpcEndpoint"
+GET_VPN_GATEWAY = "aws:ec2/getVpnGateway:getVpnGateway"
 ROUTE_FIELDS = (
     "carrierGatewayId", "cidrBlock", "coreNetworkArn", "destinationPrefixListId", "egressOnlyGatewayId", "gatewayId",
     "instanceId", "ipv6CidrBlock", "localGatewayId", "natGatewayId", "networkInterfaceId", "odbNetworkArn",
@@ -132,12 +168,33 @@ def get_vpc(args: dict[str, Any], region: str) -> dict[str, Any]:
     ]
     return {
         "id": vpc,
-        "arn": f"arn:aws:ec2:{region}:123456789012:vpc/{vpc}",
+        "arn": f"arn:aws:ec2:{region}:{OWNERS.get(vpc, '123456789012')}:vpc/{vpc}",
+        "ownerId": OWNERS.get(vpc, "123456789012"),
+        "dhcpOptionsId": dhcp_options_id(vpc),
         "cidrBlock": primary,
         "cidrBlockAssociations": associations,
         "enableDnsHostnames": True,
         "enableDnsSupport": True,
         "state": "available",
+    }
+
+
+def dhcp_options_id(vpc: str) -> str:
+    return vpc.replace("vpc-", "dopt-")
+
+
+def get_vpc_dhcp_options(args: dict[str, Any]) -> dict[str, Any]:
+    options = str(args["dhcpOptionsId"])
+    vpc = options.replace("dopt-", "vpc-")
+    return {
+        "id": options,
+        "dhcpOptionsId": options,
+        "arn": f"arn:aws:ec2:us-east-1:{OWNERS.get(vpc, '123456789012')}:dhcp-options/{options}",
+        "domainName": "ec2.internal",
+        "domainNameServers": list(DNS_SERVERS.get(vpc, ("AmazonProvidedDNS",))),
+        "ntpServers": [],
+        "netbiosNameServers": [],
+        "ownerId": OWNERS.get(vpc, "123456789012"),
     }
 
 
@@ -187,6 +244,12 @@ def get_route_table(args: dict[str, Any]) -> dict[str, Any]:
         ],
         "routes": routes if table.default_route else [],
     }
+
+
+def get_vpn_gateway(args: dict[str, Any]) -> dict[str, Any] | None:
+    """The VGW attached to the VPC, or None (the provider then fails with "no matching EC2 VPN Gateway found")."""
+    vgw = VPN_GATEWAYS.get(str(args.get("attachedVpcId")))
+    return {"id": vgw, "attachedVpcId": args["attachedVpcId"], "state": "available"} if vgw else None
 
 
 def get_vpc_endpoint(args: dict[str, Any]) -> dict[str, Any] | None:

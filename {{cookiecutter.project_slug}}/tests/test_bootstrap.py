@@ -106,7 +106,13 @@ def arn_pattern(arn_format: str) -> re.Pattern[str]:
 def example(template: str) -> str:
     """A concrete ARN a template admits: placeholders filled, each wildcard one name."""
     filled = template.format(
-        region="us-east-1", account=ACCOUNT, role_path="/", name="app-x", prefix="app", domain="api.example.com"
+        region="us-east-1",
+        account=ACCOUNT,
+        role_path="/",
+        name="app-x",
+        prefix="app",
+        domain="api.example.com",
+        vpc_id="vpc-0c0ffee0000000001",
     )
     return filled.replace("*", "x1")
 
@@ -654,3 +660,19 @@ def test_both_roles_hold_what_the_scripts_around_pulumi_call() -> None:
         assert held(preview_documents, action), action
     for action in [*release_preflight.AWS_ACTIONS, *rollout.AWS_ACTIONS, *rollout.REDEPLOY_ACTIONS]:
         assert held(deploy_documents, action), action
+
+
+def test_a_shared_vpc_is_allowed_by_its_own_id_in_any_account() -> None:
+    """A VPC shared through AWS RAM has the owner's account in its ARN: with vpc_id, the deploy role may read its
+    attributes and create security groups in exactly that VPC, whoever owns it; without vpc_id, no such grant."""
+    found = inventory_of([], ["aws:ec2/getVpcDhcpOptions:getVpcDhcpOptions"])
+    shared = Scope(ACCOUNT, "us-east-1", (PROJECT,), vpc_id="vpc-0c0ffee0000000004")
+    arn = "arn:aws:ec2:us-east-1:*:vpc/vpc-0c0ffee0000000004"
+    allowed = {
+        action
+        for statement in statements(found, shared, write=True)
+        if arn in ([statement["Resource"]] if isinstance(statement["Resource"], str) else statement["Resource"])
+        for action in statement["Action"]
+    }
+    assert allowed == {"ec2:CreateSecurityGroup", "ec2:DescribeVpcAttribute"}
+    assert all("vpc/" not in str(statement["Resource"]) for statement in statements(found, SCOPE, write=True))

@@ -45,7 +45,14 @@ def settings_of(stack_file: Path) -> Settings:
 
 def scope_of(settings: Settings) -> Scope:
     prefixes = name_prefixes(PROJECT, resource_base_name(PROJECT))
-    return Scope(ACCOUNT, settings.aws_region, prefixes, settings.iam_role_path, settings.permissions_boundary_arn)
+    return Scope(
+        ACCOUNT,
+        settings.aws_region,
+        prefixes,
+        settings.iam_role_path,
+        settings.permissions_boundary_arn,
+        settings.vpc_id,
+    )
 
 
 def deploy_policies(stack_file: Path) -> list[dict[str, Any]]:

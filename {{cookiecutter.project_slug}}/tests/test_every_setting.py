@@ -99,7 +99,12 @@ RUNS: dict[str, dict[str, Any]] = {
         "release_label": "r2",
     },
     # An existing VPC (issue 21) leaves networking at its default, which both runs above change.
-    "existing-vpc": dict(landing_zone.ANSWERS),
+    # ISOLATED_B has neither a route out nor an S3 gateway endpoint: accepted only as the VPC owner's egress.
+    "existing-vpc": {
+        **landing_zone.ANSWERS,
+        "private_subnet_ids": f"{landing_zone.PRIVATE_A},{landing_zone.ISOLATED_B}",
+        "existing_vpc_egress": "vpc-owner",
+    },
 }
 DEFAULT = parse_settings({})
 CORE_RULE_SET = "AWSManagedRulesCommonRuleSet"  # where waf_allow_large_bodies counts SizeRestrictions_BODY
@@ -284,6 +289,11 @@ STACK_ONLY_CHECKS: dict[str, Check] = {
         == dict(s.environment)
     ),
     "release_label": lambda s, d: environment(d).get("RELEASE_LABEL", "") == s.release_label,
+    # A task subnet the checks would refuse (no route out, endpoints missing) is used only when trusted.
+    "existing_vpc_egress": lambda s, d: (
+        landing_zone.ISOLATED_B not in service(d)["networkConfiguration"]["subnets"]
+        or s.existing_vpc_egress == "vpc-owner"
+    ),
     "tracing_sample_percent": lambda s, d: (
         not s.enable_tracing or environment(d)["TRACING_SAMPLE_PERCENT"] == f"{s.tracing_sample_percent:g}"
     ),
@@ -333,8 +343,8 @@ def test_only_the_settings_the_preflight_guards_replace_a_target_group_or_rule(n
     """Everything else in a run changed from the defaults, its target groups and rules keep every replace-only input
     (a region change replaces the whole stack and is held too)."""
     held = {*RELEASE_REPLACING_SETTINGS, "aws_region", "deployment_strategy", "domain_name"}
-    if "vpc_id" in held:  # an existing VPC is named by three settings together
-        held |= {"public_subnet_ids", "private_subnet_ids"}
+    if "vpc_id" in held:  # an existing VPC is named by three settings together (and judged by existing_vpc_egress)
+        held |= {"public_subnet_ids", "private_subnet_ids", "existing_vpc_egress"}
     baseline = deploy(**{key: value for key, value in RUNS[name].items() if key in held})
     changed = {
         resource: inputs

@@ -1,11 +1,15 @@
 """vpc_id: the stack deploys into an existing VPC (tests/landing_zone.py) and refuses every unusable one at preview."""
 
+import re
+
 import boto3  # type: ignore[import-untyped]
+import jmespath  # type: ignore[import-untyped]
 import landing_zone
 import pulumi
 import pytest
 from landing_zone import (
     ANSWERS,
+    HUB_DNS_SERVERS,
     IGW,
     ISOLATED_A,
     ISOLATED_B,
@@ -21,13 +25,18 @@ from landing_zone import (
     PUBLIC_A_TWIN,
     PUBLIC_B,
     PUBLIC_C_NAT,
+    SHARED_ANSWERS,
+    SHARED_PRIVATE_A,
+    SHARED_PUBLIC_A,
     VPC,
     VPC_CIDRS,
+    WEST_PEERED_B,
     WEST_PRIVATE_A,
     WEST_PRIVATE_C,
     WEST_PUBLIC_A,
     WEST_PUBLIC_B,
     WEST_PUBLIC_C,
+    WEST_VGW_B,
     WEST_VPC,
 )
 from moto import mock_aws
@@ -54,6 +63,13 @@ DNS_PORT = 53
 @pytest.fixture(scope="module")
 def existing() -> Deployment:
     return deploy(**ANSWERS)
+
+
+def checked(monkeypatch: pytest.MonkeyPatch, **answers: object) -> tuple[list[str], list[str]]:
+    """The refusal's lines and the warnings the checks log for these answers (the rest: ANSWERS)."""
+    warnings: list[str] = []
+    monkeypatch.setattr(pulumi.log, "warn", lambda message, *_, **__: warnings.append(message))
+    return refusal(**answers), warnings
 
 
 def refusal(**answers: object) -> list[str]:
@@ -187,8 +203,7 @@ REFUSALS: dict[str, tuple[dict[str, object], str]] = {
         {"private_subnet_ids": f"{ISOLATED_A},{PRIVATE_B}", "enable_tracing": True, "memory": 1024},
         f"private_subnet_ids: {ISOLATED_A} has no route out (rtb-0c0ffee0000000005 has no 0.0.0.0/0 to a NAT "
         "gateway, Transit Gateway or network interface) and the VPC lacks the endpoints the tasks would need "
-        "instead: xray (interface, private DNS), a route to public.ecr.aws for the tracing collector's image "
-        "(enable_tracing)",
+        "instead: xray (interface, private DNS)",
     ),
     "a subnet that does not exist": (
         {"public_subnet_ids": f"{PUBLIC_A},{MISSING_SUBNET}"},
@@ -254,3 +269,99 @@ def test_the_mocks_answer_route_tables_and_cidr_blocks_as_ec2_does() -> None:
 def test_the_readme_names_every_lookup_the_roles_must_allow() -> None:
     readme = " ".join((ROOT / "README.md").read_text().split())
     assert [action for action in AWS_ACTIONS if f"`{action}`" not in readme] == []
+
+
+def test_a_ram_shared_vpc_whose_route_tables_are_invisible_is_warned_about_not_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A participant account sees a shared VPC's subnets, not the owner's route tables: both route-table lookups
+    come back empty. The old code raised KeyError (tables[""]); now the route checks are skipped with a warning."""
+    lines, warnings = checked(monkeypatch, **SHARED_ANSWERS)
+    assert lines == []
+    assert len(warnings) == 4
+    assert any(w.startswith(f"private_subnet_ids: {SHARED_PRIVATE_A}'s route table is not visible") for w in warnings)
+    assert any(f"{SHARED_PUBLIC_A}'s route table" in w and "VPC owner's" in w for w in warnings)
+
+
+def test_existing_vpc_egress_vpc_owner_warns_instead_of_refusing_a_subnet_without_a_way_out(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Central endpoints (a hub VPC over Transit Gateway) are invisible to the lookups: vpc-owner trusts them."""
+    answers = {"private_subnet_ids": f"{PRIVATE_A},{ISOLATED_B}"}
+    refused, _ = checked(monkeypatch, **answers)
+    assert any(line.startswith(f"private_subnet_ids: {ISOLATED_B} has no route out") for line in refused)
+    lines, warnings = checked(monkeypatch, **answers, existing_vpc_egress="vpc-owner")
+    assert lines == []
+    assert [w for w in warnings if w.startswith(f"private_subnet_ids: {ISOLATED_B} has no route out")] != []
+    assert all("existing_vpc_egress=vpc-owner" in w for w in warnings)
+
+
+WEST = {"vpc_id": WEST_VPC, "public_subnet_ids": f"{WEST_PUBLIC_A},{WEST_PUBLIC_B}", "aws_region": "us-west-1"}
+
+
+def test_a_default_route_a_virtual_private_gateway_may_propagate_is_warned_about_not_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The route-table lookup drops propagated routes (VPN, Direct Connect): with a VGW attached, no static default
+    route may still be a way out. The old code refused it for lacking endpoints."""
+    lines, warnings = checked(monkeypatch, **WEST, private_subnet_ids=f"{WEST_PRIVATE_A},{WEST_VGW_B}")
+    assert lines == []
+    assert [w for w in warnings if w.startswith(f"private_subnet_ids: {WEST_VGW_B}:") and "vgw-" in w] != []
+
+
+def test_a_default_route_to_a_peering_connection_is_refused_as_no_way_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    lines, _ = checked(monkeypatch, **WEST, private_subnet_ids=f"{WEST_PRIVATE_A},{WEST_PEERED_B}")
+    assert any(
+        line.startswith(f"private_subnet_ids: {WEST_PEERED_B} routes 0.0.0.0/0 to the peering connection pcx-")
+        and "does not carry traffic out of the VPC" in line
+        for line in lines
+    )
+
+
+def test_tasks_may_reach_the_custom_dns_servers_of_the_vpcs_dhcp_options() -> None:
+    """A landing zone's DHCP options may name DNS servers outside the VPC (a hub's Route 53 Resolver endpoints or
+    AD): the tasks' DNS egress covers each, UDP and TCP; AmazonProvidedDNS (the ANSWERS VPC) adds nothing."""
+    shared = deploy(**SHARED_ANSWERS)
+
+    def dns_rules(deployment: Deployment) -> set[tuple[str, str]]:
+        return {
+            (rule.inputs["ipProtocol"], rule.inputs["cidrIpv4"])
+            for rule in deployment.of_type("aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule")
+            if rule.inputs.get("fromPort") == DNS_PORT
+        }
+
+    servers = {(protocol, f"{ip}/32") for ip in HUB_DNS_SERVERS for protocol in ("udp", "tcp")}
+    assert servers <= dns_rules(shared)
+    assert not any(cidr.endswith("/32") for _, cidr in dns_rules(deploy(**ANSWERS)))
+
+
+def test_the_readmes_route_table_query_survives_tables_without_subnets_or_a_default_route() -> None:
+    """The README's describe-route-tables --query, run by jmespath (the AWS CLI's query language): the main table
+    names no subnet and an isolated table has no default route; the old query's join() over nulls failed there."""
+    readme = (ROOT / "README.md").read_text()
+    [query] = re.findall(r"aws ec2 describe-route-tables .*\n\s*--query '([^']+)'", readme)
+    default = "0.0.0.0/0"
+    answer = {
+        "RouteTables": [
+            {
+                "RouteTableId": "rtb-1",
+                "Associations": [{"Main": True}],
+                "Routes": [{"DestinationCidrBlock": default, "GatewayId": "igw-1", "State": "active"}],
+            },
+            {
+                "RouteTableId": "rtb-2",
+                "Associations": [{"SubnetId": "subnet-a"}],
+                "Routes": [{"DestinationCidrBlock": "10.0.0.0/16", "GatewayId": "local", "State": "active"}],
+            },
+            {
+                "RouteTableId": "rtb-3",
+                "Associations": [{"SubnetId": "subnet-b"}, {"SubnetId": "subnet-c"}],
+                "Routes": [{"DestinationCidrBlock": default, "NatGatewayId": "nat-1", "State": "blackhole"}],
+            },
+        ]
+    }
+    assert jmespath.search(query, answer) == [
+        ["rtb-1", "", "igw-1,active"],
+        ["rtb-2", "subnet-a", ""],
+        ["rtb-3", "subnet-b,subnet-c", "nat-1,blackhole"],
+    ]

@@ -390,17 +390,25 @@ SECURITY_GROUP_RULES = [
 ]
 
 
-def test_a_container_port_change_replaces_the_port_rules_so_the_old_port_stays_open_until_the_end() -> None:
+def test_a_container_port_change_adds_the_new_port_rules_and_leaves_the_old_ones_to_the_end() -> None:
     """The provider updates a rule's ports in place (ModifySecurityGroupRules), and the service waits for its rules:
-    the old tasks' port would close before the new tasks exist. Replaced (create first, the old rule deleted at the end
-    of the update), the ALB reaches both ports while the release runs. Same logical names: existing stacks keep them."""
+    the old tasks' port would close before the new tasks exist. A rule per port instead: the new port's rules are new
+    resources, created before the service moves; the old port's rules leave the program and are deleted only after
+    an update that succeeded (a rolled-back release keeps them live, not pending deletion). The other rules keep their
+    names, and the port rules alias their names from before the port was in them (existing stacks: no change)."""
     before = deploy(deployment_strategy="canary")
     after = deploy(deployment_strategy="canary", container_port=9000)
+    names = {
+        kind: {rule.name for rule in deployment.of_type(kind)}
+        for kind in SECURITY_GROUP_RULES
+        for deployment in (before,)
+    }
     rules = {rule.name: rule for kind in SECURITY_GROUP_RULES for rule in after.of_type(kind)}
-    assert set(rules) == {rule.name for kind in SECURITY_GROUP_RULES for rule in before.of_type(kind)}
-    port_rules = {name for name, rule in rules.items() if rule.inputs["fromPort"] == 9000}
-    assert len(port_rules) == 2  # the tasks' ingress from the ALB, the ALB's egress to the tasks
-    for name, rule in rules.items():
-        expected = ["fromPort", "toPort"] if name in port_rules else []
-        assert after.replace_on_changes[name] == expected, name
-        assert rule.inputs["toPort"] == rule.inputs["fromPort"]
+    old = {name for kind in SECURITY_GROUP_RULES for name in names[kind]}
+    added, removed = set(rules) - old, old - set(rules)
+    assert sorted(name.rsplit("-", 1)[-1] for name in added) == ["9000", "9000"]
+    assert sorted(name.rsplit("-", 1)[-1] for name in removed) == ["8000", "8000"]
+    for name in added:
+        assert rules[name].inputs["fromPort"] == rules[name].inputs["toPort"] == 9000
+        assert after.aliases[name] == [name.rsplit("-", 1)[0]], name  # the name the rule had before: no replacement
+        assert after.replace_on_changes[name] == [], name
