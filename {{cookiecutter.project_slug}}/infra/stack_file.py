@@ -22,17 +22,34 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class _PulumiYaml(yaml.SafeLoader):
-    """YAML as Pulumi's Go YAML library (yaml.v3) reads config into untyped values: only true/false are booleans.
-    PyYAML's YAML 1.1 would read `FEATURE: on` as true, and `make verify` would compare "true" with the "on" the
-    task was given."""
+    """YAML as Pulumi's Go YAML library (yaml.v3) reads config into untyped values, the YAML 1.2 core schema's way:
+    only true/false are booleans, and numbers are 1.2's. PyYAML's YAML 1.1 would read `FEATURE: on` as true (and
+    `make verify` would compare "true" with the "on" the task was given), `12:30` as the base-60 int 750, `0o17` and
+    `1e3` as text, and `2026-01-02` as a date (yaml.v3 keeps a timestamp text when the target is untyped)."""
 
 
+_YAML_1_1_ONLY = {f"tag:yaml.org,2002:{kind}" for kind in ("bool", "int", "float", "timestamp")}
 _PulumiYaml.yaml_implicit_resolvers = {
-    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _YAML_1_1_ONLY]
     for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
 }
 _PulumiYaml.add_implicit_resolver(
     "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+# yaml.v3's resolve.go: strconv.ParseInt(base 0) with `_` removed (decimal, 0x, 0o, 0b, and 0777 kept as octal), no
+# base 60; PyYAML's constructor reads each of these forms (int("0o17", 8) == 15).
+_PulumiYaml.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^[-+]?(?:0|[1-9][0-9_]*|0b[01_]+|0o[0-7_]+|0[0-7_]+|0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
+# yaml.v3's yamlStyleFloat (the 1.2 core schema's float: `1e3` is one, no dot needed) and its .inf/.nan spellings.
+_PulumiYaml.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9_]+|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
 )
 
 

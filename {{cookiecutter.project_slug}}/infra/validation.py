@@ -122,10 +122,11 @@ ECS_ENVIRONMENT_NAMES = (
 # Dockerfile's and the app's names and requires each here or above. Prefixes: every name starting with one.
 RUNTIME_ENVIRONMENT_NAMES = ("PATH", "HOME", "HOSTNAME", "HOST", "REPLICA_ID", "SSL_CERT_FILE", "SSL_CERT_DIR")
 RUNTIME_ENVIRONMENT_PREFIXES = ("PYTHON", "PIP_", "LD_", "OTEL_")
-# What ECS.8 (AWS Config's ecs-no-environment-secrets, as Security Hub runs it) calls a credential: these exact keys
-# (its secretKeys parameter in Security Hub), and names ending in a credential word (DB_PASSWORD, GITHUB_TOKEN), not
-# names that only contain one (TOKEN_URL, PASSWORD_MIN_LENGTH); and values shaped like a credential (an AWS access
-# key id, a PEM private key). The policy pack checks the container definition with the same rule.
+# What counts as a credential in an environment variable. ECS.8 (AWS Config's ecs-no-environment-secrets, as
+# Security Hub runs it) flags only these exact keys (its secretKeys parameter in Security Hub); the template's own,
+# stricter rule adds names ending in a credential word (DB_PASSWORD, GITHUB_TOKEN), not names that only contain one
+# (TOKEN_URL, PASSWORD_MIN_LENGTH), and values shaped like a credential (an AWS access key id, a PEM private key).
+# The policy pack checks the container definition with the same rule.
 CONFIG_SECRET_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ECS_ENGINE_AUTH_DATA")
 CREDENTIAL_NAME = re.compile(
     r"(?:^|_)(?:PASSWORD|PASSWD|SECRET|SECRET_KEY|TOKEN|ACCESS_KEY|API_KEY|PRIVATE_KEY|CREDENTIALS?)$", re.IGNORECASE
@@ -134,7 +135,8 @@ CREDENTIAL_VALUE = re.compile(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b|-----BEGIN [A-Z ]*
 
 
 def looks_like_a_credential(name: str, value: str) -> bool:
-    """ECS.8's rule for one environment variable (the program refuses it; the policy pack fails it)."""
+    """ECS.8's keys and the template's stricter shapes, for one environment variable (the program refuses it; the
+    policy pack fails it)."""
     return name in CONFIG_SECRET_KEYS or bool(CREDENTIAL_NAME.search(name) or CREDENTIAL_VALUE.search(value))
 
 

@@ -32,8 +32,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from infra.stack_file import read_stack_file  # noqa: E402
 from infra.timing import acceptance_job_minutes  # noqa: E402
 from infra.validation import (  # noqa: E402
+    DEFAULTS,
     Settings,
     fewest_replicas,
     is_production,
@@ -146,10 +148,14 @@ def interrupts_ignored(say: Callable[[str], None] = print) -> contextlib.Abstrac
 
 
 def read_stack_config(stack: str, root: Path = ROOT) -> dict[str, Any]:
-    """A stack file's settings (project keys without their namespace, plus aws_region), as the program reads them."""
-    config = yaml.safe_load((root / f"Pulumi.{stack}.yaml").read_text())["config"]
-    settings = {key.split(":", 1)[1]: value for key, value in config.items() if not key.startswith("aws:")}
-    return {**settings, "aws_region": config.get("aws:region", "us-east-1")}
+    """A stack's settings (project keys without their namespace, plus aws_region) as `pulumi` reads its files
+    (infra/stack_file.py: YAML 1.2, Pulumi.yaml's defaults). A secure value is present but unknown here: it is left
+    out, so validation takes the setting's default in its place (`stack init --copy-config-from` copies the secret
+    itself; a copy overrides alarm_email anyway)."""
+    found = read_stack_file(stack, root)
+    prefix = f"{found.project}:"
+    settings = {key.removeprefix(prefix): value for key, value in found.config.items() if key.startswith(prefix)}
+    return {**settings, "aws_region": found.config.get("aws:region") or DEFAULTS["aws_region"]}
 
 
 @dataclass

@@ -13,11 +13,14 @@ tasks back to the first target group) and waits for that deployment, bakes inclu
 take longer than `aws ecs wait services-stable`'s 10 minutes (40 checks, 15 s apart). Both wait as long as `pulumi up`
 would for the stack's release (infra/timing.py's model, bakes and test window included, plus the margin).
 
-A release that did not land also forgets the stack's record of its deployed strategies (infra/forced_deployment.py):
-where the provider's wait fell back to counting tasks (an update whose deployment it could not find), `pulumi up`
-may have written the record while a rollback returned the service to its previous revision, strategy included; a
-record left saying "new" would make the next `make up` plan a strategy change without a forced deployment, which the
-provider refuses. Without the record, the next `make up` forces one deployment and records what it deployed.
+A release ECS ended badly (ROLLBACK_*, STOPPED) also forgets the stack's record of its deployed strategies
+(infra/forced_deployment.py): where the provider's wait fell back to counting tasks (an update whose deployment it
+could not find), `pulumi up` may have written the record while a rollback returned the service to its previous
+revision, strategy included; a record left saying "new" would make the next `make up` plan a strategy change without a
+forced deployment, which the provider refuses. Without the record, the next `make up` forces one deployment and
+records what it deployed. A deployment still going (the `--timeout 0` look after a failed `pulumi up`, or a wait that
+ran out) keeps the record: it may yet land, and forgetting would make the next `make up` replace every task for
+nothing.
 """
 
 import argparse
@@ -48,6 +51,19 @@ REDEPLOY_ACTIONS = ["ecs:UpdateService"]
 ENDED_BADLY = {"ROLLBACK_REQUESTED", "ROLLBACK_IN_PROGRESS", "ROLLBACK_SUCCESSFUL", "ROLLBACK_FAILED"}
 ENDED_BADLY |= {"STOPPED", "STOP_REQUESTED"}
 STILL_GOING = {"PENDING", "IN_PROGRESS"}
+
+
+class Failure(str):
+    """Why the check failed, one line; `ecs_ended_release` when ECS itself ended the release badly (ENDED_BADLY), the
+    only case that forgets the recorded strategies (not a deployment still going when the wait ran out)."""
+
+    ecs_ended_release = False
+
+
+def ended_badly(reason: str) -> Failure:
+    failure = Failure(reason)
+    failure.ecs_ended_release = True
+    return failure
 
 
 @dataclass(frozen=True)
@@ -102,7 +118,7 @@ def rollout_failure(
     say: Callable[[str], None] = print,
     poll_seconds: float = 15,
     started: Started | None = None,
-) -> str | None:
+) -> Failure | None:
     """None when the latest deployment (or the one `started`) succeeded on `task_definition`; otherwise one line
     saying what happened, with ECS's reason."""
     began = time.monotonic()
@@ -113,15 +129,17 @@ def rollout_failure(
             break
         elapsed = time.monotonic() - began
         if elapsed > timeout:
-            return f"the deployment is still {status} after {elapsed:.0f} s: see the ECS console"
+            return Failure(f"the deployment is still {status} after {elapsed:.0f} s: see the ECS console")
         say(f"  {elapsed:5.0f} s: deployment {status}")
         time.sleep(poll_seconds)
     if deployment and deployment["status"] in ENDED_BADLY:
         reason = deployment.get("statusReason", "no reason given")
-        return f"ECS ended the release {deployment['status']} ({reason}): the service runs the previous revision"
+        return ended_badly(
+            f"ECS ended the release {deployment['status']} ({reason}): the service runs the previous revision"
+        )
     [described] = ecs.describe_services(cluster=cluster, services=[service])["services"]
     if described["taskDefinition"] != task_definition:
-        return (
+        return Failure(
             f"the service runs {described['taskDefinition']}, not the stack's {task_definition}: "
             "ECS rolled the release back"
         )
@@ -183,8 +201,9 @@ def main() -> int:
     failure = rollout_failure(ecs, cluster, service, outputs["task_definition_arn"], timeout=timeout, started=started)
     if failure:
         print(f"FAIL: {failure}")
-        project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
-        print(forget_deployment_shape(boto3.client("ssm", region_name=region), project, args.stack))
+        if failure.ecs_ended_release:
+            project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
+            print(forget_deployment_shape(boto3.client("ssm", region_name=region), project, args.stack))
         return 1
     print(f"ok: {service} runs the stack's task definition; its latest deployment ended SUCCESSFUL")
     return 0

@@ -611,6 +611,17 @@ def test_acceptance_workflow_is_bounded_by_the_release_model_and_always_destroys
     assert cleanup_credentials["with"]["role-duration-seconds"] >= (cleanup["timeout-minutes"] - 5) * 60
     assert job["environment"] == cleanup["environment"] == "acceptance"
     assert "$ACCEPTANCE_STACK" in run["run"] and "$ACCEPTANCE_STACK" in destroy["run"]
+    # One copy name per run, computed once by the `stack` job: re-running only the cleanup job (a new run_attempt)
+    # destroys the copy the run made, not a stack of another name that never existed.
+    copy = "${{ needs.stack.outputs.copy }}"
+    assert run["env"]["ACCEPTANCE_STACK"] == destroy["env"]["ACCEPTANCE_STACK"] == copy
+    assert found["jobs"]["stack"]["outputs"]["copy"] == "acceptance-gh-${{ github.run_id }}"
+    assert "github.run_attempt" not in (ROOT / ".github/workflows/acceptance.yml").read_text()
+    # The source stack is an input, so a prod* source (with allow_prod) is reachable; a scheduled run copies the
+    # project's own stack.
+    generated = sorted(ROOT.glob("Pulumi.*.yaml"))[0].name.removeprefix("Pulumi.").removesuffix(".yaml")
+    assert found[True]["workflow_dispatch"]["inputs"]["stack"]["default"] == generated
+    assert found["env"]["SOURCE_STACK"] == f"${{{{ inputs.stack || '{generated}' }}}}"
     assert found["concurrency"] == {"group": "acceptance", "cancel-in-progress": False}
     assert set(found[True]) == {"workflow_dispatch"}  # the weekly schedule is there, commented out
     assert found[True]["workflow_dispatch"]["inputs"]["allow_prod"]["default"] is False
@@ -744,3 +755,79 @@ def test_self_healing_fails_when_the_service_does_not_heal_in_time(aws: dict[str
         aws["ecs"], aws["elbv2"], "stuck", "svc", answering_url, model_seconds=40, timeout=0.3, poll_seconds=0.1
     )
     assert not stuck.passed and stuck.figure.startswith("1/2 healthy after")
+
+
+def test_a_source_with_a_secure_alarm_email_is_read_as_pulumi_reads_it(tmp_path: Path) -> None:
+    """The source stack's files read by infra/stack_file.py's rules: a secure value is present but unknown (left out,
+    not passed through as a `{secure: ...}` map that validation refuses), Pulumi.yaml's defaults count, and YAML
+    1.2's `on` stays text."""
+    [stack_file] = ROOT.glob("Pulumi.*.yaml")
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    project["config"] = {**(project.get("config") or {}), "replicas": {"default": 5}}
+    (tmp_path / "Pulumi.yaml").write_text(yaml.safe_dump(project))
+    source = yaml.safe_load(stack_file.read_text())
+    source["config"][f"{project['name']}:alarm_email"] = {"secure": "v1:c2VjcmV0"}
+    source["config"].pop(f"{project['name']}:replicas", None)
+    source["config"][f"{project['name']}:environment"] = {"FEATURE": "on"}
+    (tmp_path / "Pulumi.src.yaml").write_text(yaml.safe_dump(source).replace("'on'", "on"))
+    config = read_stack_config("src", tmp_path)
+    assert "alarm_email" not in config and config["replicas"] == 5 and config["environment"] == {"FEATURE": "on"}
+    made = copy_overrides(config, NAME, "src")
+    assert made.overrides["alarm_email"] == ""
+
+
+@pytest.mark.parametrize(
+    ("state", "labels", "answer"),
+    [("open", ["preview-env"], "true"), ("closed", ["preview-env"], "false"), ("open", ["other"], "false")],
+)
+def test_a_deploy_that_waited_asks_whether_the_pull_request_is_still_open_before_up(
+    state: str, labels: list[str], answer: str, tmp_path: Path
+) -> None:
+    """A deploy queued or waiting for approval may start after the pull request closed and its destroy ran: the step
+    before `up` asks GitHub now (here a stand-in `gh api` applies the step's
+    --jq filter with jq to a pull request as the REST API returns it), and `up` and the comment run only on "true"."""
+    deploy = workflow("preview-env.yml")["jobs"]["deploy"]
+    names = [step.get("id") for step in deploy["steps"]]
+    check = deploy["steps"][names.index("current")]
+    assert names.index("current") < names.index("environment")
+    gated = [
+        step
+        for step in deploy["steps"]
+        if "ephemeral.py up" in step.get("run", "") or "gh pr comment" in step.get("run", "")
+    ]
+    assert len(gated) == 2 and all("steps.current.outputs.open == 'true'" in step["if"] for step in gated)
+    assert "repos/$GH_REPO/pulls/$PR" in check["run"] and "preview-env" in check["run"]
+    assert check["env"]["GH_TOKEN"] == "${{ github.token }}"  # noqa: S105 (an expression, not a secret)
+    pull = tmp_path / "pull.json"
+    pull.write_text(json.dumps({"number": 7, "state": state, "labels": [{"name": name} for name in labels]}))
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "gh").write_text(f'#!/bin/sh\n[ "$1 $2 $3" = "api repos/o/r/pulls/7 --jq" ] && exec jq "$4" {pull}\n')
+    (bin_dir / "gh").chmod(0o755)
+    output = tmp_path / "output"
+    output.touch()
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+        "GITHUB_OUTPUT": str(output),
+        "PR": "7",
+        "GH_REPO": "o/r",
+    }
+    subprocess.run(["bash", "-e", "-c", check["run"]], env=env, check=True, capture_output=True)
+    assert output.read_text() == f"open={answer}\n"
+
+
+def test_the_readme_states_the_stale_age_and_the_deploy_roles_session_the_code_uses() -> None:
+    readme = (ROOT / "README.md").read_text()
+    # The deploy role's maximum session: the longest `role-duration-seconds` of the workflows (make bootstrap).
+    longest = max(
+        step["with"]["role-duration-seconds"]
+        for name in ("deploy.yml", "acceptance.yml", "preview-env.yml")
+        for job in workflow(name)["jobs"].values()
+        for step in job["steps"]
+        if "configure-aws-credentials" in step.get("uses", "")
+    )
+    assert f"that job's {longest:,} s" in readme
+    assert readme.count(f"{ephemeral.STALE_AFTER_HOURS} hours") >= 3
+    for claim in ("stale after {} hours", "touched for {} hours", "once it is {} hours old"):
+        assert claim.format(ephemeral.STALE_AFTER_HOURS) in readme

@@ -265,3 +265,34 @@ def test_make_force_deployment_deletes_the_record_the_program_reads() -> None:
     assert re.search(
         r"^force-deployment:.*\n\taws ssm delete-parameter .*--name \"\$\(SHAPE_RECORD\)\"", makefile, re.M
     )
+
+
+@pytest.mark.parametrize(
+    ("newest", "forgets"),
+    [("IN_PROGRESS", False), ("PENDING", False), ("ROLLBACK_SUCCESSFUL", True), ("STOPPED", True)],
+)
+def test_only_a_release_ecs_ended_badly_forgets_the_record_never_one_still_going(
+    monkeypatch: pytest.MonkeyPatch, newest: str, forgets: bool
+) -> None:
+    """`make up` runs `rollout.py --timeout 0` after any failed `pulumi up` (an error elsewhere, a cancel): a release
+    still going may yet land, and forgetting its record would make the next `make up` replace every task."""
+    pulumi_outputs(
+        monkeypatch,
+        {"cluster_name": CLUSTER, "service_name": SERVICE, "task_definition_arn": NEW, "aws:region": "us-east-1"},
+    )
+    ecs = boto3.client("ecs", region_name="us-east-1")
+    forgotten: list[str] = []
+
+    def forget(ssm: object, project: str, stack: str) -> str:
+        forgotten.append(stack)
+        return "forgot"
+
+    monkeypatch.setattr(rollout, "forget_deployment_shape", forget)
+    monkeypatch.setattr(boto3, "client", lambda service, **kwargs: ecs if service == "ecs" else None)
+    monkeypatch.setattr(sys, "argv", ["rollout.py", "dev", "--timeout", "0"])
+    with Stubber(ecs) as stub:
+        request = {"cluster": CLUSTER, "service": SERVICE, "maxResults": PAGE_SIZE}
+        stub.add_response("list_service_deployments", deployments("SUCCESSFUL", newest), request)
+        assert rollout.main() == 1
+        stub.assert_no_pending_responses()
+    assert forgotten == (["dev"] if forgets else [])

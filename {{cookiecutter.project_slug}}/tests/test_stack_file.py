@@ -70,6 +70,27 @@ def test_yaml_reads_as_pulumi_does_on_is_text(tmp_path: Path) -> None:
     assert environment == {"FEATURE_X": "on", "LEGACY": "no", "STRICT": "true"}
 
 
+@pytest.mark.parametrize(
+    ("written", "read"),
+    [
+        ("12:30", "12:30"),  # YAML 1.1's base 60 (750): text in 1.2, a time of day in an environment variable
+        ("0o17", 15),  # 1.2's octal (text in 1.1)
+        ("1e3", 1000.0),  # 1.2's float needs no dot (text in 1.1)
+        ("2026-01-02", "2026-01-02"),  # a date in PyYAML; yaml.v3 keeps an untyped timestamp as text
+        ("0x1F", 31),
+        ("-12", -12),
+        ("1.5", 1.5),
+        ("1.2.3", "1.2.3"),
+    ],
+)
+def test_numbers_read_as_yaml_1_2_core_does_like_pulumi(written: str, read: object, tmp_path: Path) -> None:
+    """Pulumi reads config with yaml.v3 (YAML 1.2 core schema numbers); PyYAML's defaults are YAML 1.1's."""
+    (tmp_path / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (tmp_path / "Pulumi.dev.yaml").write_text(f"config:\n  {PROJECT}:environment:\n    VALUE: {written}\n")
+    value = read_stack_file("dev", tmp_path).config[f"{PROJECT}:environment"]["VALUE"]  # type: ignore[index]
+    assert (type(value), value) == (type(read), read)
+
+
 def test_project_level_config_counts_and_the_stack_file_overrides_it(tmp_path: Path) -> None:
     project_config = {"aws:region": "eu-west-1", "cpu_architecture": {"default": "ARM64"}, f"{PROJECT}:replicas": 5}
     root = project_with(tmp_path, {f"{PROJECT}:replicas": 4}, project_config=project_config)

@@ -19,7 +19,7 @@ import yaml
 
 from conftest import PROJECT, ROOT
 
-EXPRESSION = re.compile(r"\$\{\{\s*([\w.-]+)\s*\}\}")
+EXPRESSION = re.compile(r"\$\{\{\s*([\w.-]+)\s*(?:\|\|\s*'([^']*)'\s*)?\}\}")
 PULUMI_JOBS = {
     "deploy.yml": "up",
     "preview.yml": "preview",
@@ -29,11 +29,14 @@ PULUMI_JOBS = {
 
 
 def resolve(value: str, context: dict[str, Any]) -> str:
-    """A workflow value with its `${{ a.b.c }}` lookups replaced from `context` (only plain lookups are used)."""
+    """A workflow value with its `${{ a.b.c }}` lookups replaced from `context` (only plain lookups are used, or
+    `${{ a.b || 'default' }}` for a value absent from the context, as a scheduled run's inputs)."""
 
     def lookup(match: re.Match[str]) -> str:
         found: Any = context
         for part in match[1].split("."):
+            if match[2] is not None and part not in found:
+                return match[2]
             found = found[part]
         return str(found)
 
@@ -62,7 +65,16 @@ def run_job_step(project: Path, workflow: dict[str, Any], step: dict[str, Any], 
     (bin_dir / "python").symlink_to(sys.executable)
     output = tmp_path / "github_output"
     output.touch()
-    env = {**workflow["env"], "GITHUB_OUTPUT": str(output), "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    env = {
+        **{
+            name: resolve(
+                str(value), {"inputs": {}, "github": {"run_id": "1", "event": {"pull_request": {"number": 7}}}}
+            )
+            for name, value in workflow["env"].items()
+        },
+        "GITHUB_OUTPUT": str(output),
+        "PATH": f"{bin_dir}:{os.environ['PATH']}",
+    }
     command = ["bash", "-e", "-c", step["run"]]
     done = subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
@@ -91,7 +103,7 @@ def test_a_switched_stack_builds_on_its_architecture_and_deploys_to_its_region(
     assert any("requirements.txt" in step.get("run", "") for step in reader["steps"])
     assert re.search(r"(?im)^pyyaml==", (ROOT / "requirements.txt").read_text())
     written = run_job_step(switched_project(tmp_path, cpu_architecture, region), workflow, step, tmp_path)
-    steps = {"steps": {step["id"]: {"outputs": written}}}
+    steps = {"steps": {step["id"]: {"outputs": written}}, "github": {"run_id": "1"}}
     outputs = {name: resolve(value, steps) for name, value in reader["outputs"].items()}
 
     needs = {reader_name: {"outputs": outputs}}
