@@ -21,6 +21,7 @@ DEFAULT_BRANCH = "main"  # where scheduled runs run, and the only branch a manua
 MAX_SESSION_SECONDS = 12 * 3600  # IAM's maximum session duration for a role
 DEFAULT_SESSION_SECONDS = 3600  # what configure-aws-credentials asks for without role-duration-seconds
 ROLE_VARIABLE = re.compile(r"\$\{\{\s*vars\.(?P<name>[A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+INPUT_DEFAULT = re.compile(r"\$\{\{\s*inputs\.[\w-]+\s*\|\|\s*'([^']+)'\s*\}\}")
 # GitHub owner (user or organisation) and repository names.
 REPOSITORY_PATTERN = re.compile(r"(?P<owner>[A-Za-z0-9](?:[A-Za-z0-9-]{0,38}))/(?P<name>[A-Za-z0-9._-]{1,100})")
 
@@ -104,7 +105,7 @@ def role_uses(workflows: Path, repository: str) -> list[RoleUse]:
     uses = []
     for path in sorted(workflows.glob("*.yml")):
         workflow = yaml.safe_load(path.read_text())
-        source_stack = str((workflow.get("env") or {}).get("SOURCE_STACK", ""))
+        source_stack = copied_stack(str((workflow.get("env") or {}).get("SOURCE_STACK", "")))
         triggers = workflow.get("on", workflow.get(True)) or {}
         runs_pull_requests = any(
             event in ([triggers] if isinstance(triggers, str) else triggers)
@@ -123,6 +124,14 @@ def role_uses(workflows: Path, repository: str) -> list[RoleUse]:
                     RoleUse(path.name, job_name, named["name"], subjects, seconds, source_stack, runs_pull_requests)
                 )
     return uses
+
+
+def copied_stack(source: str) -> str:
+    """The stack an ephemeral copy's workflow copies: its SOURCE_STACK, or the default of a dispatch input
+    (`${{ inputs.stack || 'dev' }}`). Another stack given as the input is copied under the same role the workflow
+    names, so the role that trusts the workflow is the default stack's."""
+    default = INPUT_DEFAULT.fullmatch(source.strip())
+    return default.group(1) if default else source
 
 
 def uses_for_stack(uses: list[RoleUse], repository: str, stack: str) -> list[RoleUse]:
