@@ -71,6 +71,8 @@ MAX_RELEASE_WAIT_MINUTES = CI_DEPLOY_JOB_MINUTES - CI_SETUP_MINUTES
 # ALB http-header condition: name up to 40 characters, value patterns up to 128 (no wildcards here: an exact value).
 TEST_HEADER_PATTERN = re.compile(r"(?P<name>[A-Za-z0-9-]{1,40}): ?(?P<value>[A-Za-z0-9._~-]{1,128})")
 KEEP_ALIVE_MARGIN_SECONDS = 5
+# ACM RequestCertificate: the certificate's first domain name (its common name) has at most 64 characters.
+ACM_FIRST_NAME_MAX_LENGTH = 64
 RELEASE_LABEL_PATTERN = re.compile(r"[A-Za-z0-9._-]{0,64}")
 # Commercial-partition regions (GovCloud and China use other ARN partitions and are not supported).
 AWS_REGIONS = (
@@ -789,6 +791,17 @@ def _environment_apart_from_secrets(v: dict[str, Any]) -> str | None:
 def _https_needs_domain(v: dict[str, Any]) -> str | None:
     if v["enable_https"] and not v["domain_name"]:
         return "enable_https=true needs a domain_name: set domain_name (e.g. api.example.com) or turn HTTPS off"
+    return None
+
+
+@_check("enable_https", "domain_name", "certificate_arn")
+def _issued_certificate_fits(v: dict[str, Any]) -> str | None:
+    domain = v["domain_name"]
+    if v["enable_https"] and not v["certificate_arn"] and len(domain) > ACM_FIRST_NAME_MAX_LENGTH:
+        return (
+            f"domain_name={domain} has {len(domain)} characters: ACM issues a certificate whose first name has at most "
+            f"{ACM_FIRST_NAME_MAX_LENGTH}; use a shorter domain_name, or give certificate_arn"
+        )
     return None
 
 

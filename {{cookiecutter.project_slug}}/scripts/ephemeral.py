@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 from infra.stack_file import read_stack_file  # noqa: E402
 from infra.timing import acceptance_job_minutes  # noqa: E402
 from infra.validation import (  # noqa: E402
+    ACM_FIRST_NAME_MAX_LENGTH,
     DEFAULTS,
     Settings,
     fewest_replicas,
@@ -55,8 +56,6 @@ AWS_ACTIONS = ["logs:DeleteLogGroup", "ecr:DescribeRepositories", "ecr:DeleteRep
 # second interrupt cuts this short with Pulumi's own hard cancel (a second SIGINT), then a kill after HARD_GRACE.
 CANCEL_GRACE_SECONDS = 300
 HARD_CANCEL_GRACE_SECONDS = 30
-# ACM: a certificate's first domain name (its common name) has at most 64 characters.
-MAX_CERTIFICATE_NAME_LENGTH = 64
 
 
 class PulumiFailed(RuntimeError):
@@ -182,9 +181,9 @@ def copy_overrides(source_config: dict[str, Any], name: str, source: str, keep_d
         zone = parse_settings(source_config).zone_name
         if keep_domain:
             host = f"{name}.{zone}"
-            if len(host) > MAX_CERTIFICATE_NAME_LENGTH:
+            if len(host) > ACM_FIRST_NAME_MAX_LENGTH:
                 raise SystemExit(
-                    f"the copy's host name {host} has {len(host)} characters; ACM allows {MAX_CERTIFICATE_NAME_LENGTH} "
+                    f"the copy's host name {host} has {len(host)} characters; ACM allows {ACM_FIRST_NAME_MAX_LENGTH} "
                     "for a certificate's first name: give a shorter --name, or --no-domain"
                 )
             overrides |= {"domain_name": host, "hosted_zone_name": zone, "certificate_arn": ""}

@@ -36,6 +36,13 @@ def edge(field: str, inside: object, outside: object, **context: object) -> list
 
 
 CASES: list[Case] = [
+    # ACM's limit on an issued certificate's first name (a given certificate_arn is not issued here).
+    *edge(
+        "domain_name",
+        "x" * 52 + ".example.com",
+        "x" * 53 + ".example.com",
+        enable_https=True,
+    ),
     *edge("replicas", 2, 1),
     *edge("replicas", 1000, 1001),
     *edge("cpu", 16384, 300, memory=32768),
