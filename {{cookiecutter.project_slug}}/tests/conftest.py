@@ -28,6 +28,7 @@ Everything else the program passes in comes back unchanged, as the provider's st
 
 import asyncio
 import hashlib
+import os
 import runpy
 import uuid
 from collections.abc import Callable
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import landing_zone
+import moto.core.config
 import pulumi
 import pytest
 import yaml
@@ -56,6 +58,17 @@ def no_stack_trace() -> source_pb2.StackTrace:
 # Under pytest that stack is a hundred frames deep: walking it took a third of this suite's CPU time, and the mocks
 # never read it. So here resources register without one.
 resource_runtime._get_stack_trace = no_stack_trace
+
+# moto's AWS, set up once per test process rather than once per `mock_aws()`:
+# - moto resets boto3's default session whenever a mock starts, so that a test that is not mocked never reuses its fake
+#   credentials (moto's docs, "Configuration": reset_boto3_session). No test here reaches AWS, and every fresh session
+#   reads botocore's JSON service models again: 0.1-0.5 s of CPU per client, in each test whose code makes its own
+#   (scripts/ephemeral.py, release_preflight.py, verify.py...). One session serves them all: its clients go to moto
+#   whenever a mock is active, as moto registers its handler among botocore's built-in ones when imported (above),
+#   before any session exists. Each `mock_aws()` still starts with an empty account.
+# - a fresh EC2 backend loads moto's 2,600 default AMIs (~0.3 s); no test here looks an image up.
+moto.core.config.default_user_config["core"]["reset_boto3_session"] = False
+os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())["name"]
