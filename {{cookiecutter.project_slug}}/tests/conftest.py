@@ -59,14 +59,14 @@ def no_stack_trace() -> source_pb2.StackTrace:
 # never read it. So here resources register without one.
 resource_runtime._get_stack_trace = no_stack_trace
 
-# moto's AWS, set up once per test process rather than once per `mock_aws()`:
-# - moto resets boto3's default session whenever a mock starts, so that a test that is not mocked never reuses its fake
-#   credentials (moto's docs, "Configuration": reset_boto3_session). No test here reaches AWS, and every fresh session
-#   reads botocore's JSON service models again: 0.1-0.5 s of CPU per client, in each test whose code makes its own
-#   (scripts/ephemeral.py, release_preflight.py, verify.py...). One session serves them all: its clients go to moto
-#   whenever a mock is active, as moto registers its handler among botocore's built-in ones when imported (above),
-#   before any session exists. Each `mock_aws()` still starts with an empty account.
-# - a fresh EC2 backend loads moto's 2,600 default AMIs (~0.3 s); no test here looks an image up.
+# What moto redoes at every `mock_aws()` start but no test here needs redone (each mock still starts with an empty
+# account):
+# - boto3's default session: moto replaces it, so that a test that is not mocked never reuses its fake credentials
+#   (moto's docs, "Configuration": reset_boto3_session). No test here reaches AWS, and every fresh session reads
+#   botocore's JSON service models again: 0.05-0.2 s of CPU per client, in each test whose code makes its own
+#   (scripts/ephemeral.py, release_preflight.py, verify.py...). The kept session's clients still go to moto whenever a
+#   mock is active: moto registers its handler among botocore's built-in ones when imported (above), before any session.
+# - moto's 2,600 default AMIs, loaded into every fresh EC2 backend (~0.3 s); no test here looks an image up.
 moto.core.config.default_user_config["core"]["reset_boto3_session"] = False
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
