@@ -109,15 +109,22 @@ def default_project(variant_project: Callable[[str], Path]) -> Path:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deal the longest tests out first, one to each worker in turn, so every worker starts on slow work at once.
+    """Deal the tests out longest first, each to the worker with the least work dealt so far, so the long ones spread
+    over the workers and the one that gets the longest (the generated suite, ~2 minutes) fills up with short ones.
 
-    Under `--dist worksteal` each worker starts with one contiguous share of this order (the shorter share first)
-    and an idle worker takes the tail of a busy one's queue: the short tests at the end even out the finish.
-    `@pytest.mark.takes(seconds)` marks the long ones; the rest count as one second.
+    Under `--dist worksteal` each worker starts with one contiguous share of this order, the shares of equal counts
+    (the shorter share first), and runs it in order; an idle worker takes the tail of a busy one's queue, but never the
+    test after the running one: so behind a long test comes a short one, not another long test that would wait for it.
+    `@pytest.mark.takes(seconds)` marks the long ones (seconds on a loaded machine); the rest count as one second.
     """
     workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
-    ranked = sorted(items, key=lambda item: -expected_seconds(item))
-    shares = sorted((ranked[worker::workers] for worker in range(workers)), key=len)
+    counts = sorted(len(range(worker, len(items), workers)) for worker in range(workers))
+    shares: list[list[pytest.Item]] = [[] for _ in counts]
+    dealt = [0.0] * workers
+    for item in sorted(items, key=lambda item: -expected_seconds(item)):
+        worker = min((w for w in range(workers) if len(shares[w]) < counts[w]), key=lambda w: dealt[w])
+        shares[worker].append(item)
+        dealt[worker] += expected_seconds(item)
     items[:] = [item for share in shares for item in share]
 
 
