@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conftest import project_module
+from conftest import no_bytecode_beside_sources, project_module
 
 VALIDATION = project_module("infra/validation.py")
 DEFAULTS: dict[str, Any] = VALIDATION.DEFAULTS
@@ -204,7 +204,7 @@ backend tasks
             "HEALTH_CHECK_PATH": HEALTH_PATH,
             "GRACEFUL_SHUTDOWN_SECONDS": str(GRACEFUL_SHUTDOWN),
             "SHUTDOWN_DRAIN_SECONDS": str(self.checks.drain),
-            "PYTHONDONTWRITEBYTECODE": "1",
+            **no_bytecode_beside_sources(),
             "RELEASE_LABEL": f"r{self.revision}",
         }
         slot.process = subprocess.Popen(

@@ -25,7 +25,8 @@ def project_module(relative_path: str) -> ModuleType:
     """Import a module of the project template (plain Python, no Jinja) by its path; `infra` resolves there too."""
     if str(PROJECT_TEMPLATE) not in sys.path:
         sys.path.append(str(PROJECT_TEMPLATE))
-        sys.dont_write_bytecode = True  # a .pyc inside the template would be rendered into every project
+        if not sys.pycache_prefix:  # a .pyc inside the template would be rendered into every project
+            sys.dont_write_bytecode = True
     path = PROJECT_TEMPLATE / relative_path
     spec = importlib.util.spec_from_file_location(f"project_template.{path.stem}", path)
     assert spec and spec.loader
@@ -55,6 +56,12 @@ def bake(cookies, **answers: object) -> Path:
     assert result.exception is None, result.exception
     assert result.exit_code == 0
     return Path(result.project_path)
+
+
+def no_bytecode_beside_sources() -> dict[str, str]:
+    """For a process started in a baked project: no `__pycache__` written there, unless bytecode goes to the run's own
+    cache outside the source trees (`make test` sets PYTHONPYCACHEPREFIX), where its replicas share what it compiles."""
+    return {} if sys.pycache_prefix else {"PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def project_env() -> dict[str, str]:
