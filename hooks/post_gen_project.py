@@ -14,7 +14,8 @@ MARKER = "<!-- cost estimate -->"
 RELEASE_MARKER = "<!-- release times -->"
 ACCEPTANCE_MARKER = "<!-- acceptance cost -->"
 sys.path.insert(0, str(Path.cwd()))
-sys.dont_write_bytecode = True
+if not sys.pycache_prefix:  # no __pycache__ left in the new project
+    sys.dont_write_bytecode = True
 
 from infra.cost import acceptance_markdown, markdown  # noqa: E402
 from infra.timing import release_markdown  # noqa: E402

@@ -19,7 +19,8 @@ ANSWERS = HOOK_INPUT["answers"]
 TEMPLATE_DIR = Path(HOOK_INPUT["template_dir"])
 PROJECT_TEMPLATE = TEMPLATE_DIR / "{% raw %}{{cookiecutter.project_slug}}{% endraw %}"
 sys.path.insert(0, str(PROJECT_TEMPLATE))
-sys.dont_write_bytecode = True  # a .pyc inside the template would be rendered into every project
+if not sys.pycache_prefix:  # a .pyc inside the template would be rendered into every project
+    sys.dont_write_bytecode = True
 
 from infra.validation import check_answers  # noqa: E402
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from conftest import project_module
+from conftest import no_bytecode_beside_sources, project_module
 
 VALIDATION = project_module("infra/validation.py")
 DEFAULTS: dict[str, Any] = VALIDATION.DEFAULTS
@@ -204,7 +204,7 @@ backend tasks
             "HEALTH_CHECK_PATH": HEALTH_PATH,
             "GRACEFUL_SHUTDOWN_SECONDS": str(GRACEFUL_SHUTDOWN),
             "SHUTDOWN_DRAIN_SECONDS": str(self.checks.drain),
-            "PYTHONDONTWRITEBYTECODE": "1",
+            **no_bytecode_beside_sources(),
             "RELEASE_LABEL": f"r{self.revision}",
         }
         slot.process = subprocess.Popen(
@@ -284,14 +284,14 @@ backend tasks
 class Load:
     """wrk against the cluster from a second process: bounded connections, stopped with SIGINT, as wrk allows.
 
-    In the tests each connection pauses `pause_ms` between requests (tests/paced.lua): about 700 requests a second
+    In the tests each connection pauses `pause_ms` between requests (tests/paced.lua): about 300 requests a second
     from 8, steady through every transition, where unpaced wrk and the replicas take both cores (about 5,000 a second)
     and the rest of the suite waits. A failure window of a few milliseconds is hit less often at this rate; the
     defects these tests are for fail requests for seconds (docs/design-decisions.md). The benches run unpaced
     (`pause_ms=None`).
     """
 
-    def __init__(self, url: str, connections: int = 8, max_seconds: int = 300, pause_ms: int | None = 10) -> None:
+    def __init__(self, url: str, connections: int = 8, max_seconds: int = 300, pause_ms: int | None = 25) -> None:
         paced = ["--script", str(Path(__file__).with_name("paced.lua"))] if pause_ms is not None else []
         self.process = subprocess.Popen(
             [

@@ -25,7 +25,8 @@ def project_module(relative_path: str) -> ModuleType:
     """Import a module of the project template (plain Python, no Jinja) by its path; `infra` resolves there too."""
     if str(PROJECT_TEMPLATE) not in sys.path:
         sys.path.append(str(PROJECT_TEMPLATE))
-        sys.dont_write_bytecode = True  # a .pyc inside the template would be rendered into every project
+        if not sys.pycache_prefix:  # a .pyc inside the template would be rendered into every project
+            sys.dont_write_bytecode = True
     path = PROJECT_TEMPLATE / relative_path
     spec = importlib.util.spec_from_file_location(f"project_template.{path.stem}", path)
     assert spec and spec.loader
@@ -55,6 +56,12 @@ def bake(cookies, **answers: object) -> Path:
     assert result.exception is None, result.exception
     assert result.exit_code == 0
     return Path(result.project_path)
+
+
+def no_bytecode_beside_sources() -> dict[str, str]:
+    """For a process started in a baked project: no `__pycache__` written there, unless bytecode goes to the run's own
+    cache outside the source trees (`make test` sets PYTHONPYCACHEPREFIX), where its replicas share what it compiles."""
+    return {} if sys.pycache_prefix else {"PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def project_env() -> dict[str, str]:
@@ -109,15 +116,22 @@ def default_project(variant_project: Callable[[str], Path]) -> Path:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Deal the longest tests out first, one to each worker in turn, so every worker starts on slow work at once.
+    """Deal the tests out longest first, each to the worker with the least work dealt so far, so the long ones spread
+    over the workers and the one that gets the longest (the generated suite, ~2 minutes) fills up with short ones.
 
-    Under `--dist worksteal` each worker starts with one contiguous share of this order (the shorter share first)
-    and an idle worker takes the tail of a busy one's queue: the short tests at the end even out the finish.
-    `@pytest.mark.takes(seconds)` marks the long ones; the rest count as one second.
+    Under `--dist worksteal` each worker starts with one contiguous share of this order, the shares of equal counts
+    (the shorter share first), and runs it in order; an idle worker takes the tail of a busy one's queue, but never the
+    test after the running one: so behind a long test comes a short one, not another long test that would wait for it.
+    `@pytest.mark.takes(seconds)` marks the long ones (seconds on a loaded machine); the rest count as one second.
     """
     workers = int(getattr(config, "workerinput", {}).get("workercount", 1))
-    ranked = sorted(items, key=lambda item: -expected_seconds(item))
-    shares = sorted((ranked[worker::workers] for worker in range(workers)), key=len)
+    counts = sorted(len(range(worker, len(items), workers)) for worker in range(workers))
+    shares: list[list[pytest.Item]] = [[] for _ in counts]
+    dealt = [0.0] * workers
+    for item in sorted(items, key=lambda item: -expected_seconds(item)):
+        worker = min((w for w in range(workers) if len(shares[w]) < counts[w]), key=lambda w: dealt[w])
+        shares[worker].append(item)
+        dealt[worker] += expected_seconds(item)
     items[:] = [item for share in shares for item in share]
 
 

@@ -32,6 +32,7 @@ from cluster import (
     haproxy_stats,
     wait_for,
 )
+from conftest import no_bytecode_beside_sources
 
 GROUPS = ("blue", "green")
 RULES = ("production", "test")
@@ -50,7 +51,7 @@ def start_app(app_dir: Path, port: int, replica_id: str) -> subprocess.Popen[byt
         "HEALTH_CHECK_PATH": HEALTH_PATH,
         "GRACEFUL_SHUTDOWN_SECONDS": str(GRACEFUL_SHUTDOWN),
         "SHUTDOWN_DRAIN_SECONDS": str(checks.drain),
-        "PYTHONDONTWRITEBYTECODE": "1",
+        **no_bytecode_beside_sources(),
     }
     return subprocess.Popen(
         [sys.executable, "server.py"], cwd=app_dir, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

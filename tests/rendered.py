@@ -187,7 +187,8 @@ def check_deployment(project: Path) -> None:
     file once and they all read that run. A test that needs a pytest fixture fails here loudly (they take none).
     In this process the `infra` package is the first variant's: the same code as every other's (check_files proves it).
     """
-    sys.dont_write_bytecode = True
+    if not sys.pycache_prefix:  # no __pycache__ written into the baked projects
+        sys.dont_write_bytecode = True
     with importable(project, project / "policy", project / "scripts", project / "tests"):
         generated_conftest = load(project / "tests" / "conftest.py", f"generated_conftest_{id(project)}")
         # The generated tests import their helpers `from conftest`; under pytest this process's is the template's.

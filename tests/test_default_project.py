@@ -76,7 +76,7 @@ def test_ruff_is_clean(variant_project: Callable[[str], Path], name: str) -> Non
     run_in(variant_project(name), str(BIN / "ruff"), "format", "--check", ".")
 
 
-@pytest.mark.takes(60)
+@pytest.mark.takes(30)
 def test_mypy_strict_is_clean_against_pulumi_aws(variant_project: Callable[[str], Path]) -> None:
     """`make typecheck`: the program, then the policy pack. One test, so the variants run one after the other and
     only the first pays for analysing pulumi_aws (about a minute); the others read the shared cache."""
@@ -90,7 +90,7 @@ def test_hadolint_is_clean(variant_project: Callable[[str], Path], name: str) ->
     run_in(variant_project(name), str(BIN / "hadolint"), "app/Dockerfile")
 
 
-@pytest.mark.takes(40)
+@pytest.mark.takes(65)
 def test_everything_on_passes_its_tests_of_its_own_files(variant_project: Callable[[str], Path]) -> None:
     """The generated tests whose outcome the answers can change, on everything-on (test_variants.py runs
     CHECKED_HERE on it in-process); the whole generated suite runs on the defaults in tests/test_readme_path.py."""

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 from cluster import Slot, alb_like_preamble, answers, free_port, haproxy_stats, wait_for
-from conftest import project_module
+from conftest import no_bytecode_beside_sources, project_module
 
 pytestmark = pytest.mark.skipif(
     not shutil.which("haproxy") and os.environ.get("CI") != "true", reason="needs haproxy (apt-get install haproxy)"
@@ -58,7 +58,7 @@ def test_spaced_requests_reuse_the_pooled_connection_and_none_fails(default_proj
         "HOST": "127.0.0.1",
         "PORT": str(app_port),
         "KEEP_ALIVE_SECONDS": str(SETTINGS.app_keep_alive_seconds),
-        "PYTHONDONTWRITEBYTECODE": "1",
+        **no_bytecode_beside_sources(),
     }
     app = subprocess.Popen(
         [sys.executable, "server.py"], cwd=default_project / "app", env=environment, stdout=subprocess.DEVNULL

@@ -14,7 +14,7 @@ from conftest import project_env
 
 
 @pytest.mark.slow
-@pytest.mark.takes(90)
+@pytest.mark.takes(150)
 def test_make_test_passes_in_a_fresh_clone_of_the_generated_project(default_project: Path, tmp_path: Path) -> None:
     project = default_project  # every generated test, once
     subprocess.run(["git", "init", "-q"], cwd=project, check=True)
