@@ -41,7 +41,6 @@ READ_THE_PROJECTS_FILES = [
     "test_bootstrap_policy.py",
     "test_existing_vpc.py",
     "test_guardrails.py",
-    "test_image.py",
     "test_readme.py",
     "test_rollout.py",
     "test_second_stack.py",
@@ -49,7 +48,6 @@ READ_THE_PROJECTS_FILES = [
     "test_stack_files.py",
     "test_timing.py",
     "test_typecheck_config.py",
-    "test_waf.py",
     "test_workflows.py",
 ]
 # Of those, the tests of the stack file, README diagram and bootstrap policy, run per variant against its one mocked

@@ -110,6 +110,8 @@ def test_every_generated_test_that_reads_the_projects_own_files_runs_on_both_gat
         path.name for path in tests.glob("*.py") if path.name != "conftest.py" and reads_the_projects_files(path)
     }
     assert sorted(reading - set(READ_THE_PROJECTS_FILES)) == [], "add to READ_THE_PROJECTS_FILES in tests/rendered.py"
+    # ...and no other: a module listed that reads nothing rendered would run on everything-on for nothing.
+    assert sorted(set(READ_THE_PROJECTS_FILES) - reading) == [], "drop from READ_THE_PROJECTS_FILES"
     assert all((tests / name).is_file() for name in READ_THE_PROJECTS_FILES)
     assert set(CHECKED_HERE) <= set(READ_THE_PROJECTS_FILES)
     # A helper module the tests import would hide its readers from this scan: only test modules may read them.

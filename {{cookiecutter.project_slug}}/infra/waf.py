@@ -65,7 +65,7 @@ class WebApplicationFirewall(pulumi.ComponentResource):
             # NEVER CHANGE THIS WEB ACL WITHOUT A REFRESH: an update of it sends the `rules` in Pulumi's state, and
             # UpdateWebACL replaces the whole list, so a state that never read the WebAclRule resources' rules
             # (empty) deletes them all in AWS. `make preview`/`make up` and the CI workflows pass --refresh, which
-            # reads them into the state first (tests/test_waf.py checks every pulumi preview/up carries it).
+            # reads them into the state first (tests/test_workflows.py checks every pulumi preview/up carries it).
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=["rules"]),
         )
         managed_action: aws.wafv2.WebAclRuleOverrideActionArgsDict = {"count": {}} if count_mode else {"none": {}}

@@ -156,7 +156,7 @@ def test_a_passing_run_destroys_removes_and_reports(fake_pulumi: Path, checks_pa
     assert report.passed
     assert calls(fake_pulumi)[0] == f"stack init {NAME} --copy-config-from {SOURCE} --no-select"
     assert f"config set alb_deletion_protection false --stack {NAME}" in calls(fake_pulumi)
-    # With the policy pack, and refreshed first like every `up` here (tests/test_waf.py says why).
+    # With the policy pack, and refreshed first like every `up` here (infra/waf.py says why; tests/test_workflows.py).
     assert f"up --stack {NAME} --yes --skip-preview --policy-pack policy --refresh" in calls(fake_pulumi)
     assert cleaned_up(fake_pulumi)
     document = json.loads((tmp_path / "acceptance-report.json").read_text())

@@ -24,7 +24,7 @@ from moto import mock_aws
 
 import infra.stack
 from conftest import PROJECT, RecordingMocks, Registered, deploy, run_program
-from infra.image import CACHE_TAG, RELEASE_TAG_PREFIX, files_hash, lifecycle_policy, release_keepers, release_urn
+from infra.image import CACHE_TAG, RELEASE_TAG_PREFIX, files_hash, lifecycle_policy, release_keepers
 from infra.stack import build_stack
 from infra.validation import parse_settings
 
@@ -175,17 +175,6 @@ def test_a_push_that_failed_half_way_is_recovered_by_a_new_release_tag(
     deployer.up(checkout, "X86_64", monkeypatch)
     releases = [tag for tag in deployer.pushed_tags if tag != CACHE_TAG]
     assert len(releases) == len(set(releases)) == 2
-
-
-def test_make_new_image_tag_replaces_the_release_suffix_by_its_urn() -> None:
-    urns: list[str] = []
-    settings = parse_settings({})
-    run_program(lambda: build_stack(PROJECT, settings).image.release.urn.apply(urns.append), stack="staging")
-    assert urns == [release_urn("staging", PROJECT)]
-    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
-    recipe = makefile.split("\nnew-image-tag:", 1)[1].split("\n\n", 1)[0]
-    assert "pulumi up --stack $(STACK) --policy-pack policy --replace" in recipe
-    assert 'release_urn("$(STACK)", "' + PROJECT + '")' in recipe
 
 
 def test_two_checkouts_at_different_paths_build_the_same_release(

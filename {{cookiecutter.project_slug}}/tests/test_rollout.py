@@ -25,8 +25,10 @@ from rollout import (
     rollout_failure,
 )
 
-from conftest import PROJECT
+from conftest import PROJECT, run_program
 from infra.forced_deployment import shape_parameter_name
+from infra.image import release_urn
+from infra.stack import build_stack
 from infra.timing import release_seconds
 from infra.validation import MAX_RELEASE_WAIT_MINUTES, parse_settings
 
@@ -296,3 +298,15 @@ def test_only_a_release_ecs_ended_badly_forgets_the_record_never_one_still_going
         assert rollout.main() == 1
         stub.assert_no_pending_responses()
     assert forgotten == (["dev"] if forgets else [])
+
+
+# `make new-image-tag` (the push recovery of tests/test_image.py), beside the other Makefile recipes.
+def test_make_new_image_tag_replaces_the_release_suffix_by_its_urn() -> None:
+    urns: list[str] = []
+    settings = parse_settings({})
+    run_program(lambda: build_stack(PROJECT, settings).image.release.urn.apply(urns.append), stack="staging")
+    assert urns == [release_urn("staging", PROJECT)]
+    makefile = (Path(__file__).parent.parent / "Makefile").read_text()
+    recipe = makefile.split("\nnew-image-tag:", 1)[1].split("\n\n", 1)[0]
+    assert "pulumi up --stack $(STACK) --policy-pack policy --replace" in recipe
+    assert 'release_urn("$(STACK)", "' + PROJECT + '")' in recipe

@@ -1,8 +1,6 @@
 """enable_waf, under mocks: a regional web ACL on this stack's ALB, its rules, count mode, and redacted logs."""
 
 import json
-import re
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -76,29 +74,6 @@ def test_the_rules_update_the_web_acl_one_at_a_time(waf_stack: Deployment) -> No
     while len(chain) < len(names):
         chain.append(next(name for name, before in waits.items() if before == [chain[-1]]))
     assert sorted(chain) == sorted(names)
-
-
-def test_every_pulumi_preview_and_up_refreshes_first() -> None:
-    """Updating the web ACL sends the rules in the state (UpdateWebACL replaces the whole list): without a refresh
-    they are the ACL's own (none), and an update deletes every WebAclRule's rule in AWS."""
-    root = Path(__file__).parent.parent
-    files = [root / "Makefile", *sorted((root / ".github/workflows").glob("*.yml"))]
-    commands = {
-        path.name: [
-            line for line in path.read_text().splitlines() if re.match(r"\s*(run: )?pulumi (preview|up)\b", line)
-        ]
-        for path in files
-    }
-    assert {name: len(lines) for name, lines in commands.items()} == {
-        "Makefile": 3,
-        "ci.yml": 0,
-        "deploy.yml": 1,
-        "preview.yml": 1,
-        # These run scripts/ephemeral.py, whose `up` refreshes too (tests/test_acceptance.py).
-        "acceptance.yml": 0,
-        "preview-env.yml": 0,
-    }
-    assert [line for lines in commands.values() for line in lines if "--refresh" not in line.split()] == []
 
 
 def test_large_bodies_are_blocked_unless_allowed_and_then_only_that_rule_counts(waf_stack: Deployment) -> None:

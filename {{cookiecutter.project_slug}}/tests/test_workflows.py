@@ -112,3 +112,27 @@ def test_a_switched_stack_builds_on_its_architecture_and_deploys_to_its_region(
     credentials = [step for step in pulumi_job["steps"] if "configure-aws-credentials" in step.get("uses", "")]
     assert credentials
     assert all(resolve(step["with"]["aws-region"], {"needs": needs}) == region for step in credentials)
+
+
+# Why the web ACL needs the refresh: infra/waf.py.
+def test_every_pulumi_preview_and_up_refreshes_first() -> None:
+    """Updating the web ACL sends the rules in the state (UpdateWebACL replaces the whole list): without a refresh
+    they are the ACL's own (none), and an update deletes every WebAclRule's rule in AWS."""
+    root = Path(__file__).parent.parent
+    files = [root / "Makefile", *sorted((root / ".github/workflows").glob("*.yml"))]
+    commands = {
+        path.name: [
+            line for line in path.read_text().splitlines() if re.match(r"\s*(run: )?pulumi (preview|up)\b", line)
+        ]
+        for path in files
+    }
+    assert {name: len(lines) for name, lines in commands.items()} == {
+        "Makefile": 3,
+        "ci.yml": 0,
+        "deploy.yml": 1,
+        "preview.yml": 1,
+        # These run scripts/ephemeral.py, whose `up` refreshes too (tests/test_acceptance.py).
+        "acceptance.yml": 0,
+        "preview-env.yml": 0,
+    }
+    assert [line for lines in commands.values() for line in lines if "--refresh" not in line.split()] == []
