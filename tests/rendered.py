@@ -36,7 +36,7 @@ NOT_IN_STACK_CONFIG = {"project_name", "stack_name", "aws_region"}
 # settings it names under mocks, the same in every variant. tests/test_default_project.py fails when a module reads
 # such a file and is not listed here (`reads_the_projects_files`).
 READ_THE_PROJECTS_FILES = [
-    "test_acceptance.py",
+    "test_acceptance_files.py",
     "test_bootstrap.py",
     "test_bootstrap_policy.py",
     "test_existing_vpc.py",
