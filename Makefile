@@ -6,6 +6,8 @@ PROJECT_TEMPLATE := {{cookiecutter.project_slug}}
 # app's replicas, the generated suite and its subprocesses), outside the source trees (PYTHONPYCACHEPREFIX): where
 # PYTHONDONTWRITEBYTECODE is set, as on our machines, each process would compile everything it imports again.
 BYTECODE := PYTHONPYCACHEPREFIX="$(CURDIR)/.pycache" PYTHONDONTWRITEBYTECODE=
+# What a run compiled of its temporary projects (bakes, the fresh clone, mutants) is of no use to the next one.
+FORGET_TEMPORARY_BYTECODE := rm -rf "$(CURDIR)/.pycache$${TMPDIR:-/tmp}"
 
 .PHONY: install project test bench mutants clean
 
@@ -24,13 +26,16 @@ project: install  ## generate build/hello-fargate with the default answers
 	@echo "Generated build/hello-fargate: cd build/hello-fargate && make test"
 
 test: install  ## every template test: bakes, lint, types, generated tests, the README path from scratch
+	$(FORGET_TEMPORARY_BYTECODE)
 	$(BYTECODE) $(PYTHON) -m pytest
 
 clean:
 	rm -rf $(VENV) build .pytest_cache .pycache
 
 bench: install  ## time the variant matrix (bench/matrix.py) and the deploy timing model
+	$(FORGET_TEMPORARY_BYTECODE)
 	$(BYTECODE) $(PYTHON) bench/matrix.py
 
 mutants: install  ## one-line program mutations (bench/mutants.py), each must fail the generated tests
+	$(FORGET_TEMPORARY_BYTECODE)
 	$(BYTECODE) $(PYTHON) bench/mutants.py

@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "{{cookiecutter.project_slug}}"))
-sys.dont_write_bytecode = True  # a .pyc inside the template would be rendered into every project
-from infra.timing import (  # noqa: E402
+if not sys.pycache_prefix:  # a .pyc inside the template would be rendered into every project
+    sys.dont_write_bytecode = True
+from infra.timing import (
     API_DEFAULTS,
     PROVIDER_DEFAULTS,
     PROVIDER_UPDATE_TIMEOUT_MINUTES,
@@ -20,7 +21,7 @@ from infra.timing import (  # noqa: E402
     release_seconds,
     update_timeout_minutes,
 )
-from infra.validation import DEFAULTS, DEPLOYMENT_STRATEGIES, parse_settings  # noqa: E402
+from infra.validation import DEFAULTS, DEPLOYMENT_STRATEGIES, parse_settings
 
 PHASES = [
     ("failure detection", "detection"),

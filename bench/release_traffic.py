@@ -14,7 +14,8 @@ from cookiecutter.main import cookiecutter
 TEMPLATE = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(TEMPLATE / "tests"))
 sys.path.insert(0, str(TEMPLATE / "{{cookiecutter.project_slug}}"))
-sys.dont_write_bytecode = True  # a .pyc inside the template would be rendered into every project
+if not sys.pycache_prefix:  # a .pyc inside the template would be rendered into every project
+    sys.dont_write_bytecode = True
 from cluster import Load  # noqa: E402
 from infra.timing import traffic_schedule  # noqa: E402
 from infra.validation import parse_settings  # noqa: E402

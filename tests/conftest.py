@@ -60,8 +60,9 @@ def bake(cookies, **answers: object) -> Path:
 
 def no_bytecode_beside_sources() -> dict[str, str]:
     """For a process started in a baked project: no `__pycache__` written there, unless bytecode goes to the run's own
-    cache outside the source trees (`make test` sets PYTHONPYCACHEPREFIX), where its replicas share what it compiles."""
-    return {} if sys.pycache_prefix else {"PYTHONDONTWRITEBYTECODE": "1"}
+    cache outside the source trees (`make test` sets PYTHONPYCACHEPREFIX, or `-X pycache_prefix`), where its replicas
+    share what it compiles."""
+    return {"PYTHONPYCACHEPREFIX": sys.pycache_prefix} if sys.pycache_prefix else {"PYTHONDONTWRITEBYTECODE": "1"}
 
 
 def project_env() -> dict[str, str]:

@@ -184,6 +184,8 @@ def check_deployment(project: Path) -> None:
     conftest, so they read its own stack file, Pulumi.yaml, README and __main__.py; their conftest deploys each stack
     file once and they all read that run. A test that needs a pytest fixture fails here loudly (they take none).
     In this process the `infra` package is the first variant's: the same code as every other's (check_files proves it).
+    Loading the generated conftest also applies its process-wide settings here (moto's kept boto3 session, no default
+    AMIs in `os.environ`), which the subprocesses of this worker inherit; none of them depends on either.
     """
     if not sys.pycache_prefix:  # no __pycache__ written into the baked projects
         sys.dont_write_bytecode = True

@@ -67,6 +67,10 @@ resource_runtime._get_stack_trace = no_stack_trace
 #   (scripts/ephemeral.py, release_preflight.py, verify.py...). The kept session's clients still go to moto whenever a
 #   mock is active: moto registers its handler among botocore's built-in ones when imported (above), before any session.
 # - moto's 2,600 default AMIs, loaded into every fresh EC2 backend (~0.3 s); no test here looks an image up.
+# The kept session resolves credentials once, with its first client: a client made outside any mock caches what the
+# machine has (a profile, say), and later mocks sign with it, harmlessly, as no request leaves while one is active.
+# A `mock_aws(config={"core": ...})` would replace this whole section of the config (moto copies it shallowly) and
+# bring the resets back: pass it `reset_boto3_session: False` too.
 moto.core.config.default_user_config["core"]["reset_boto3_session"] = False
 os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
 
