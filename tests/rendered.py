@@ -58,11 +58,14 @@ CHECKED_ON_EVERYTHING_ON = [name for name in READ_THE_PROJECTS_FILES if name not
 
 
 def unrendered_files(project: Path) -> list[str]:
-    """Files of a baked project that still hold template syntax."""
+    """Files of a baked project that still hold template syntax. A `.git` folder is not the template's: the README-path
+    test commits the shared default project, and compressed objects can hold `{%` by chance (it failed a run once)."""
     return [
         str(path.relative_to(project))
         for path in project.rglob("*")
-        if path.is_file() and UNRENDERED.search(path.read_text(errors="replace"))
+        if path.is_file()
+        and ".git" not in path.relative_to(project).parts
+        and UNRENDERED.search(path.read_text(errors="replace"))
     ]
 
 
