@@ -31,7 +31,7 @@ import hashlib
 import os
 import runpy
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -609,6 +609,15 @@ def run_main(config: dict[str, str], stack: str = "dev") -> tuple[list[Registere
     """Run __main__.py as `pulumi up` would with this stack config (full keys); what it registered, how it failed."""
     deployment, failure = run_stack(config, stack)
     return deployment.resources, failure
+
+
+@pytest.fixture
+def fake_pulumi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """`pulumi` on PATH is tests/fake_pulumi.py, for make acceptance's tests (tests/acceptance_fakes.py)."""
+    from acceptance_fakes import fake_cli  # noqa: PLC0415 (it imports this module's PROJECT)
+
+    with fake_cli(tmp_path, monkeypatch) as state:
+        yield state
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,7 @@ from acceptance_checks import (
     production_new_percent,
     task_zones,
 )
-from acceptance_fakes import NAME, SOURCE, SOURCE_CONFIG, calls, cleaned_up, fake_cli, outputs
+from acceptance_fakes import NAME, SOURCE, SOURCE_CONFIG, calls, cleaned_up, outputs
 from ephemeral import (
     STALE_AFTER_HOURS,
     Copy,
@@ -46,12 +46,6 @@ from moto import mock_aws
 
 from conftest import PROJECT
 from infra.cost import HOURS_PER_MONTH
-
-
-@pytest.fixture
-def fake_pulumi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    with fake_cli(tmp_path, monkeypatch) as state:
-        yield state
 
 
 def quiet(_: str) -> None:

@@ -11,7 +11,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +18,7 @@ import boto3  # type: ignore[import-untyped]
 import ephemeral
 import pytest
 import yaml
-from acceptance_fakes import NAME, calls, cleaned_up, fake_cli, outputs
+from acceptance_fakes import NAME, calls, cleaned_up, outputs
 from ephemeral import copy_overrides, read_stack_config
 from moto import mock_aws
 
@@ -32,12 +31,6 @@ from infra.timing import (
     acceptance_run_minutes,
 )
 from infra.validation import parse_settings, pull_through_prefix, stack_resource_name
-
-
-@pytest.fixture
-def fake_pulumi(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    with fake_cli(tmp_path, monkeypatch) as state:
-        yield state
 
 
 def test_ctrl_c_during_up_and_again_during_destroy_still_destroys_and_removes(
